@@ -1,0 +1,39 @@
+"""Paths and settings, each overridable by an environment variable.
+
+| variable            | default                                   | meaning                          |
+|---------------------|-------------------------------------------|----------------------------------|
+| ``MDS_CACHE_DIR``   | ``~/.cache/materials-design-studio``      | extracted datasets (parquet)     |
+| ``MDS_MODELS_DIR``  | ``<repo>/trained_models``                 | committed weights + model cards  |
+| ``MDS_DATABASE_URL``| ``sqlite:///<cache>/studio.sqlite``       | campaigns (any SQLAlchemy URL)   |
+| ``MDS_DEVICE``      | ``auto`` (cuda > mps > cpu)               | see :mod:`core.device`           |
+
+Values are read at call time, never at import time, so tests and scripts can change them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    """Root of the local data cache (created on first use; never inside git)."""
+    default = Path.home() / ".cache" / "materials-design-studio"
+    path = Path(os.environ.get("MDS_CACHE_DIR", default)).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def models_dir() -> Path:
+    """Folder of trained models, one sub-folder per model with weights and card.json."""
+    return Path(os.environ.get("MDS_MODELS_DIR", REPO_ROOT / "trained_models")).expanduser()
+
+
+def database_url() -> str:
+    """SQLAlchemy URL of the campaign store; a SQLite file in the cache by default."""
+    url = os.environ.get("MDS_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{cache_dir() / 'studio.sqlite'}"
