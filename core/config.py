@@ -1,11 +1,10 @@
 """Paths and settings, each overridable by an environment variable.
 
-| variable            | default                                   | meaning                          |
-|---------------------|-------------------------------------------|----------------------------------|
-| ``MDS_CACHE_DIR``   | ``~/.cache/materials-design-studio``      | extracted datasets (parquet)     |
-| ``MDS_MODELS_DIR``  | ``<repo>/trained_models``                 | committed weights + model cards  |
-| ``MDS_DATABASE_URL``| ``sqlite:///<cache>/studio.sqlite``       | campaigns (any SQLAlchemy URL)   |
-| ``MDS_DEVICE``      | ``auto`` (cuda > mps > cpu)               | see :mod:`core.device`           |
+- ``MDS_CACHE_DIR``: extracted datasets (parquet); default ``~/.cache/materials-design-studio``
+- ``MDS_MODELS_DIR``: committed weights + model cards; default ``<repo>/trained_models``
+- ``MDS_DATABASE_URL``: campaign store, any SQLAlchemy URL; default a SQLite file in the cache
+- ``MDS_DEVICE``: ``auto`` (cuda > mps > cpu), ``cpu``, ``cuda[:N]``, ``mps``; see
+  :mod:`core.device`
 
 Values are read at call time, never at import time, so tests and scripts can change them.
 """

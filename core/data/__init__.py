@@ -23,9 +23,7 @@ def module(name: str) -> ModuleType:
     if name not in DATASETS:
         from core.exceptions import InvalidInputError
 
-        raise InvalidInputError(
-            "Unknown dataset", got=repr(name), expected=", ".join(DATASETS)
-        )
+        raise InvalidInputError("Unknown dataset", got=repr(name), expected=", ".join(DATASETS))
     return importlib.import_module(f"core.data.{name}")
 
 
@@ -42,14 +40,16 @@ def status() -> pd.DataFrame:
         info = module(name).INFO
         manifest = read_manifest(info)
         prepared = bool(manifest) and manifest.get("data_version") == info.data_version
-        rows.append({
-            "dataset": name,
-            "title": info.title,
-            "package": f"{info.source.package}=={info.source.version}",
-            "licence": info.source.licence,
-            "prepared": prepared and info.parquet.exists(),
-            "rows": manifest.get("rows") if manifest else None,
-            "splits": manifest.get("split_sizes") if manifest else None,
-            "description": info.description,
-        })
+        rows.append(
+            {
+                "dataset": name,
+                "title": info.title,
+                "package": f"{info.source.package}=={info.source.version}",
+                "licence": info.source.licence,
+                "prepared": prepared and info.parquet.exists(),
+                "rows": manifest.get("rows") if manifest else None,
+                "splits": manifest.get("split_sizes") if manifest else None,
+                "description": info.description,
+            }
+        )
     return pd.DataFrame(rows)

@@ -26,13 +26,19 @@ def report(names: list[str]) -> str:
         table = pq.read_table(info.parquet)
         out.append(f"   licence : {info.source.licence}")
         out.append(f"   sha256  : {info.source.sha256}")
-        extras = {k: manifest[k] for k in ("raw_rows", "glasses", "recipes", "compounds")
-                  if k in manifest}
-        out.append(f"   rows    : {table.num_rows:,}   columns: {table.num_columns}   "
-                   + "   ".join(f"{k}: {v:,}" for k, v in extras.items()))
+        extras = {
+            k: manifest[k] for k in ("raw_rows", "glasses", "recipes", "compounds") if k in manifest
+        }
+        out.append(
+            f"   rows    : {table.num_rows:,}   columns: {table.num_columns}   "
+            + "   ".join(f"{k}: {v:,}" for k, v in extras.items())
+        )
         sizes = manifest["split_sizes"]
-        out.append("   splits  : " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
-                   + f"   (seed {manifest['split_seed']}, by {info.key_column})")
+        out.append(
+            "   splits  : "
+            + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+            + f"   (seed {manifest['split_seed']}, by {info.key_column})"
+        )
         out.append(f"   {'column':<24}{'unit':<16}{'missing':>10}")
         for col in table.column_names:
             unit = info.units.get(col)
@@ -41,8 +47,10 @@ def report(names: list[str]) -> str:
             missing = table.column(col).null_count
             out.append(f"   {col:<24}{unit or '-':<16}{missing:>10,}")
         if "<compound>" in info.units:
-            out.append(f"   + {manifest['compounds']} compound columns "
-                       f"({info.units['<compound>']}, each row sums to 1)")
+            out.append(
+                f"   + {manifest['compounds']} compound columns "
+                f"({info.units['<compound>']}, each row sums to 1)"
+            )
         out.append("")
     return "\n".join(out)
 

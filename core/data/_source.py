@@ -56,8 +56,16 @@ def fetch_wheel(wheel: PinnedWheel) -> Path:
     if not target.exists():
         with tempfile.TemporaryDirectory(dir=downloads) as tmp:
             cmd = [
-                sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                "--disable-pip-version-check", "-d", tmp, wheel.requirement,
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "-d",
+                tmp,
+                wheel.requirement,
             ]
             print(f"Downloading {wheel.requirement} from PyPI ...", flush=True)
             proc = subprocess.run(cmd, capture_output=True, text=True)

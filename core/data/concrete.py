@@ -36,8 +36,13 @@ from core.data._store import DatasetInfo, is_prepared, read, write
 from core.exceptions import DataIntegrityError
 
 INGREDIENTS = (
-    "cement", "blast_furnace_slag", "fly_ash", "water", "superplasticizer",
-    "coarse_aggregate", "fine_aggregate",
+    "cement",
+    "blast_furnace_slag",
+    "fly_ash",
+    "water",
+    "superplasticizer",
+    "coarse_aggregate",
+    "fine_aggregate",
 )
 UNITS = {**{c: "kg/m^3" for c in INGREDIENTS}, "age": "days", "compressive_strength": "MPa"}
 
@@ -60,11 +65,17 @@ INFO = DatasetInfo(
 )
 
 _ALLOWED = {
-    ("numpy", "dtype"), ("numpy", "ndarray"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy.core.numeric", "_frombuffer"), ("builtins", "slice"),
-    ("pandas.core.frame", "DataFrame"), ("pandas.core.internals.managers", "BlockManager"),
-    ("pandas._libs.internals", "_unpickle_block"), ("pandas.core.indexes.base", "Index"),
-    ("pandas.core.indexes.base", "_new_Index"), ("pandas.core.indexes.range", "RangeIndex"),
+    ("numpy", "dtype"),
+    ("numpy", "ndarray"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("builtins", "slice"),
+    ("pandas.core.frame", "DataFrame"),
+    ("pandas.core.internals.managers", "BlockManager"),
+    ("pandas._libs.internals", "_unpickle_block"),
+    ("pandas.core.indexes.base", "Index"),
+    ("pandas.core.indexes.base", "_new_Index"),
+    ("pandas.core.indexes.range", "RangeIndex"),
 }
 
 

@@ -67,5 +67,5 @@ def load(columns: list[str] | None = None) -> pd.DataFrame:
 
 
 def load_split(split: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """"train" (99% of MOSES train), "val" (1%), "test" or "test_scaffolds"."""
+    """ "train" (99% of MOSES train), "val" (1%), "test" or "test_scaffolds"."""
     return read(INFO, split=split, columns=columns)

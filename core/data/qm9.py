@@ -51,10 +51,24 @@ INFO = DatasetInfo(
         "structures and properties of 134 kilo molecules, Sci. Data 1, 140022 (2014)"
     ),
     units={
-        "index": "-", "atomic_numbers": "Z", "positions": "Å",
-        "rot_a": "GHz", "rot_b": "GHz", "rot_c": "GHz", "mu": "D",
-        "alpha": "bohr^3", "homo": "eV", "lumo": "eV", "gap": "eV", "r2": "bohr^2",
-        "zpve": "eV", "u0": "eV", "u": "eV", "h": "eV", "g": "eV", "cv": "cal/(mol K)",
+        "index": "-",
+        "atomic_numbers": "Z",
+        "positions": "Å",
+        "rot_a": "GHz",
+        "rot_b": "GHz",
+        "rot_c": "GHz",
+        "mu": "D",
+        "alpha": "bohr^3",
+        "homo": "eV",
+        "lumo": "eV",
+        "gap": "eV",
+        "r2": "bohr^2",
+        "zpve": "eV",
+        "u0": "eV",
+        "u": "eV",
+        "h": "eV",
+        "g": "eV",
+        "cv": "cal/(mol K)",
     },
     split_seed=20141001,
     description="130,831 molecules (H, C, N, O, F; <= 9 heavy atoms), DFT geometries + properties",
@@ -66,12 +80,26 @@ _MEMBERS = [f"qm9pack/data/qm9_part{i}.csv" for i in (1, 2, 3)] + [
     "qm9pack/data/qm9_polarizability.csv"
 ]
 _RENAME = {
-    "Index": "index", "SMILES": "smiles", "InChi": "inchi", "N_atoms": "n_atoms",
-    "XYZ_file": "xyz_file", "RotA_GHz": "rot_a", "RotB_GHz": "rot_b", "RotC_GHz": "rot_c",
-    "Dipole_debye": "mu", "Polarizability_bohr3": "alpha", "HOMO_au": "homo",
-    "LUMO_au": "lumo", "HOMO_LUMO_gap_au": "gap", "R2_bohr2": "r2", "ZPVE_au": "zpve",
-    "InternalEnergy_0K_au": "u0", "InternalEnergy_298K_au": "u", "Enthalphy_298K_au": "h",
-    "GibbsFreeEnergy_298K_au": "g", "Heatcapacity_Cv_cal_mol_K": "cv",
+    "Index": "index",
+    "SMILES": "smiles",
+    "InChi": "inchi",
+    "N_atoms": "n_atoms",
+    "XYZ_file": "xyz_file",
+    "RotA_GHz": "rot_a",
+    "RotB_GHz": "rot_b",
+    "RotC_GHz": "rot_c",
+    "Dipole_debye": "mu",
+    "Polarizability_bohr3": "alpha",
+    "HOMO_au": "homo",
+    "LUMO_au": "lumo",
+    "HOMO_LUMO_gap_au": "gap",
+    "R2_bohr2": "r2",
+    "ZPVE_au": "zpve",
+    "InternalEnergy_0K_au": "u0",
+    "InternalEnergy_298K_au": "u",
+    "Enthalphy_298K_au": "h",
+    "GibbsFreeEnergy_298K_au": "g",
+    "Heatcapacity_Cv_cal_mol_K": "cv",
 }
 _HARTREE_COLUMNS = ("homo", "lumo", "gap", "zpve", "u0", "u", "h", "g")
 
@@ -103,8 +131,9 @@ def prepare(force: bool = False) -> None:
         positions.append(np.asarray(flat, dtype=np.float64).astype(np.float32))
     df["atomic_numbers"] = numbers
     df["positions"] = positions
-    df = df.drop(columns=["Elements", "XYZ_Ang", "Mulliken_pop", "Harmonic_Freq_cmi",
-                          "Stoichiometry"])
+    df = df.drop(
+        columns=["Elements", "XYZ_Ang", "Mulliken_pop", "Harmonic_Freq_cmi", "Stoichiometry"]
+    )
     df["split"] = assign_splits(df["index"].astype(str), INFO.split_seed)
     write(INFO, df)
     for p in raw.iterdir():

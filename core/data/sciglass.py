@@ -39,8 +39,13 @@ from core.exceptions import DataNotAvailableError
 
 PROPERTIES = ("Tg", "Tliquidus", "RefractiveIndex", "AbbeNumber", "CTE", "ElasticModulus")
 UNITS = {
-    "Tg": "K", "Tliquidus": "K", "RefractiveIndex": "-", "AbbeNumber": "-", "CTE": "1/K",
-    "ElasticModulus": "GPa", "<compound>": "mole fraction",
+    "Tg": "K",
+    "Tliquidus": "K",
+    "RefractiveIndex": "-",
+    "AbbeNumber": "-",
+    "CTE": "1/K",
+    "ElasticModulus": "GPa",
+    "<compound>": "mole fraction",
 }
 KEY_DECIMALS = 3
 SPLIT_SEED = 20190101
@@ -119,18 +124,27 @@ def prepare(force: bool = False) -> None:
     # Merge duplicates: median properties, mean composition (renormalised).
     groups = raw.groupby("key", sort=True)
     mean_comp = groups[compounds].mean()
-    merged = pd.concat(
-        [
-            groups["ID"].first(),
-            mean_comp.div(mean_comp.sum(axis=1), axis=0),
-            groups[list(PROPERTIES)].median(),
-            groups.size().rename("n_records"),
-        ],
-        axis=1,
-    ).copy().reset_index()  # copy() consolidates the many column blocks
+    merged = (
+        pd.concat(
+            [
+                groups["ID"].first(),
+                mean_comp.div(mean_comp.sum(axis=1), axis=0),
+                groups[list(PROPERTIES)].median(),
+                groups.size().rename("n_records"),
+            ],
+            axis=1,
+        )
+        .copy()
+        .reset_index()
+    )  # copy() consolidates the many column blocks
     merged = merged.assign(split=assign_splits(merged["key"], SPLIT_SEED))
-    write(INFO, merged, raw_rows=int(len(raw)), compounds=len(compounds),
-          merge_rule=f"mole fractions rounded to {KEY_DECIMALS} decimals; median properties")
+    write(
+        INFO,
+        merged,
+        raw_rows=int(len(raw)),
+        compounds=len(compounds),
+        merge_rule=f"mole fractions rounded to {KEY_DECIMALS} decimals; median properties",
+    )
     for p in raw_dir.iterdir():
         p.unlink()
     raw_dir.rmdir()

@@ -41,8 +41,23 @@ def test_split_is_stable_and_reproducible(prepared, name):
 
 def test_qm9_sizes_and_units(prepared):
     qm9 = prepared("qm9")
-    df = qm9.load(columns=["index", "smiles", "u0", "homo", "gap", "lumo", "mu", "alpha",
-                           "cv", "atomic_numbers", "positions", "n_atoms", "split"])
+    df = qm9.load(
+        columns=[
+            "index",
+            "smiles",
+            "u0",
+            "homo",
+            "gap",
+            "lumo",
+            "mu",
+            "alpha",
+            "cv",
+            "atomic_numbers",
+            "positions",
+            "n_atoms",
+            "split",
+        ]
+    )
     assert len(df) == 130_831
     assert df["index"].is_unique
     methane = df.loc[df["index"] == 1].iloc[0]
