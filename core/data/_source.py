@@ -68,7 +68,8 @@ def fetch_wheel(wheel: PinnedWheel) -> Path:
                 wheel.requirement,
             ]
             print(f"Downloading {wheel.requirement} from PyPI ...", flush=True)
-            proc = subprocess.run(cmd, capture_output=True, text=True)
+            # stdout (pip's progress bar) goes to the terminal; stderr is kept for the error.
+            proc = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
             got = Path(tmp) / wheel.filename
             if proc.returncode != 0 or not got.exists():
                 raise DataNotAvailableError(
