@@ -1,0 +1,1 @@
+"""Featurizers: molecules -> graph tensors, compositions -> set tensors."""

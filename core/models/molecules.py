@@ -1,0 +1,264 @@
+"""Molecule property predictor: SMILES (or 3D structures) -> QM9 properties with uncertainty.
+
+    from core.models.molecules import load_predictor
+    predictor = load_predictor()
+    table = predictor.predict(["CCO", "c1ccccc1O"])      # one row per input
+    atoms = predictor.explain("CCO", "homo")             # per-atom contributions
+
+Every input row gets the same path the model was trained and tested on: parse and check
+the SMILES, build the seeded ETKDG + MMFF conformer, run every ensemble member, report
+mean and standard deviation. Rows that cannot be processed get an ``error`` text instead of
+failing the batch; molecules unlike QM9 are predicted with ``in_domain = False`` and a
+``domain_warning`` that says why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from rdkit import Chem
+
+from core import config
+from core.exceptions import InvalidInputError, ModelNotAvailableError
+
+MODEL_NAME = "qm9_painn"
+QM9_ELEMENTS = frozenset({"H", "C", "N", "O", "F"})
+QM9_MAX_HEAVY_ATOMS = 9
+LABELS = {
+    "mu": "Dipole moment",
+    "alpha": "Polarizability",
+    "homo": "HOMO",
+    "lumo": "LUMO",
+    "gap": "HOMO-LUMO gap",
+    "r2": "Electronic spatial extent <R²>",
+    "zpve": "ZPVE",
+    "u0": "U0 (0 K)",
+    "u": "U (298 K)",
+    "h": "H (298 K)",
+    "g": "G (298 K)",
+    "cv": "Heat capacity Cv",
+}
+
+
+def domain_warnings(mol: Chem.Mol) -> list[str]:
+    """Why a parsed molecule lies outside QM9 (empty list: inside)."""
+    warnings = []
+    symbols = {a.GetSymbol() for a in mol.GetAtoms()}
+    foreign = sorted(symbols - QM9_ELEMENTS)
+    if foreign:
+        warnings.append(
+            f"contains {', '.join(foreign)}: QM9 has only H, C, N, O and F, so the model has "
+            "never seen these elements and its values for this molecule are not reliable"
+        )
+    heavy = mol.GetNumHeavyAtoms()
+    if heavy > QM9_MAX_HEAVY_ATOMS:
+        warnings.append(
+            f"{heavy} heavy atoms: QM9 molecules have at most {QM9_MAX_HEAVY_ATOMS}; errors grow "
+            "with size beyond the training range"
+        )
+    charge = Chem.GetFormalCharge(mol)
+    if charge:
+        warnings.append(f"net charge {charge:+d}: QM9 holds only neutral molecules")
+    radicals = sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
+    if radicals:
+        warnings.append(f"{radicals} unpaired electron(s): QM9 holds only closed-shell molecules")
+    return warnings
+
+
+@dataclass
+class _Prepared:
+    geometry: object | None
+    canonical: str
+    warnings: list[str]
+    error: str
+    mol: Chem.Mol | None = None  # with hydrogens and the 3D conformer used
+
+
+class MoleculePredictor:
+    """A trained QM9 ensemble. Read-only after loading (cache it once per process)."""
+
+    def __init__(self, folder: Path, device: str | torch.device = "cpu") -> None:
+        from core.train.molecules_eval import load_members
+
+        self.folder = folder
+        self.device = torch.device(device)
+        self.members = load_members(folder, str(self.device))
+        if not self.members:
+            raise ModelNotAvailableError(
+                f"no trained molecule model in {folder}: run `python -m core.train.molecules "
+                "train --member 0` (see README)"
+            )
+        card_path = folder / "card.json"
+        self.card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        self.properties = ("mu", *self.members[0].config.targets)
+        from core.train.molecules_eval import UNITS
+
+        self.units = UNITS
+
+    # -- inputs ---------------------------------------------------------------------------
+    def _prepare(self, smiles: str) -> _Prepared:
+        from core.chem.molecules import canonical_smiles, embed_conformer, parse_smiles
+        from core.featurizers.molecules import geometry_from_mol
+
+        try:
+            mol = parse_smiles(smiles)
+            mol_h = embed_conformer(mol)
+        except InvalidInputError as err:
+            return _Prepared(None, "", [], str(err))
+        return _Prepared(
+            geometry_from_mol(mol_h), canonical_smiles(mol), domain_warnings(mol), "", mol_h
+        )
+
+    def _prepare_structure(self, mol_h: Chem.Mol) -> _Prepared:
+        """An uploaded 3D structure, used as given (hydrogens must be explicit)."""
+        from core.chem.molecules import canonical_smiles
+        from core.featurizers.molecules import geometry_from_mol
+
+        try:
+            geometry = geometry_from_mol(mol_h)
+        except InvalidInputError as err:
+            return _Prepared(None, "", [], str(err))
+        warnings = domain_warnings(mol_h)
+        if not any(a.GetAtomicNum() == 1 for a in mol_h.GetAtoms()) and mol_h.GetNumAtoms() > 1:
+            warnings.append(
+                "the structure has no explicit hydrogens: the model was trained on complete "
+                "molecules, so add hydrogens to the file (or enter the SMILES instead)"
+            )
+        return _Prepared(
+            geometry, canonical_smiles(Chem.RemoveHs(mol_h, sanitize=False)), warnings, "", mol_h
+        )
+
+    # -- prediction -----------------------------------------------------------------------
+    @torch.no_grad()
+    def _run(self, geometries: Sequence) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+        """Ensemble mean/std (n, 1+T) and per-member raw outputs for a list of geometries."""
+        from core.nn.painn import E_ANGSTROM_TO_DEBYE
+
+        z = torch.as_tensor(np.concatenate([g.atomic_numbers for g in geometries]))
+        pos = torch.as_tensor(np.concatenate([g.positions for g in geometries]))
+        sizes = torch.as_tensor([g.n_atoms for g in geometries])
+        batch = torch.repeat_interleave(torch.arange(len(geometries)), sizes)
+        z, pos, batch = z.to(self.device), pos.to(self.device), batch.to(self.device)
+        preds, outs = [], []
+        for model in self.members:
+            out = model(z, pos, batch, len(geometries))
+            mu = out["dipole"].norm(dim=-1, keepdim=True) * E_ANGSTROM_TO_DEBYE
+            preds.append(torch.cat([mu, out["scalars"]], -1).double().cpu().numpy())
+            outs.append(out)
+        stacked = np.stack(preds)
+        std = stacked.std(0, ddof=1) if len(preds) > 1 else np.full_like(stacked[0], np.nan)
+        return stacked.mean(0), std, outs
+
+    def predict(
+        self,
+        smiles: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+        batch_size: int = 256,
+    ) -> pd.DataFrame:
+        """One row per input: input, smiles (canonical), a column per property in card
+        units, ``<prop>_std``, ``in_domain``, ``domain_warning``, ``error``."""
+        rows = []
+        for start in range(0, len(smiles), batch_size):
+            chunk = list(smiles[start : start + batch_size])
+            prepared = [self._prepare(s if isinstance(s, str) else "") for s in chunk]
+            ok = [i for i, p in enumerate(prepared) if p.geometry is not None]
+            mean = std = None
+            if ok:
+                mean, std, _ = self._run([prepared[i].geometry for i in ok])
+            slot = {i: k for k, i in enumerate(ok)}
+            for i, (text, p) in enumerate(zip(chunk, prepared, strict=True)):
+                row = {"input": text, "smiles": p.canonical}
+                for k, name in enumerate(self.properties):
+                    hit = slot.get(i)
+                    row[name] = float(mean[hit, k]) if hit is not None else np.nan
+                    row[f"{name}_std"] = float(std[hit, k]) if hit is not None else np.nan
+                row["in_domain"] = p.geometry is not None and not p.warnings
+                row["domain_warning"] = "; ".join(p.warnings)
+                row["error"] = p.error
+                rows.append(row)
+            if progress:
+                progress(min(start + batch_size, len(smiles)), len(smiles))
+        return pd.DataFrame(rows)
+
+    def explain(self, smiles: str, prop: str) -> pd.DataFrame:
+        """Per-atom contributions to ``prop`` (ensemble mean), heavy atoms with their Hs.
+
+        For sum-pooled (extensive) properties the contributions add up to the prediction;
+        for intensive ones (HOMO, LUMO, gap) their mean does. The dipole is split into atom
+        terms q_i (r_i - centroid) + mu_i projected on the molecule's dipole direction.
+        Per-element reference energies are left out, so what is shown is what the network
+        learned about each atom's environment.
+        """
+        if prop not in self.properties:
+            raise InvalidInputError(
+                "unknown property", got=repr(prop), expected=", ".join(self.properties)
+            )
+        p = self._prepare(smiles)
+        if p.geometry is None:
+            raise InvalidInputError(p.error)
+        _, _, outs = self._run([p.geometry])
+        if prop == "mu":
+            parts = []
+            for out in outs:
+                total = out["dipole"][0]
+                direction = total / total.norm().clamp(min=1e-9)
+                parts.append((out["atom_dipoles"] @ direction).cpu().numpy() * 4.803204544)
+        else:
+            t = self.members[0].config.targets.index(prop)
+            parts = []
+            for model, out in zip(self.members, outs, strict=True):
+                ref = model.atomref[torch.as_tensor(p.geometry.atomic_numbers), t]
+                contrib = out["atom_contributions"][:, t] - ref * model.is_extensive[t]
+                parts.append(contrib.cpu().numpy())
+        contributions = np.mean(parts, axis=0)
+        z = p.geometry.atomic_numbers
+        table = Chem.GetPeriodicTable()
+        return pd.DataFrame(
+            {
+                "atom": np.arange(len(z)),
+                "element": [table.GetElementSymbol(int(n)) for n in z],
+                "contribution": contributions,
+            }
+        )
+
+
+def load_predictor(folder: Path | None = None, device: str | None = None) -> MoleculePredictor:
+    """Load the shipped ensemble from ``trained_models/qm9_painn`` on the selected device."""
+    from core.device import select_device
+
+    folder = folder or config.models_dir() / MODEL_NAME
+    return MoleculePredictor(folder, device or select_device())
+
+
+def card_tables(predictor: MoleculePredictor, parity_points: int = 3000) -> dict[str, pd.DataFrame]:
+    """The model card as tables for display: test metrics, calibration, error by number of
+    heavy atoms and by fluorine, and a sample of test predictions for parity plots."""
+    card = predictor.card
+    if not card:
+        return {}
+    metrics = pd.DataFrame(
+        [{"property": LABELS.get(k, k), "key": k, **v} for k, v in card["metrics"]["test"].items()]
+    )
+    calibration = pd.DataFrame(
+        [{"property": LABELS.get(k, k), **v} for k, v in card.get("calibration", {}).items()]
+    )
+    by_size = pd.DataFrame.from_dict(card["error_by_heavy_atoms"], orient="index")
+    by_size.index = by_size.index.astype(int)
+    by_fluorine = pd.DataFrame.from_dict(card["error_by_fluorine"], orient="index")
+    path = predictor.folder / "test_predictions.parquet"
+    parity = pd.read_parquet(path) if path.exists() else pd.DataFrame()
+    if len(parity) > parity_points:
+        parity = parity.sample(parity_points, random_state=0)
+    return {
+        "metrics": metrics,
+        "calibration": calibration,
+        "by_size": by_size.sort_index(),
+        "by_fluorine": by_fluorine,
+        "parity": parity,
+    }

@@ -1,0 +1,1 @@
+"""Neural-network modules, one file per architecture (PyG SchNet style)."""

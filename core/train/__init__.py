@@ -1,0 +1,1 @@
+"""Reproducible training: `python -m core.train.<model>` writes trained_models/<name>/."""

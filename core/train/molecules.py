@@ -1,0 +1,286 @@
+"""Train the QM9 property model (PaiNN on RDKit conformers), one ensemble member at a time.
+
+    python -m core.train.molecules train --member 0 [--epochs 60] [--max-minutes 90]
+    python -m core.train.molecules evaluate      # test metrics of the ensemble -> card.json
+
+The model sees what users give it: SMILES -> ETKDG + MMFF conformer (seeded), never the DFT
+geometry (see :mod:`core.featurizers.molecules`). Training is resumable: every epoch writes
+``member<k>.ckpt`` (model, optimiser, scheduler, epoch, history; loadable with
+``torch.load(weights_only=True)``) and the best-on-validation weights to
+``member<k>.safetensors``. Re-running ``train`` with the same member continues where it
+stopped, so training longer than a session works; the data order of every epoch is a pure
+function of (seed, epoch), so an interrupted and a straight run see the same batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import save_file
+
+from core import config
+from core.nn.painn import E_ANGSTROM_TO_DEBYE, PaiNN, PaiNNConfig
+from core.train._common import git_version, seed_everything
+
+MODEL_NAME = "qm9_painn"
+SCALAR_TARGETS = ("homo", "lumo", "gap", "alpha", "r2", "zpve", "u0", "u", "h", "g", "cv")
+EXTENSIVE = frozenset({"alpha", "r2", "zpve", "u0", "u", "h", "g", "cv"})
+ALL_TARGETS = ("mu", *SCALAR_TARGETS)
+ELEMENTS = (1, 6, 7, 8, 9)  # H C N O F
+
+
+@dataclass
+class TrainConfig:
+    member: int = 0
+    seed: int = 0
+    hidden: int = 64
+    layers: int = 3
+    rbf: int = 20
+    cutoff: float = 5.0
+    epochs: int = 60
+    batch_size: int = 64
+    lr: float = 5e-4
+    weight_decay: float = 0.0
+    warmup_epochs: float = 1.0
+    val_molecules: int = 4000
+    threads: int = 1
+    device: str = "cpu"
+    max_minutes: float = 0.0  # 0: no limit; else stop (after a checkpoint) when exceeded
+    train_limit: int = 0  # 0: whole training split (a positive value is for smoke tests)
+
+    @property
+    def member_seed(self) -> int:
+        return self.seed * 1000 + self.member
+
+
+class QM9Geometries:
+    """QM9 molecules on their RDKit conformers, as flat arrays for fast batching."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.index = frame["index"].to_numpy()
+        sizes = frame["atomic_numbers"].map(len).to_numpy()
+        self.ptr = np.concatenate([[0], np.cumsum(sizes)])
+        self.z = np.concatenate(frame["atomic_numbers"].to_numpy()).astype(np.int64)
+        self.pos = np.concatenate(frame["positions"].to_numpy()).reshape(-1, 3).astype(np.float32)
+        self.y = frame[list(ALL_TARGETS)].to_numpy(dtype=np.float64)
+        self.split = frame["split"].to_numpy()
+        counts = np.zeros((len(frame), len(ELEMENTS)))
+        for k, el in enumerate(ELEMENTS):
+            counts[:, k] = np.add.reduceat(self.z == el, self.ptr[:-1])
+        self.element_counts = counts
+        self.heavy_atoms = counts[:, 1:].sum(1).astype(int)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def batch(self, ids: np.ndarray, device: str = "cpu"):
+        sl = [slice(self.ptr[i], self.ptr[i + 1]) for i in ids]
+        z = np.concatenate([self.z[s] for s in sl])
+        pos = np.concatenate([self.pos[s] for s in sl])
+        sizes = self.ptr[ids + 1] - self.ptr[ids]
+        batch = np.repeat(np.arange(len(ids)), sizes)
+        return (
+            torch.from_numpy(z).to(device),
+            torch.from_numpy(pos).to(device),
+            torch.from_numpy(batch).to(device),
+            torch.from_numpy(self.y[ids]).to(device=device, dtype=torch.float32),
+        )
+
+
+def load_geometries() -> QM9Geometries:
+    from core.data import qm9
+    from core.featurizers.molecules import build_qm9_conformers
+
+    conf = build_qm9_conformers()
+    conf = conf[conf["error"] == ""].drop(columns=["error"])
+    frame = qm9.load(columns=["index", "split", *ALL_TARGETS]).merge(conf, on="index")
+    return QM9Geometries(frame.sort_values("index").reset_index(drop=True))
+
+
+def fit_normalisation(data: QM9Geometries, train_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-element references (least squares on element counts) for extensive targets, then
+    per-target scale and shift, all from the training split only."""
+    T = len(SCALAR_TARGETS)
+    atomref = np.zeros((100, T))
+    scale, shift = np.ones(T), np.zeros(T)
+    X = data.element_counts[train_ids]
+    n_atoms = X.sum(1)
+    for t, name in enumerate(SCALAR_TARGETS):
+        y = data.y[train_ids, 1 + t]
+        if name in EXTENSIVE:
+            coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+            atomref[list(ELEMENTS), t] = coef
+            per_atom = (y - X @ coef) / n_atoms
+            shift[t], scale[t] = per_atom.mean(), per_atom.std()
+        else:
+            shift[t], scale[t] = y.mean(), y.std()
+    loss_scale = data.y[train_ids].std(0)  # molecule-level spread of every target
+    return {"atomref": atomref, "scale": scale, "shift": shift, "loss_scale": loss_scale}
+
+
+def predict_batch(model: PaiNN, z, pos, batch, n: int) -> torch.Tensor:
+    """(B, 1 + T): |dipole| in D, then the scalar targets, in card units."""
+    out = model(z, pos, batch, n)
+    mu = out["dipole"].norm(dim=-1, keepdim=True) * E_ANGSTROM_TO_DEBYE
+    return torch.cat([mu, out["scalars"]], dim=-1)
+
+
+def build_model(cfg: TrainConfig, norm: dict | None = None) -> PaiNN:
+    model = PaiNN(
+        PaiNNConfig(
+            hidden=cfg.hidden,
+            layers=cfg.layers,
+            rbf=cfg.rbf,
+            cutoff=cfg.cutoff,
+            targets=SCALAR_TARGETS,
+            extensive=tuple(t in EXTENSIVE for t in SCALAR_TARGETS),
+        )
+    )
+    if norm is not None:
+        model.atomref.copy_(torch.as_tensor(norm["atomref"], dtype=torch.float32))
+        model.scale.copy_(torch.as_tensor(norm["scale"], dtype=torch.float32))
+        model.shift.copy_(torch.as_tensor(norm["shift"], dtype=torch.float32))
+    return model
+
+
+@torch.no_grad()
+def evaluate_ids(model, data, ids, device, batch_size=256) -> np.ndarray:
+    model.eval()
+    preds = []
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        z, pos, batch, _ = data.batch(chunk, device)
+        preds.append(predict_batch(model, z, pos, batch, len(chunk)).double().cpu().numpy())
+    return np.concatenate(preds) if preds else np.zeros((0, len(ALL_TARGETS)))
+
+
+def _lr_factor(step: int, steps_per_epoch: int, cfg: TrainConfig) -> float:
+    warm = cfg.warmup_epochs * steps_per_epoch
+    total = cfg.epochs * steps_per_epoch
+    if step < warm:
+        return (step + 1) / warm
+    progress = min(1.0, (step - warm) / max(1.0, total - warm))
+    return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def train(cfg: TrainConfig, out: Path) -> dict:
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.member_seed)
+    data = load_geometries()
+    train_ids = np.flatnonzero(data.split == "train")
+    if cfg.train_limit:
+        train_ids = train_ids[: cfg.train_limit]
+    val_all = np.flatnonzero(data.split == "val")
+    val_ids = np.random.default_rng(cfg.seed).permutation(val_all)[: cfg.val_molecules]
+    norm = fit_normalisation(data, train_ids)
+    model = build_model(cfg, norm).to(cfg.device)
+    loss_scale = torch.as_tensor(norm["loss_scale"], dtype=torch.float32, device=cfg.device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(train_ids) / cfg.batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: _lr_factor(step, steps_per_epoch, cfg)
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / f"member{cfg.member}.ckpt"
+    state = {"epoch": 0, "best_val": float("inf"), "history": []}
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, weights_only=True, map_location=cfg.device)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        state = ckpt["state"]
+        print(f"resumed member {cfg.member} at epoch {state['epoch']}", flush=True)
+    t_start = time.monotonic()
+    while state["epoch"] < cfg.epochs:
+        epoch = state["epoch"]
+        model.train()
+        order = np.random.default_rng([cfg.member_seed, epoch]).permutation(train_ids)
+        t0, total = time.monotonic(), 0.0
+        for start in range(0, len(order), cfg.batch_size):
+            ids = order[start : start + cfg.batch_size]
+            z, pos, batch, y = data.batch(ids, cfg.device)
+            pred = predict_batch(model, z, pos, batch, len(ids))
+            loss = ((pred - y).abs() / loss_scale).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            opt.step()
+            sched.step()
+            total += loss.item() * len(ids)
+        val_pred = evaluate_ids(model, data, val_ids, cfg.device)
+        val_mae = np.abs(val_pred - data.y[val_ids]).mean(0)
+        val_score = float((val_mae / norm["loss_scale"]).mean())
+        state["epoch"] = epoch + 1
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": total / len(order),
+            "val_score": val_score,
+            "val_mae": dict(zip(ALL_TARGETS, val_mae.round(5).tolist(), strict=True)),
+            "lr": opt.param_groups[0]["lr"],
+            "seconds": round(time.monotonic() - t0, 1),
+        }
+        state["history"].append(record)
+        if val_score < state["best_val"]:
+            state["best_val"] = val_score
+            save_file(
+                {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
+                out / f"member{cfg.member}.safetensors",
+            )
+            (out / f"member{cfg.member}.json").write_text(
+                json.dumps(
+                    {
+                        "model_config": model.config.to_dict(),
+                        "train_config": asdict(cfg),
+                        "best_epoch": epoch + 1,
+                        "val_mae": record["val_mae"],
+                        "code_version": git_version(),
+                    },
+                    indent=2,
+                )
+            )
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "state": state,
+            },
+            ckpt_path,
+        )
+        print(json.dumps(record), flush=True)
+        if cfg.max_minutes and (time.monotonic() - t_start) / 60 > cfg.max_minutes:
+            print(f"stopping after {cfg.max_minutes} minutes; resume with the same command")
+            break
+    return state
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m core.train.molecules")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_train = sub.add_parser("train", help="train (or resume) one ensemble member")
+    for name, value in asdict(TrainConfig()).items():
+        p_train.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    p_train.add_argument("--out", type=Path, default=None)
+    p_eval = sub.add_parser("evaluate", help="ensemble test metrics -> card.json")
+    p_eval.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    out = args.out or config.models_dir() / MODEL_NAME
+    if args.command == "train":
+        fields = {k: getattr(args, k) for k in asdict(TrainConfig())}
+        train(TrainConfig(**fields), out)
+    else:
+        from core.train.molecules_eval import evaluate
+
+        evaluate(out)
+
+
+if __name__ == "__main__":
+    main()
