@@ -53,8 +53,11 @@ def svg_2d(
 
 
 def molblock_3d(mol_with_conformer: Chem.Mol) -> str:
-    """MDL mol block (with hydrogens and 3D coordinates) for a 3D viewer."""
-    return Chem.MolToMolBlock(mol_with_conformer)
+    """MDL mol block (with hydrogens and 3D coordinates) for a 3D viewer. The title line
+    is cleared: a name from an uploaded file never reaches the viewer's HTML."""
+    mol = Chem.Mol(mol_with_conformer)
+    mol.SetProp("_Name", "")
+    return Chem.MolToMolBlock(mol)
 
 
 def heavy_atom_values(explanation) -> dict[int, float]:

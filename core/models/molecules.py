@@ -189,8 +189,9 @@ class MoleculePredictor:
     def explain(self, smiles: str, prop: str) -> pd.DataFrame:
         """Per-atom contributions to ``prop`` (ensemble mean), heavy atoms with their Hs.
 
-        For sum-pooled (extensive) properties the contributions add up to the prediction;
-        for intensive ones (HOMO, LUMO, gap) their mean does. The dipole is split into atom
+        For sum-pooled (extensive) properties the contributions add up to the prediction
+        (less the per-element references); for intensive ones (HOMO, LUMO, gap) they are
+        each atom's pull on the mean and add up to zero. The dipole is split into atom
         terms q_i (r_i - centroid) + mu_i projected on the molecule's dipole direction.
         Per-element reference energies are left out, so what is shown is what the network
         learned about each atom's environment.
@@ -217,12 +218,21 @@ class MoleculePredictor:
                 contrib = out["atom_contributions"][:, t] - ref * model.is_extensive[t]
                 parts.append(contrib.cpu().numpy())
         contributions = np.mean(parts, axis=0)
-        z = p.geometry.atomic_numbers
-        table = Chem.GetPeriodicTable()
+        if prop != "mu" and not self.members[0].config.extensive[t]:
+            # Mean-pooled (HOMO, LUMO, gap): each atom's pull on the mean, summing to zero.
+            contributions = (contributions - contributions.mean()) / len(contributions)
+        atoms = list(p.mol.GetAtoms())
+        heavy = [
+            a.GetIdx()
+            if a.GetAtomicNum() != 1 or not a.GetNeighbors()
+            else a.GetNeighbors()[0].GetIdx()
+            for a in atoms
+        ]
         return pd.DataFrame(
             {
-                "atom": np.arange(len(z)),
-                "element": [table.GetElementSymbol(int(n)) for n in z],
+                "atom": np.arange(len(atoms)),
+                "element": [a.GetSymbol() for a in atoms],
+                "heavy_atom": heavy,  # hydrogens point to the heavy atom they are bonded to
                 "contribution": contributions,
             }
         )

@@ -60,7 +60,9 @@ def _summarize(path: Path) -> dict[str, Any]:
     summary["version"] = _text_or_none(card.get("version"))
     summary["date"] = _text_or_none(card.get("date"))
     metrics = card.get("metrics")
-    if isinstance(metrics, Mapping):
+    if isinstance(card.get("summary"), str):  # a card's own one-line headline wins
+        summary["metrics"] = card["summary"]
+    elif isinstance(metrics, Mapping):
         summary["metrics"] = _metrics_summary(metrics)
     return summary
 
@@ -78,8 +80,8 @@ def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             yield from _flatten(value, prefix=f"{name}.")
-        else:
-            yield name, value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            yield name, value  # units and other text are not metrics
 
 
 def _format_value(value: Any) -> str:

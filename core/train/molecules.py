@@ -171,10 +171,11 @@ def _lr_factor(step: int, steps_per_epoch: int, cfg: TrainConfig) -> float:
     return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def train(cfg: TrainConfig, out: Path) -> dict:
+def train(cfg: TrainConfig, out: Path, data: QM9Geometries | None = None) -> dict:
+    """Train (or resume) one member; ``data`` defaults to all of QM9 on cached conformers."""
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.member_seed)
-    data = load_geometries()
+    data = data if data is not None else load_geometries()
     train_ids = np.flatnonzero(data.split == "train")
     if cfg.train_limit:
         train_ids = train_ids[: cfg.train_limit]

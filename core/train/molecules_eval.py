@@ -107,6 +107,11 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
         "test_molecules": int(len(test_ids)),
         "test_molecules_without_conformer": n_test_total - int(len(test_ids)),
         "metrics": {"test": metrics},
+        "summary": (
+            f"test MAE: HOMO {metrics['homo']['mae'] * 1000:.0f} meV, "
+            f"gap {metrics['gap']['mae'] * 1000:.0f} meV, μ {metrics['mu']['mae']:.2f} D, "
+            f"U0 {metrics['u0']['mae'] * 1000:.0f} meV ({len(members)} member(s))"
+        ),
         "calibration": calibration,
         "error_by_heavy_atoms": by_size,
         "error_by_fluorine": by_fluorine,
