@@ -50,7 +50,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(
         "pages/2_Glass_properties.py", "Glass properties", ":material/lab_research:", COMPOSITION
     ),
-    PageSpec("pages/3_Glass_viscosity.py", "Glass viscosity", ":material/water_drop:", COMPOSITION),
     PageSpec("pages/4_Recipe_optimisation.py", "Recipe optimisation", ":material/tune:", DESIGN),
     PageSpec(
         "pages/5_Molecule_generator.py", "Molecule generator", ":material/auto_awesome:", DESIGN

@@ -113,16 +113,23 @@ def fit_normalisation(data: QM9Geometries, train_ids: np.ndarray) -> dict[str, n
     scale, shift = np.ones(T), np.zeros(T)
     X = data.element_counts[train_ids]
     n_atoms = X.sum(1)
+    # Loss weights: the spread of what the network must learn. For extensive targets that
+    # is the residual after the element references (total energies spread over ~10^3 eV
+    # with size, their residuals over ~10 eV: weighting by the raw spread would all but
+    # ignore energy errors).
+    loss_scale = np.empty(1 + T)
+    loss_scale[0] = data.y[train_ids, 0].std()
     for t, name in enumerate(SCALAR_TARGETS):
         y = data.y[train_ids, 1 + t]
         if name in EXTENSIVE:
             coef, *_ = np.linalg.lstsq(X, y, rcond=None)
             atomref[list(ELEMENTS), t] = coef
-            per_atom = (y - X @ coef) / n_atoms
-            shift[t], scale[t] = per_atom.mean(), per_atom.std()
+            residual = y - X @ coef
+            shift[t], scale[t] = (residual / n_atoms).mean(), (residual / n_atoms).std()
+            loss_scale[1 + t] = residual.std()
         else:
             shift[t], scale[t] = y.mean(), y.std()
-    loss_scale = data.y[train_ids].std(0)  # molecule-level spread of every target
+            loss_scale[1 + t] = y.std()
     return {"atomref": atomref, "scale": scale, "shift": shift, "loss_scale": loss_scale}
 
 
