@@ -1,0 +1,421 @@
+"""Glass model vs GlassNet / ViscNet (glasspy==0.4.6) on the same held-out compositions.
+
+    .venv/bin/python benchmarks/glass.py [--max-glasses N] [--skip-peer]
+
+Creates ``benchmarks/.venv-glasspy`` on first use (glasspy==0.4.6 installed with --no-deps
+plus the packages it imports; torch==2.13.0 CPU), because glasspy's dependencies would break
+the app's environment. The peer runs in that venv as a subprocess on a parquet file of the
+test compositions (CSV); metrics are computed here, for both models on exactly the same rows.
+
+Evaluation set: our fixed SciGlass test split (``core.data.sciglass``; glasses merged by
+compound mole fractions rounded to 3 decimals, split by a seeded hash), oxide filter of the
+model card. GlassNet and ViscNet were trained on their own random split of SciGlass, so
+some of our test glasses may be in their training data: this favours the peer.
+
+GlassNet's own test split is *not* evaluated: it is defined on glasspy 0.4.6's SciGlass
+tables, which glasspy downloads from Zenodo at run time (not available offline here), and
+the element-fraction merge + ``train_test_split(random_state=61455)`` depends on that
+table's exact row order, so it cannot be rebuilt from the glasspy 0.3 data files we use.
+
+Prints a markdown table: RMSE, MAE and centred R² per property (card units, CTE in ppm/K),
+viscosity RMSE (log10 Pa s) on held-out points, and the time of one formulation + curve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from core.config import REPO_ROOT
+
+VENV = REPO_ROOT / "benchmarks" / ".venv-glasspy"
+PEER_PACKAGES = [
+    "pandas",
+    "lmfit",
+    "chemparse",
+    "scikit-learn",
+    "compress-pickle",
+    "pytorch-lightning",
+    "platformdirs",
+    "requests",
+]
+# our property -> (GlassNet column, transform of GlassNet's output to our units)
+PEER_COLUMNS = {
+    "Tg": ("Tg", lambda x: x),
+    "Tliquidus": ("Tliquidus", lambda x: x),
+    "RefractiveIndex": ("RefractiveIndex", lambda x: x),
+    "AbbeNumber": ("AbbeNum", lambda x: x),
+    "CTE": ("CTEbelowTg", lambda x: 10.0**x),  # GlassNet predicts log10(CTE / K^-1)
+    "ElasticModulus": ("YoungModulus", lambda x: x),
+}
+
+PEER_SCRIPT = r"""
+import sys, warnings
+warnings.filterwarnings("ignore")
+import numpy as np, pandas as pd, torch
+torch.set_num_threads(1)
+from glasspy.predict import GlassNet, ViscNet
+glasses = pd.read_csv(sys.argv[1])
+points = pd.read_csv(sys.argv[2])
+out = sys.argv[3]
+from glasspy.chemistry import to_element_array
+from glasspy.chemistry import featurizer as fz
+
+
+def usable(model, comp):
+    # rows whose elements the peer can featurize (every feature it uses is tabulated)
+    elements = to_element_array(comp, output_element_cols="default")
+    names = list(elements.cols)
+    known = list(fz._elements)
+    feats = [f for f, _ in list(model.weighted_features) + list(model.absolute_features)]
+    idx = [fz.prop_idx[f] for f in feats]
+    bad = [e for e in names if e not in known or np.isnan(fz._data[known.index(e), idx]).any()]
+    ok = np.ones(len(comp), bool)
+    if bad:
+        ok = ~(np.asarray(elements)[:, [names.index(e) for e in bad]] > 0).any(axis=1)
+    print(type(model).__name__, "cannot featurize", bad, "-> rows skipped:", int((~ok).sum()))
+    return ok
+
+
+g = GlassNet()
+cols = [c for c in glasses.columns if c != "row"]
+ok = usable(g, glasses[cols])
+sub = glasses.loc[ok, cols]
+sub = sub.loc[:, (sub > 0).any(axis=0)]
+pred = pd.DataFrame(np.nan, index=glasses.index, columns=["Tg", "Tliquidus", "RefractiveIndex",
+                    "AbbeNum", "CTEbelowTg", "YoungModulus"])
+p = g.predict(sub).astype(float)
+pred.loc[ok, pred.columns] = p[pred.columns].to_numpy()
+pred.insert(0, "row", glasses["row"].to_numpy())
+pred.to_csv(out + ".glassnet.csv", index=False)
+# GlassNet's own MYEGA parameters (its regression on its predicted viscosity table)
+vrows = np.unique(points["row"].to_numpy())
+vrows = vrows[ok[vrows]]
+gsub = glasses.loc[vrows, cols]
+gparams = g.viscosity_parameters(gsub.loc[:, (gsub > 0).any(axis=0)], return_dataframe=False)
+lookup = {r: i for i, r in enumerate(vrows)}
+gvisc = np.full(len(points), np.nan)
+for j, (r, t) in enumerate(zip(points["row"].to_numpy(), points["T_K"].to_numpy())):
+    if r in lookup:
+        a, t12, m = gparams[lookup[r]]
+        gvisc[j] = a + (12 - a) * (t12 / t) * np.exp((m / (12 - a) - 1) * (t12 / t - 1))
+v = ViscNet()
+vcols = [c for c in points.columns if c not in ("T_K", "point", "row")]
+vok = usable(v, points[vcols])
+visc = np.full(len(points), np.nan)
+vsub = points.loc[vok]
+vcomp = vsub[vcols].loc[:, (vsub[vcols] > 0).any(axis=0)]
+chunks = []
+for i in range(0, len(vsub), 20000):
+    part = vcomp.iloc[i:i + 20000]
+    temps = vsub["T_K"].to_numpy()[i:i + 20000]
+    chunks.append(np.asarray(v.predict(temps, part, table_mode=True)).ravel())
+if chunks:
+    visc[vok] = np.concatenate(chunks)
+pd.DataFrame({"point": points["point"].to_numpy(), "viscnet": visc, "glassnet": gvisc}).to_csv(
+    out + ".viscnet.csv", index=False)
+"""
+
+
+def ensure_venv() -> Path:
+    python = VENV / "bin" / "python"
+    if python.exists():
+        return python
+    print(f"creating {VENV} (glasspy==0.4.6 and its imports)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    pip = [str(python), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "torch==2.13.0"], check=True)
+    subprocess.run([*pip, "--no-deps", "glasspy==0.4.6"], check=True)
+    subprocess.run([*pip, *PEER_PACKAGES], check=True)
+    return python
+
+
+def metrics(y: np.ndarray, p: np.ndarray) -> dict:
+    ok = np.isfinite(y) & np.isfinite(p)
+    y, p = y[ok], p[ok]
+    err = p - y
+    return {
+        "n": int(ok.sum()),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mae": float(np.mean(np.abs(err))),
+        "r2": float(1 - np.sum(err**2) / np.sum((y - y.mean()) ** 2)),
+    }
+
+
+def _train_and_score(args_tuple):
+    """One extrapolation model (worker process): train without Na2O, score Na glasses."""
+    from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity
+    from core.train.glass import TrainConfig, train_member
+
+    name, data, desc_np, epochs, seed, test_rows, pts = args_tuple
+    torch.set_num_threads(1)
+    cfg = TrainConfig(epochs=epochs, patience=epochs)
+    state, history = train_member(
+        seed, data, desc_np, cfg, log=lambda m: print(name, m, flush=True)
+    )
+    tg = data.scalers["Tg"]
+    model = GlassSetNet(
+        GlassSetConfig(n_descriptors=desc_np.shape[1], tg_mean=tg["mean"], tg_std=tg["std"])
+    )
+    model.load_state_dict(state)
+    model.eval()
+    k = max(int((data.fraction[test_rows] > 0).sum(axis=1).max()), 1)
+    with torch.no_grad():
+        out = model(
+            torch.from_numpy(desc_np),
+            torch.from_numpy(data.index[test_rows, :k]),
+            torch.from_numpy(data.fraction[test_rows, :k]),
+        )
+        pos = {g: i for i, g in enumerate(test_rows)}
+        p = torch.tensor([pos[g] for g in data.visc_glass[pts]])
+        visc = myega_log10_viscosity(
+            out["A"][p], out["T12"][p], out["m"][p], torch.from_numpy(data.visc_T[pts])
+        ).numpy()
+    return name, out["properties"].numpy(), visc, history
+
+
+def extrapolation(epochs: int, seed: int = 0) -> None:
+    """Train without any Na2O glass; test on sodium silicates and sodium borates.
+
+    Two models with the same budget: physical descriptors (ours) and one-hot compound
+    identity instead of descriptors (no physics: Na2O is then an untrained input)."""
+    import dataclasses
+    import multiprocessing as mp
+
+    from core.featurizers.composition import DescriptorTable, ElementTable
+    from core.models.glass import PROPERTIES, load_predictor
+    from core.train.glass import _compositions, inverse_transform, load_data
+
+    folder = load_predictor().folder
+    desc = DescriptorTable.from_json(
+        folder / "descriptors.json", ElementTable.from_json(folder / "elements.json")
+    )
+    data, desc = load_data(desc)
+    comps = _compositions(data, desc, np.arange(len(data.split)))
+    has_na = np.array(["Na2O" in c for c in comps])
+    systems = {
+        "Na2O-SiO2": np.array([set(c) == {"Na2O", "SiO2"} for c in comps]),
+        "Na2O-B2O3": np.array([set(c) == {"Na2O", "B2O3"} for c in comps]),
+    }
+    split = np.where(has_na, "excluded", data.split)
+    data_x = dataclasses.replace(data, split=split)
+    test_rows = np.flatnonzero(systems["Na2O-SiO2"] | systems["Na2O-B2O3"])
+    pts = np.flatnonzero(np.isin(data.visc_glass, test_rows))
+    one_hot = np.eye(len(desc), dtype=np.float32)
+    jobs = [
+        ("descriptors", data_x, desc.scaled(), epochs, seed, test_rows, pts),
+        ("one-hot (no physics)", data_x, one_hot, epochs, seed, test_rows, pts),
+    ]
+    print(
+        f"training 2 models for {epochs} epochs without the {int(has_na.sum())} Na2O glasses "
+        f"({int((data_x.split == 'train').sum())} training glasses left)",
+        flush=True,
+    )
+    with mp.get_context("fork").Pool(2) as pool:
+        results = pool.map(_train_and_score, jobs)
+    print(f"\nExtrapolation to Na2O (never seen in training), seed {seed}, {epochs} epochs\n")
+    print("| system | property | n | RMSE descriptors | RMSE one-hot |")
+    print("|---|---|---|---|---|")
+    by_name = {name: (props, visc) for name, props, visc, _ in results}
+    pos = {g: i for i, g in enumerate(test_rows)}
+    for system, mask in systems.items():
+        rows = np.flatnonzero(mask)
+        sel = np.array([pos[r] for r in rows])
+        for j, prop in enumerate(PROPERTIES):
+            y = data.raw_targets[rows, j]
+            if np.isfinite(y).sum() < 5:
+                continue
+            scale = 1e6 if prop == "CTE" else 1.0
+            cells = []
+            for name in ("descriptors", "one-hot (no physics)"):
+                pred = inverse_transform(by_name[name][0][sel, j], data.scalers[prop])
+                cells.append(metrics(y * scale, pred * scale)["rmse"])
+            print(
+                f"| {system} | {prop} | {int(np.isfinite(y).sum())} | {cells[0]:.4g} | "
+                f"{cells[1]:.4g} |"
+            )
+        in_sys = np.isin(data.visc_glass[pts], rows)
+        if in_sys.sum() >= 5:
+            y = data.visc_log_eta[pts][in_sys].astype(np.float64)
+            cells = [
+                metrics(y, by_name[n][1][in_sys])["rmse"]
+                for n in ("descriptors", "one-hot (no physics)")
+            ]
+            print(
+                f"| {system} | log10 viscosity | {int(in_sys.sum())} | {cells[0]:.4g} | "
+                f"{cells[1]:.4g} |"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--max-glasses", type=int, default=0, help="subsample (0: all)")
+    parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument(
+        "--extrapolation",
+        type=int,
+        default=0,
+        metavar="EPOCHS",
+        help="only run the Na2O extrapolation experiment with this many epochs",
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.extrapolation:
+        extrapolation(args.extrapolation)
+        return
+
+    from core.featurizers.composition import DescriptorTable, ElementTable
+    from core.models.glass import PROPERTIES, load_predictor
+    from core.nn.glass import myega_log10_viscosity
+    from core.train.glass import _compositions, load_data
+
+    model = load_predictor()
+    folder = model.folder
+    desc = DescriptorTable.from_json(
+        folder / "descriptors.json", ElementTable.from_json(folder / "elements.json")
+    )
+    data, desc = load_data(desc)
+    test = np.flatnonzero(data.split == "test")
+    if args.max_glasses:
+        test = np.random.default_rng(0).choice(test, args.max_glasses, replace=False)
+        test.sort()
+    comps = _compositions(data, desc, test)
+
+    start = time.perf_counter()
+    raw = model.raw_outputs(comps)
+    ours_seconds = time.perf_counter() - start
+    ours = model.summarise(raw)["mean"]
+    pos = {g: i for i, g in enumerate(test)}
+    pts = np.flatnonzero(np.isin(data.visc_glass, test))
+    ppos = np.array([pos[g] for g in data.visc_glass[pts]])
+    a, t12, m = (torch.from_numpy(raw[k][:, ppos]).double() for k in ("A", "T12", "m"))
+    temps = torch.from_numpy(data.visc_T[pts]).double()
+    ours_visc = myega_log10_viscosity(a, t12, m, temps[None]).mean(0).numpy()
+    true_visc = data.visc_log_eta[pts].astype(np.float64)
+
+    peer, peer_visc = None, None
+    if not args.skip_peer:
+        python = ensure_venv()
+        names = sorted({f for c in comps for f in c})
+        glasses = pd.DataFrame([{f: c.get(f, 0.0) for f in names} for c in comps])
+        glasses.insert(0, "row", np.arange(len(comps)))
+        points = glasses.iloc[ppos].reset_index(drop=True)
+        points["T_K"] = data.visc_T[pts].astype(np.float64)
+        points["point"] = np.arange(len(pts))
+        with tempfile.TemporaryDirectory() as tmp:
+            gpath, ppath, out = f"{tmp}/g.csv", f"{tmp}/p.csv", f"{tmp}/out"
+            glasses.to_csv(gpath, index=False)
+            points.to_csv(ppath, index=False)
+            start = time.perf_counter()
+            subprocess.run([str(python), "-c", PEER_SCRIPT, gpath, ppath, out], check=True)
+            peer_seconds = time.perf_counter() - start
+            peer = pd.read_csv(out + ".glassnet.csv").sort_values("row")
+            peer_visc_table = pd.read_csv(out + ".viscnet.csv").sort_values("point")
+            peer_visc = peer_visc_table["viscnet"].to_numpy()
+            glassnet_visc = peer_visc_table["glassnet"].to_numpy()
+
+    rows = []
+    for j, prop in enumerate(PROPERTIES):
+        y = data.raw_targets[test, j]
+        scale = 1e6 if prop == "CTE" else 1.0
+        mine = ours[:, j]
+        if peer is not None:
+            col, conv = PEER_COLUMNS[prop]
+            theirs = conv(peer[col].to_numpy())
+            both = np.isfinite(theirs)
+            mine_m, theirs_m = (
+                metrics(y[both] * scale, mine[both] * scale),
+                metrics(y[both] * scale, theirs[both] * scale),
+            )
+        else:
+            mine_m, theirs_m = metrics(y * scale, mine * scale), None
+        rows.append(
+            (
+                prop,
+                "ppm/K"
+                if prop == "CTE"
+                else {"Tg": "K", "Tliquidus": "K", "ElasticModulus": "GPa"}.get(prop, "-"),
+                mine_m,
+                theirs_m,
+            )
+        )
+    if peer_visc is not None:
+        both = np.isfinite(peer_visc)
+        rows.append(
+            (
+                "log10 viscosity",
+                "log10 Pa s",
+                metrics(true_visc[both], ours_visc[both]),
+                metrics(true_visc[both], peer_visc[both]),
+            )
+        )
+        both = np.isfinite(glassnet_visc)
+        rows.append(
+            (
+                "log10 viscosity (GlassNet MYEGA fit)",
+                "log10 Pa s",
+                metrics(true_visc[both], ours_visc[both]),
+                metrics(true_visc[both], glassnet_visc[both]),
+            )
+        )
+    else:
+        rows.append(("log10 viscosity", "log10 Pa s", metrics(true_visc, ours_visc), None))
+
+    # speed: one formulation with its curve
+    model.report({"SiO2": 72, "Na2O": 14, "CaO": 9, "MgO": 4, "Al2O3": 1})
+    times = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        model.report({"SiO2": 72, "Na2O": 14, "CaO": 9, "MgO": 4, "Al2O3": 1})
+        times.append(time.perf_counter() - t0)
+
+    print(
+        f"\nHeld-out test glasses of our split (oxide filter): {len(test)}; "
+        f"viscosity points: {len(pts)} on {len(np.unique(ppos))} glasses"
+    )
+    print(f"ensemble of {len(model.members)} members; card date {model.card['date']}\n")
+    head = "| property | unit | n | ours RMSE | ours MAE | ours R² |"
+    if peer is not None:
+        head += " peer | peer RMSE | peer MAE | peer R² | RMSE ours/peer |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for prop, unit, mine_m, theirs_m in rows:
+        line = (
+            f"| {prop} | {unit} | {mine_m['n']} | {mine_m['rmse']:.4g} | "
+            f"{mine_m['mae']:.4g} | {mine_m['r2']:.3f} |"
+        )
+        if theirs_m is not None:
+            name = "ViscNet" if prop == "log10 viscosity" else "GlassNet"
+            line += (
+                f" {name} | {theirs_m['rmse']:.4g} | {theirs_m['mae']:.4g} | "
+                f"{theirs_m['r2']:.3f} | {mine_m['rmse'] / theirs_m['rmse']:.2f} |"
+            )
+        print(line)
+    print(
+        f"\nOne formulation + viscosity curve (report()): median {1000 * np.median(times):.1f} ms, "
+        f"min {1000 * min(times):.1f} ms (CPU, 1 thread)"
+    )
+    print(
+        f"Ours on {len(test)} glasses: {ours_seconds:.1f} s"
+        + (f"; peer subprocess (load + predict): {peer_seconds:.1f} s" if peer is not None else "")
+    )
+    result = {
+        "rows": [{"property": p, "unit": u, "ours": a, "peer": b} for p, u, a, b in rows],
+        "report_ms_median": 1000 * float(np.median(times)),
+    }
+    out = REPO_ROOT / "artifacts" / "benchmark_glass.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

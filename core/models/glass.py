@@ -1,0 +1,587 @@
+"""Glass predictor: composition -> six properties and the MYEGA viscosity curve.
+
+``load_predictor()`` reads ``trained_models/glass/`` (written by ``python -m
+core.train.glass``): an ensemble of :class:`core.nn.glass.GlassSetNet` members, the compound
+descriptor table, target scalers and the applicability-domain data. Each prediction carries
+the ensemble standard deviation and a domain check:
+
+* the share of the composition (mole fraction) in components that are unseen or rare
+  (fewer than ``rare_threshold`` training glasses) in training,
+* the distance to the nearest training glass, as the mole percent that would have to move
+  to turn one composition into the other (half the L1 distance of the mole-fraction
+  vectors), compared with the 95th percentile of that distance over the validation glasses.
+
+Units (as the card): Tg, Tliquidus K; RefractiveIndex (nD) and AbbeNumber dimensionless;
+CTE 1/K (``CTE_ppm_per_K`` also given); ElasticModulus GPa; log10 viscosity in Pa s.
+
+Data licence: the training compositions (``knn_index.safetensors``) and the test-set table
+(``test_predictions.parquet``) are derived from SciGlass, ODbL 1.0, (c) 2019 EPAM Systems.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from core import config
+from core.chem.composition import parse_composition
+from core.exceptions import InvalidInputError, ModelNotAvailableError
+from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
+from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity, temperature_at
+
+NAME = "glass"
+PROPERTIES = ("Tg", "Tliquidus", "RefractiveIndex", "AbbeNumber", "CTE", "ElasticModulus")
+UNITS = {
+    "Tg": "K",
+    "Tliquidus": "K",
+    "RefractiveIndex": "-",
+    "AbbeNumber": "-",
+    "CTE": "1/K",
+    "ElasticModulus": "GPa",
+}
+LABELS = {
+    "Tg": "Glass transition Tg",
+    "Tliquidus": "Liquidus temperature",
+    "RefractiveIndex": "Refractive index nD",
+    "AbbeNumber": "Abbe number",
+    "CTE": "Thermal expansion (CTE)",
+    "ElasticModulus": "Young's modulus E",
+}
+# Characteristic viscosity points, log10(eta / Pa s).
+VISCOSITY_POINTS = {
+    "strain": 13.5,
+    "annealing": 12.0,
+    "softening": 6.6,
+    "working": 3.0,
+    "melting": 1.0,
+}
+MAX_TEMPERATURES = 2000
+
+
+def _folder(path: Path | str | None) -> Path:
+    folder = Path(path) if path is not None else config.models_dir() / NAME
+    needed = ("card.json", "model.safetensors", "descriptors.json", "elements.json")
+    missing = [f for f in needed if not (folder / f).is_file()]
+    if missing:
+        raise ModelNotAvailableError(
+            f"The glass model is missing in {folder} ({', '.join(missing)}); "
+            "train it with `python -m core.train.glass`."
+        )
+    return folder
+
+
+class GlassPredictor:
+    """An ensemble of glass set networks plus scalers and the applicability domain."""
+
+    def __init__(self, folder: Path | str | None = None) -> None:
+        from safetensors.torch import load_file
+
+        self.folder = folder = _folder(folder)
+        self.card = json.loads((folder / "card.json").read_text())
+        self.config = GlassSetConfig(**self.card["config"])
+        self.scalers = self.card["scalers"]
+        elements = ElementTable.from_json(folder / "elements.json")
+        self.descriptors = DescriptorTable.from_json(folder / "descriptors.json", elements)
+        state = load_file(str(folder / "model.safetensors"))
+        self.members: list[GlassSetNet] = []
+        for i in range(int(self.card["ensemble_size"])):
+            prefix = f"member{i}."
+            model = GlassSetNet(self.config)
+            model.load_state_dict(
+                {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            )
+            model.eval()
+            self.members.append(model)
+        domain = json.loads((folder / "domain.json").read_text())
+        self.compound_counts: dict[str, int] = domain["compound_counts"]
+        self.rare_threshold = int(domain["rare_threshold"])
+        self.distance_threshold = float(domain["distance_threshold_molpct"])
+        self.max_rare_share = float(domain["max_rare_share"])
+        index = load_file(str(folder / "knn_index.safetensors"))
+        self._knn_vocab = {c: i for i, c in enumerate(domain["knn_compounds"])}
+        self._knn = _SparseCompositions(
+            index["indptr"].numpy(),
+            index["indices"].numpy(),
+            index["data"].numpy().astype(np.float32),
+            len(self._knn_vocab),
+        )
+        self._desc_cache: tuple[int, torch.Tensor] | None = None
+
+    # ------------------------------------------------------------------ internals
+    def _desc(self) -> torch.Tensor:
+        if self._desc_cache is None or self._desc_cache[0] != len(self.descriptors):
+            self._desc_cache = (len(self.descriptors), torch.from_numpy(self.descriptors.scaled()))
+        return self._desc_cache[1]
+
+    @torch.no_grad()
+    def raw_outputs(self, compositions: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
+        """Per-member outputs: ``properties`` (M, B, P) standardised; ``A``, ``T12``, ``m``
+        (M, B). Compositions are mole-fraction mappings (already normalised)."""
+        index, fraction = encode(compositions, self.descriptors)
+        desc = self._desc()
+        outs = {"properties": [], "A": [], "T12": [], "m": []}
+        idx, frac = torch.from_numpy(index), torch.from_numpy(fraction)
+        for model in self.members:
+            chunks = [
+                model(desc, idx[i : i + 4096], frac[i : i + 4096]) for i in range(0, len(idx), 4096)
+            ]
+            for k in outs:
+                outs[k].append(torch.cat([c[k] for c in chunks]).numpy())
+        return {k: np.stack(v) for k, v in outs.items()}
+
+    def to_units(self, standardised: np.ndarray) -> np.ndarray:
+        """(..., P) standardised outputs -> card units."""
+        out = np.empty_like(standardised, dtype=np.float64)
+        for j, p in enumerate(PROPERTIES):
+            s = self.scalers[p]
+            t = standardised[..., j] * s["std"] + s["mean"]
+            out[..., j] = np.exp(t) if s["transform"] == "log" else t
+        return out
+
+    def summarise(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Ensemble mean (in the standardised space, then to units) and member std (units)."""
+        mean = self.to_units(raw["properties"].mean(axis=0))
+        std = self.to_units(raw["properties"]).std(axis=0)
+        return {"mean": mean, "std": std}
+
+    # ------------------------------------------------------------------- public API
+    def parse(self, composition: object, basis: str = "mol") -> dict[str, float]:
+        """Normalised mole fractions (see :func:`core.chem.composition.parse_composition`)."""
+        return parse_composition(composition, basis)
+
+    def predict(self, compositions: Sequence[object], basis: str = "mol") -> pd.DataFrame:
+        """One row per input: properties (card units), ``<prop>_std``, domain and ``error``.
+
+        Args:
+            compositions: mappings ``{formula: amount}`` (or text such as
+                ``"SiO2 75, Na2O 15, CaO 10"``), amounts in ``basis`` (any scale).
+            basis: ``"mol"`` or ``"wt"``.
+        """
+        parsed: list[dict[str, float] | None] = []
+        errors: list[str] = []
+        for comp in compositions:
+            try:
+                parsed.append(parse_composition(comp, basis))
+                errors.append("")
+            except InvalidInputError as err:
+                parsed.append(None)
+                errors.append(str(err))
+        ok = [i for i, p in enumerate(parsed) if p is not None]
+        columns = [
+            "composition",
+            *PROPERTIES,
+            *(f"{p}_std" for p in PROPERTIES),
+            "CTE_ppm_per_K",
+            "CTE_ppm_per_K_std",
+            "T12",
+            "fragility",
+            "in_domain",
+            "rare_share",
+            "nearest_distance_molpct",
+            "domain_message",
+            "error",
+        ]
+        frame = pd.DataFrame(index=range(len(compositions)), columns=columns)
+        frame["error"] = errors
+        frame["in_domain"] = False
+        frame["composition"] = [
+            " · ".join(f"{100 * x:.2f} {f}" for f, x in p.items()) if p else "" for p in parsed
+        ]
+        if ok:
+            comps = [parsed[i] for i in ok]
+            raw = self.raw_outputs(comps)
+            summary = self.summarise(raw)
+            for j, p in enumerate(PROPERTIES):
+                frame.loc[ok, p] = summary["mean"][:, j]
+                frame.loc[ok, f"{p}_std"] = summary["std"][:, j]
+            frame.loc[ok, "T12"] = raw["T12"].mean(axis=0)
+            frame.loc[ok, "fragility"] = raw["m"].mean(axis=0)
+            domain = self.domain(comps)
+            for col in ("in_domain", "rare_share", "nearest_distance_molpct", "domain_message"):
+                frame.loc[ok, col] = domain[col].to_numpy()
+        frame["CTE_ppm_per_K"] = pd.to_numeric(frame["CTE"]) * 1e6
+        frame["CTE_ppm_per_K_std"] = pd.to_numeric(frame["CTE_std"]) * 1e6
+        numeric = [
+            c for c in columns if c not in ("composition", "in_domain", "domain_message", "error")
+        ]
+        frame[numeric] = frame[numeric].apply(pd.to_numeric)
+        frame["in_domain"] = frame["in_domain"].astype(bool)
+        frame["domain_message"] = frame["domain_message"].fillna("")
+        return frame
+
+    def viscosity(
+        self, composition: object, temperatures_K: Sequence[float] | None = None, basis: str = "mol"
+    ) -> pd.DataFrame:
+        """MYEGA curve of one composition: a row per temperature.
+
+        Columns: ``T_K``, ``log10_viscosity`` (ensemble mean, Pa s), ``log10_viscosity_std``
+        (member spread), and constant columns ``A`` (log10 eta_inf), ``T12``, ``fragility``
+        with their ``_std``. ``DataFrame.attrs["characteristic"]`` holds the strain,
+        annealing, softening, working and melting temperatures (:meth:`characteristic`).
+        Default temperatures: 200 points from 0.8 T12 to the melting point + 100 K.
+        """
+        comp = parse_composition(composition, basis)
+        raw = self.raw_outputs([comp])
+        a, t12, m = (torch.from_numpy(raw[k][:, 0]).double() for k in ("A", "T12", "m"))
+        if temperatures_K is None:
+            t_melt = float(np.nanmax(temperature_at(a, t12, m, VISCOSITY_POINTS["melting"])))
+            temperatures_K = np.linspace(0.8 * float(t12.mean()), t_melt + 100.0, 200)
+        temps = np.asarray(temperatures_K, dtype=np.float64).ravel()
+        if (
+            temps.size == 0
+            or temps.size > MAX_TEMPERATURES
+            or not np.all(np.isfinite(temps))
+            or np.any(temps <= 0)
+        ):
+            raise InvalidInputError(
+                "temperatures must be finite and positive",
+                got=f"{temps.size} values" if temps.size else "no values",
+                expected=f"1 to {MAX_TEMPERATURES} temperatures in K, each > 0",
+                fix="give temperatures in kelvin (°C + 273.15)",
+            )
+        curves = myega_log10_viscosity(
+            a[:, None], t12[:, None], m[:, None], torch.from_numpy(temps)[None, :]
+        ).numpy()  # (M, T)
+        frame = pd.DataFrame(
+            {
+                "T_K": temps,
+                "log10_viscosity": curves.mean(axis=0),
+                "log10_viscosity_std": curves.std(axis=0),
+                "A": float(a.mean()),
+                "A_std": float(a.std(unbiased=False)),
+                "T12": float(t12.mean()),
+                "T12_std": float(t12.std(unbiased=False)),
+                "fragility": float(m.mean()),
+                "fragility_std": float(m.std(unbiased=False)),
+            }
+        )
+        frame.attrs["characteristic"] = self._characteristic(a, t12, m)
+        return frame
+
+    def report(self, composition: object, basis: str = "mol", n_points: int = 200) -> dict:
+        """Everything the page shows for one formulation, from one forward pass.
+
+        Returns ``{"composition": mole fractions, "prediction": one-row predict() frame,
+        "curve": viscosity() frame, "characteristic": characteristic temperatures}``.
+
+        Raises:
+            InvalidInputError: the composition cannot be read (message says why).
+        """
+        comp = parse_composition(composition, basis)
+        raw = self.raw_outputs([comp])
+        summary = self.summarise(raw)
+        row = {"composition": " · ".join(f"{100 * x:.2f} {f}" for f, x in comp.items())}
+        for j, p in enumerate(PROPERTIES):
+            row[p], row[f"{p}_std"] = summary["mean"][0, j], summary["std"][0, j]
+        row["CTE_ppm_per_K"], row["CTE_ppm_per_K_std"] = row["CTE"] * 1e6, row["CTE_std"] * 1e6
+        row["T12"], row["fragility"] = float(raw["T12"].mean()), float(raw["m"].mean())
+        row.update(self.domain([comp]).iloc[0].to_dict())
+        row["error"] = ""
+        a, t12, m = (torch.from_numpy(raw[k][:, 0]).double() for k in ("A", "T12", "m"))
+        characteristic = self._characteristic(a, t12, m)
+        lo = float(characteristic["T_K"].iloc[0]) - 40.0
+        hi = float(characteristic["T_K"].iloc[-1]) + 100.0
+        temps = torch.linspace(max(lo, 1.0), hi, n_points, dtype=torch.float64)
+        curves = myega_log10_viscosity(a[:, None], t12[:, None], m[:, None], temps[None, :]).numpy()
+        curve = pd.DataFrame(
+            {
+                "T_K": temps.numpy(),
+                "log10_viscosity": curves.mean(axis=0),
+                "log10_viscosity_std": curves.std(axis=0),
+                "A": float(a.mean()),
+                "A_std": float(a.std(unbiased=False)),
+                "T12": float(t12.mean()),
+                "T12_std": float(t12.std(unbiased=False)),
+                "fragility": float(m.mean()),
+                "fragility_std": float(m.std(unbiased=False)),
+            }
+        )
+        return {
+            "composition": comp,
+            "prediction": pd.DataFrame([row]),
+            "curve": curve,
+            "characteristic": characteristic,
+        }
+
+    def predict_table(self, table: pd.DataFrame, basis: str = "mol") -> pd.DataFrame:
+        """Predictions for an uploaded table, one row per table row, with an ``error`` column.
+
+        Accepted layouts: a ``composition`` column of text (``"SiO2 75, Na2O 25"``), or one
+        numeric column per component named by its formula (``SiO2``, ``Na2O``, ...). Other
+        columns (e.g. a name) are kept in front of the predictions.
+
+        Raises:
+            InvalidInputError: neither layout is recognised (the message lists the columns).
+        """
+        if not isinstance(table, pd.DataFrame) or table.empty:
+            raise InvalidInputError(
+                "the table is empty",
+                expected="one row per glass",
+                fix="upload a CSV with data rows",
+            )
+        text_col = next((c for c in table.columns if str(c).strip().lower() == "composition"), None)
+        if text_col is not None:
+            comps = [("" if pd.isna(v) else str(v)) for v in table[text_col]]
+            keep = [c for c in table.columns if c != text_col]
+        else:
+            formula_cols = [c for c in table.columns if _is_component_column(c)]
+            if not formula_cols:
+                raise InvalidInputError(
+                    "cannot find the composition in the table",
+                    got=f"columns {[str(c) for c in table.columns][:12]}",
+                    expected="a 'composition' text column, or one column per component "
+                    "named by its formula (SiO2, Na2O, ...)",
+                    fix="rename the columns, e.g. 'SiO2', 'Na2O', 'CaO'",
+                )
+            comps = [
+                {str(c): v for c, v in zip(formula_cols, row, strict=True) if not _zero_or_blank(v)}
+                for row in table[formula_cols].itertuples(index=False, name=None)
+            ]
+            keep = [c for c in table.columns if c not in formula_cols]
+        result = self.predict(comps, basis)
+        return pd.concat([table[keep].reset_index(drop=True), result], axis=1)
+
+    def characteristic(self, composition: object, basis: str = "mol") -> pd.DataFrame:
+        """Strain, annealing, softening, working and melting temperatures (K, ± std)."""
+        comp = parse_composition(composition, basis)
+        raw = self.raw_outputs([comp])
+        a, t12, m = (torch.from_numpy(raw[k][:, 0]).double() for k in ("A", "T12", "m"))
+        return self._characteristic(a, t12, m)
+
+    @staticmethod
+    def _characteristic(a, t12, m) -> pd.DataFrame:
+        rows = []
+        for name, level in VISCOSITY_POINTS.items():
+            t = temperature_at(a, t12, m, level)
+            rows.append(
+                {
+                    "point": name,
+                    "log10_viscosity": level,
+                    "T_K": float(t.mean()),
+                    "T_K_std": float(t.std()),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def domain(self, compositions: Sequence[Mapping[str, float]]) -> pd.DataFrame:
+        """Applicability domain of normalised compositions (see module docstring)."""
+        rows = []
+        dist = self._knn.nearest_distance(
+            [{self._knn_vocab.get(f, -1): x for f, x in c.items()} for c in compositions]
+        )
+        for comp, d in zip(compositions, dist, strict=True):
+            rare = {
+                f: self.compound_counts.get(f, 0)
+                for f in comp
+                if self.compound_counts.get(f, 0) < self.rare_threshold
+            }
+            non_oxide = [f for f in comp if not is_oxide_compound(f)]
+            share = float(sum(comp[f] for f in rare))
+            messages = []
+            if rare:
+                parts = [
+                    f"{f}: {'unseen' if n == 0 else f'{n} training glasses'}"
+                    for f, n in rare.items()
+                ]
+                messages.append(
+                    f"{100 * share:.1f} mol% of the composition is in components rare or unseen "
+                    f"in training ({'; '.join(parts)})"
+                )
+            if non_oxide:
+                messages.append(
+                    f"{', '.join(non_oxide)} lie outside the oxide-glass family the model was "
+                    "trained on (oxygen-bearing, halogen-free components)"
+                )
+            far = d * 100 > self.distance_threshold
+            if far:
+                messages.append(
+                    f"the nearest training glass differs by {100 * d:.1f} mol% (95% of held-out "
+                    f"glasses are within {self.distance_threshold:.1f} mol%)"
+                )
+            ok = share <= self.max_rare_share and not far and not non_oxide
+            text = ("Outside the training domain: " if not ok else "Note: ") + "; ".join(messages)
+            rows.append(
+                {
+                    "in_domain": ok,
+                    "rare_share": share,
+                    "nearest_distance_molpct": 100 * d,
+                    "domain_message": text + "." if messages else "",
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def nearest(
+        self, composition: object, k: int = 5, basis: str = "mol", with_viscosity: bool = False
+    ) -> pd.DataFrame:
+        """The ``k`` measured SciGlass glasses closest to ``composition`` (any split).
+
+        Needs the local data cache (``python -m core.data prepare sciglass
+        sciglass_viscosity``); raises :class:`core.exceptions.DataNotAvailableError` with
+        that hint otherwise. Columns: ``distance_molpct``, ``composition``, the six
+        properties, ``viscosity_points``, ``split``, ``key``. ``with_viscosity``: only
+        glasses with measured viscosity points.
+        """
+        comp = parse_composition(composition, basis)
+        ref = _reference()
+        vocab = ref["vocab"]
+        query = [{vocab.get(f, -1): x for f, x in comp.items()}]
+        if with_viscosity:
+            dist, sub = ref["visc_index"].nearest(query, k)
+            rows = ref["visc_rows"][sub]
+        else:
+            dist, rows = ref["index"].nearest(query, k)
+        table = ref["table"].iloc[rows[0]].copy()
+        table.insert(0, "distance_molpct", 100 * dist[0])
+        text = []
+        for r in rows[0]:
+            row = ref["matrix"][int(r)]
+            pairs = sorted(zip(row.data, row.indices, strict=True), reverse=True)
+            text.append(
+                " · ".join(f"{100 * x:.1f} {ref['compounds'][c]}" for x, c in pairs if x >= 5e-4)
+            )
+        table.insert(1, "composition", text)
+        return table.reset_index(drop=True)
+
+    def test_predictions(self) -> pd.DataFrame:
+        """Measured vs predicted properties of the held-out test glasses (model card)."""
+        return pd.read_parquet(self.folder / "test_predictions.parquet")
+
+    def test_viscosity(self) -> pd.DataFrame:
+        """Held-out viscosity points: measured vs ensemble-mean MYEGA curve (model card)."""
+        return pd.read_parquet(self.folder / "test_viscosity.parquet")
+
+    def measured_viscosity(self, keys: Sequence[str]) -> pd.DataFrame:
+        """Measured viscosity points (``key``, ``T_K``, ``log10_viscosity``) of glasses."""
+        visc = _reference()["viscosity"]
+        return visc[visc["key"].isin(list(keys))].reset_index(drop=True)
+
+
+def _is_component_column(name: object) -> bool:
+    from core.chem.composition import parse_formula
+
+    try:
+        parse_formula(str(name).strip())
+    except InvalidInputError:
+        return False
+    return True
+
+
+def _zero_or_blank(value: object) -> bool:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return float(value) == 0 or value != value
+    except (TypeError, ValueError):
+        return False
+
+
+class _SparseCompositions:
+    """Mole-fraction vectors in CSR form with nearest-neighbour search in mol%-moved
+    distance d(x, y) = ½ Σ|x_i - y_i| (0: identical, 1: nothing in common)."""
+
+    def __init__(self, indptr, indices, data, n_columns: int) -> None:
+        from scipy.sparse import csr_matrix
+
+        self.matrix = csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, n_columns))
+        self.sq_norm = np.asarray(self.matrix.multiply(self.matrix).sum(axis=1)).ravel()
+
+    def nearest(self, queries: Sequence[Mapping[int, float]], k: int = 1, candidates: int = 64):
+        """(distances (Q, k), rows (Q, k)); query keys are columns, -1 = not in the index."""
+        dists, rows = [], []
+        for q in queries:
+            known = {c: x for c, x in q.items() if c >= 0}
+            unknown = sum(x for c, x in q.items() if c < 0)
+            vec = np.zeros(self.matrix.shape[1], dtype=np.float32)
+            for c, x in known.items():
+                vec[c] += x
+            dot = self.matrix @ vec
+            sq = self.sq_norm - 2 * dot + float(vec @ vec)  # squared Euclidean
+            n_cand = min(max(candidates, k), len(sq))
+            cand = np.argpartition(sq, n_cand - 1)[:n_cand]
+            sub = self.matrix[cand].toarray()
+            d = 0.5 * (np.abs(sub - vec[None, :]).sum(axis=1) + unknown)
+            order = np.argsort(d, kind="stable")[:k]
+            dists.append(d[order])
+            rows.append(cand[order])
+        return np.asarray(dists), np.asarray(rows)
+
+    def nearest_distance(self, queries: Sequence[Mapping[int, float]]) -> np.ndarray:
+        return self.nearest(queries, 1)[0][:, 0]
+
+
+@functools.cache
+def _reference() -> dict:
+    """Measured SciGlass glasses (all splits, any family) from the data cache."""
+    from scipy.sparse import coo_matrix, vstack
+
+    from core.data import sciglass, sciglass_viscosity
+
+    props = sciglass.load()
+    visc = sciglass_viscosity.load()
+    counts = visc.groupby("key").size()
+    # glasses with viscosity points only join the measured property glasses
+    extra = visc.drop_duplicates("key")
+    extra = extra[~extra["key"].isin(props["key"])].reset_index(drop=True)
+    comps = sciglass.compound_columns(props)
+    comps += [c for c in sciglass.compound_columns(visc) if c not in comps]
+    vocab = {c: i for i, c in enumerate(comps)}
+
+    def sparse_rows(frame: pd.DataFrame):  # column by column: no dense (rows x 600) copy
+        rows, cols, vals = [], [], []
+        for c in sciglass.compound_columns(frame):
+            x = frame[c].to_numpy(dtype=np.float64)
+            nz = np.flatnonzero(x > 0)
+            rows.append(nz)
+            cols.append(np.full(len(nz), vocab[c]))
+            vals.append(x[nz])
+        shape = (len(frame), len(comps))
+        data = (
+            np.concatenate(vals).astype(np.float32),
+            (np.concatenate(rows), np.concatenate(cols)),
+        )
+        return coo_matrix(data, shape=shape).tocsr()
+
+    sparse = vstack([sparse_rows(props), sparse_rows(extra)]).tocsr()
+    sparse.sort_indices()
+    index = _SparseCompositions(sparse.indptr, sparse.indices, sparse.data, len(comps))
+    props = pd.concat(
+        [props[["key", "split", *PROPERTIES]], extra[["key", "split"]]], ignore_index=True
+    )
+    table = props[["key", "split", *PROPERTIES]].copy()
+    table["viscosity_points"] = counts.reindex(props["key"]).fillna(0).astype(int).to_numpy()
+    viscosity = visc[["key", "temperature", "log_viscosity"]].rename(
+        columns={"temperature": "T_K", "log_viscosity": "log10_viscosity"}
+    )
+    visc_rows = np.flatnonzero(table["viscosity_points"].to_numpy() > 0)
+    vsub = sparse[visc_rows]
+    visc_index = _SparseCompositions(vsub.indptr, vsub.indices, vsub.data, len(comps))
+    return {
+        "index": index,
+        "vocab": vocab,
+        "table": table,
+        "visc_index": visc_index,
+        "visc_rows": visc_rows,
+        "viscosity": viscosity,
+        "compounds": comps,
+        "matrix": sparse,
+    }
+
+
+@functools.cache
+def _cached(folder: str) -> GlassPredictor:
+    return GlassPredictor(folder)
+
+
+def load_predictor(folder: Path | str | None = None) -> GlassPredictor:
+    """The glass predictor from ``trained_models/glass`` (or ``folder``); cached per folder.
+
+    Raises:
+        ModelNotAvailableError: the folder lacks the weights or the card.
+    """
+    return _cached(str(_folder(folder)))

@@ -1,0 +1,643 @@
+"""Train the glass property + MYEGA viscosity ensemble: ``python -m core.train.glass``.
+
+Writes ``trained_models/glass/``:
+
+* ``model.safetensors``: the weights of every ensemble member (keys ``member<i>.<param>``),
+* ``card.json``: config (rebuild with ``GlassSetNet(GlassSetConfig(**card["config"]))``),
+  target scalers, data provenance, split, test metrics, date, git commit,
+* ``elements.json`` / ``descriptors.json``: element data (from mendeleev) and the compound
+  descriptor table with its scaler,
+* ``domain.json`` + ``knn_index.safetensors``: how many training glasses hold each compound
+  and the training compositions (sparse) for the applicability domain,
+* ``test_predictions.parquet``: held-out test glasses, measured vs predicted (model card).
+
+Oxide-glass filter: every component of the glass with a non-zero fraction contains oxygen,
+has at least one other element and no halogen (F, Cl, Br, I); this drops fluoride,
+chloride and chalcogenide glasses and pure-element entries. Targets must be physical
+(nD > 1, Abbe > 0, CTE > 0, E > 0). Splits are the fixed SciGlass splits (train: fit,
+val: early stopping, test: the reported metrics only).
+
+Members are trained with seeds ``seed, seed+1, ...`` (``--jobs`` processes, one torch thread
+each); the same seed and arguments give the same weights on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from core.config import models_dir
+from core.featurizers.composition import DescriptorTable, ElementTable, is_oxide_compound
+from core.nn.glass import PROPERTY_NAMES, GlassSetConfig, GlassSetNet, myega_log10_viscosity
+
+NAME = "glass"
+# Transform of each property before standardising (log for positive, skewed quantities).
+TRANSFORMS = {
+    "Tg": "identity",
+    "Tliquidus": "identity",
+    "RefractiveIndex": "identity",
+    "AbbeNumber": "log",
+    "CTE": "log",
+    "ElasticModulus": "log",
+}
+VALID = {
+    "RefractiveIndex": (1.0, np.inf),
+    "AbbeNumber": (0.0, np.inf),
+    "CTE": (0.0, np.inf),
+    "ElasticModulus": (0.0, np.inf),
+    "Tg": (0.0, np.inf),
+    "Tliquidus": (0.0, np.inf),
+}
+RARE_COMPOUND_GLASSES = 30  # a compound in fewer training glasses than this is "rare"
+FORMERS = ("SiO2", "B2O3", "P2O5", "GeO2", "TeO2", "V2O5", "Bi2O3", "Al2O3", "PbO")
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    members: int = 4
+    jobs: int = 2
+    epochs: int = 25
+    batch_size: int = 256
+    max_points: int = 8
+    lr: float = 2e-3
+    weight_decay: float = 1e-5
+    visc_weight: float = 1.0
+    offset_weight: float = 0.1
+    patience: int = 10
+    max_minutes_per_member: float = 0.0  # > 0: stop a member after this long (not reproducible)
+    hidden: int = 64
+    n_layers: int = 1
+
+
+# ----------------------------------------------------------------------------- data
+@dataclass
+class GlassData:
+    """Glasses (property table ∪ viscosity table) as padded set tensors, per split."""
+
+    compounds: list[str]
+    index: np.ndarray  # (G, K) rows of the descriptor table
+    fraction: np.ndarray  # (G, K)
+    targets: np.ndarray  # (G, P) standardised, NaN where missing
+    raw_targets: np.ndarray  # (G, P) card units, NaN where missing
+    split: np.ndarray  # (G,) "train" / "val" / "test"
+    key: np.ndarray  # (G,)
+    visc_glass: np.ndarray  # (V,) glass row of each viscosity point
+    visc_T: np.ndarray  # (V,) K
+    visc_log_eta: np.ndarray  # (V,) log10 Pa s
+    visc_ptr: np.ndarray  # (G + 1,) points of glass g are visc_*[ptr[g]:ptr[g + 1]]
+    scalers: dict
+
+
+def _padded(matrix: np.ndarray, column_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.nonzero(matrix)
+    counts = np.bincount(rows, minlength=len(matrix))
+    k = max(int(counts.max()), 1)
+    index = np.zeros((len(matrix), k), dtype=np.int64)
+    fraction = np.zeros((len(matrix), k), dtype=np.float32)
+    # order by descending fraction inside each row, so truncation-free and stable
+    vals = matrix[rows, cols]
+    order = np.lexsort((-vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(len(rows)) - starts[rows]
+    index[rows, pos] = column_index[cols]
+    fraction[rows, pos] = vals
+    fraction /= np.maximum(fraction.sum(axis=1, keepdims=True), 1e-12)
+    return index, fraction
+
+
+def oxide_mask(frame: pd.DataFrame, compounds: list[str]) -> np.ndarray:
+    """Rows whose non-zero components are all oxide compounds (see module docstring)."""
+    bad = [c for c in compounds if not is_oxide_compound(c)]
+    return ~(frame[bad].to_numpy() > 0).any(axis=1) if bad else np.ones(len(frame), bool)
+
+
+def load_data(descriptors: DescriptorTable | None = None) -> tuple[GlassData, DescriptorTable]:
+    from core.data import sciglass, sciglass_viscosity
+
+    props = sciglass.load()
+    comp_cols = sciglass.compound_columns(props)
+    props = props[oxide_mask(props, comp_cols)].reset_index(drop=True)
+    visc = sciglass_viscosity.load()
+    vcols = sciglass.compound_columns(visc)
+    visc = visc[oxide_mask(visc, vcols)].reset_index(drop=True)
+    visc = visc[np.isfinite(visc["temperature"]) & np.isfinite(visc["log_viscosity"])]
+    visc = visc[visc["temperature"] > 0].reset_index(drop=True)
+
+    used = sorted(
+        {c for c in comp_cols if (props[c] > 0).any()} | {c for c in vcols if (visc[c] > 0).any()}
+    )
+    if descriptors is None:
+        descriptors = DescriptorTable.build(used, ElementTable.from_mendeleev())
+    col_index = np.array([descriptors.index_of(c) for c in used])
+
+    # Viscosity-only glasses (key not in the property table) join the glass list.
+    vglass = visc.drop_duplicates("key").set_index("key")
+    extra = vglass.loc[~vglass.index.isin(props["key"])].reset_index()
+    glasses = pd.concat([props[["key", "split"]], extra[["key", "split"]]], ignore_index=True)
+    matrix = np.zeros((len(glasses), len(used)), dtype=np.float64)
+    pcols = [c for c in used if c in props.columns]
+    matrix[: len(props), [used.index(c) for c in pcols]] = props[pcols].to_numpy()
+    ecols = [c for c in used if c in extra.columns]
+    matrix[len(props) :, [used.index(c) for c in ecols]] = extra[ecols].to_numpy()
+    index, fraction = _padded(matrix, col_index)
+
+    raw = np.full((len(glasses), len(PROPERTY_NAMES)), np.nan)
+    for j, p in enumerate(PROPERTY_NAMES):
+        values = props[p].to_numpy(dtype=np.float64)
+        lo, hi = VALID[p]
+        raw[: len(props), j] = np.where((values > lo) & (values < hi), values, np.nan)
+    train = glasses["split"].to_numpy() == "train"
+    scalers, targets = {}, np.full_like(raw, np.nan)
+    for j, p in enumerate(PROPERTY_NAMES):
+        t = np.log(raw[:, j]) if TRANSFORMS[p] == "log" else raw[:, j]
+        mu, sd = np.nanmean(t[train]), np.nanstd(t[train])
+        scalers[p] = {"transform": TRANSFORMS[p], "mean": float(mu), "std": float(sd)}
+        targets[:, j] = (t - mu) / sd
+    key_to_row = pd.Series(np.arange(len(glasses)), index=glasses["key"].to_numpy())
+    visc_glass = key_to_row.loc[visc["key"].to_numpy()].to_numpy()
+    order = np.argsort(visc_glass, kind="stable")
+    visc = visc.iloc[order]
+    visc_glass = visc_glass[order]
+    visc_ptr = np.searchsorted(visc_glass, np.arange(len(glasses) + 1))
+    data = GlassData(
+        compounds=used,
+        index=index,
+        fraction=fraction,
+        targets=targets.astype(np.float32),
+        raw_targets=raw,
+        split=glasses["split"].to_numpy(),
+        key=glasses["key"].to_numpy(),
+        visc_glass=visc_glass,
+        visc_T=visc["temperature"].to_numpy(dtype=np.float32),
+        visc_log_eta=visc["log_viscosity"].to_numpy(dtype=np.float32),
+        visc_ptr=visc_ptr,
+        scalers=scalers,
+    )
+    return data, descriptors
+
+
+def inverse_transform(z: np.ndarray, scaler: dict) -> np.ndarray:
+    t = z * scaler["std"] + scaler["mean"]
+    return np.exp(t) if scaler["transform"] == "log" else t
+
+
+# ------------------------------------------------------------------------- training
+def _batch(data: GlassData, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    frac = data.fraction[rows]
+    k = max(int((frac > 0).sum(axis=1).max()), 1)
+    return torch.from_numpy(data.index[rows, :k]), torch.from_numpy(frac[:, :k])
+
+
+def _points_of(data: GlassData, rows: np.ndarray, rng, max_points: int | None):
+    """Viscosity points of the glasses ``rows``: (point ids, position of its glass in rows)."""
+    lo, hi = data.visc_ptr[rows], data.visc_ptr[rows + 1]
+    has = np.flatnonzero(hi > lo)
+    ids, pos = [], []
+    for b in has:
+        pts = np.arange(lo[b], hi[b])
+        if max_points is not None and len(pts) > max_points:
+            pts = rng.choice(pts, max_points, replace=False)
+        ids.append(pts)
+        pos.append(np.full(len(pts), b))
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(ids), np.concatenate(pos)
+
+
+def _losses(model, desc, data, rows, cfg: TrainConfig, visc_var: float, rng, max_points):
+    """(total, property, viscosity) losses of one batch of glasses (one forward pass)."""
+    idx, frac = _batch(data, rows)
+    out = model(desc, idx, frac)
+    y = torch.from_numpy(data.targets[rows])
+    seen = torch.isfinite(y)
+    err = torch.where(seen, out["properties"] - torch.nan_to_num(y), torch.zeros_like(y))
+    n_seen = seen.sum(0)
+    per_prop = (err**2).sum(0) / n_seen.clamp_min(1)
+    prop_loss = per_prop.sum() / (n_seen > 0).sum().clamp_min(1)
+    pts, pos = _points_of(data, rows, rng, max_points)
+    visc_loss = torch.zeros(())
+    if len(pts):
+        p = torch.from_numpy(pos)
+        pred = myega_log10_viscosity(
+            out["A"][p], out["T12"][p], out["m"][p], torch.from_numpy(data.visc_T[pts])
+        )
+        target = torch.from_numpy(data.visc_log_eta[pts])
+        visc_loss = ((pred - target) ** 2).mean() / visc_var
+    offset = (out["T12"] - out["Tg"]) / model.config.tg_std
+    total = prop_loss + cfg.visc_weight * visc_loss + cfg.offset_weight * (offset**2).mean()
+    return total, prop_loss, visc_loss, len(pts)
+
+
+def _bucketed_batches(data: GlassData, rows: np.ndarray, batch_size: int, rng) -> list:
+    """Batches of glasses with similar component counts (little padding), in random order."""
+    k = (data.fraction[rows] > 0).sum(axis=1)
+    order = np.lexsort((rng.random(len(rows)), k))
+    batches = [rows[order[i : i + batch_size]] for i in range(0, len(rows), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _evaluate(model, desc, data, cfg, visc_var, split: str) -> float:
+    rows = np.flatnonzero(data.split == split)
+    rng = np.random.default_rng(0)
+    model.eval()
+    sums = np.zeros(2)
+    weights = np.zeros(2)
+    with torch.no_grad():
+        for batch in _bucketed_batches(data, rows, 2048, rng):
+            _, p, v, n_pts = _losses(model, desc, data, batch, cfg, visc_var, rng, None)
+            n_glass = int(np.isfinite(data.targets[batch]).any(axis=1).sum())
+            sums += [float(p) * n_glass, float(v) * n_pts]
+            weights += [n_glass, n_pts]
+    model.train()
+    p, v = sums / np.maximum(weights, 1)
+    return float(p + cfg.visc_weight * v)
+
+
+def train_member(seed: int, data: GlassData, desc_np: np.ndarray, cfg: TrainConfig, log=print):
+    """Train one member; returns (best state_dict by validation loss, history)."""
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    tg = data.scalers["Tg"]
+    model = GlassSetNet(
+        GlassSetConfig(
+            n_descriptors=desc_np.shape[1],
+            hidden=cfg.hidden,
+            n_layers=cfg.n_layers,
+            tg_mean=tg["mean"],
+            tg_std=tg["std"],
+        )
+    )
+    desc = torch.from_numpy(desc_np)
+    train_rows = np.flatnonzero(data.split == "train")
+    train_pts = np.flatnonzero(data.split[data.visc_glass] == "train")
+    visc_var = float(np.var(data.visc_log_eta[train_pts]))
+    steps_per_epoch = math.ceil(len(train_rows) / cfg.batch_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch + 1, pct_start=0.05
+    )
+    best, best_state, history, bad = math.inf, None, [], 0
+    start = time.monotonic()
+    for epoch in range(cfg.epochs):
+        for rows in _bucketed_batches(data, train_rows, cfg.batch_size, rng):
+            loss, _, _, _ = _losses(model, desc, data, rows, cfg, visc_var, rng, cfg.max_points)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sched.step()
+        val = _evaluate(model, desc, data, cfg, visc_var, "val")
+        minutes = (time.monotonic() - start) / 60
+        history.append({"epoch": epoch + 1, "val_loss": val, "minutes": round(minutes, 2)})
+        log(f"seed {seed} epoch {epoch + 1}: val {val:.4f} ({minutes:.1f} min)")
+        if val < best:
+            best, bad = val, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+        timed_out = cfg.max_minutes_per_member > 0 and minutes > cfg.max_minutes_per_member
+        if bad >= cfg.patience or timed_out:
+            log(f"seed {seed}: stop after epoch {epoch + 1}")
+            break
+    return best_state, history
+
+
+def _member_worker(args):
+    seed, cfg, folder = args
+    from safetensors.torch import save_file
+
+    torch.set_num_threads(1)
+    data, descriptors = load_data(
+        DescriptorTable.from_json(
+            folder / "descriptors.json", ElementTable.from_json(folder / "elements.json")
+        )
+    )
+    log_path = folder / "_members" / f"seed{seed}.log"
+
+    def log(msg):
+        with log_path.open("a") as fh:
+            fh.write(msg + "\n")
+        print(msg, flush=True)
+
+    state, history = train_member(seed, data, descriptors.scaled(), cfg, log)
+    save_file(state, str(folder / "_members" / f"seed{seed}.safetensors"))
+    record = {"seed": seed, "train_config": asdict(cfg), "history": history}
+    (folder / "_members" / f"seed{seed}.json").write_text(json.dumps(record))
+    return seed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    for f, default in asdict(TrainConfig()).items():
+        parser.add_argument(f"--{f.replace('_', '-')}", type=type(default), default=default)
+    parser.add_argument(
+        "--assemble-only",
+        action="store_true",
+        help="skip training; build the ensemble from trained members",
+    )
+    parser.add_argument(
+        "--no-assemble",
+        action="store_true",
+        help="only train members (assemble later with --assemble-only)",
+    )
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    cfg = TrainConfig(**{f: getattr(args, f) for f in asdict(TrainConfig())})
+    folder = args.out or models_dir() / NAME
+    (folder / "_members").mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)
+    t0 = time.monotonic()
+    if not args.assemble_only:
+        elements = ElementTable.from_mendeleev()
+        elements.to_json(folder / "elements.json")
+        _, descriptors = load_data(None)
+        descriptors.elements = elements
+        descriptors.to_json(folder / "descriptors.json")
+        seeds = [cfg.seed + i for i in range(cfg.members)]
+        jobs = [(s, cfg, folder) for s in seeds]
+        if cfg.jobs > 1:
+            with mp.get_context("fork").Pool(cfg.jobs) as pool:
+                for seed in pool.imap_unordered(_member_worker, jobs):
+                    print(f"member seed {seed} done", flush=True)
+        else:
+            for job in jobs:
+                _member_worker(job)
+    if not args.no_assemble:
+        assemble(folder, cfg, train_minutes=(time.monotonic() - t0) / 60)
+
+
+# ------------------------------------------------------------------------- assembly
+def _family(comp: dict[str, float]) -> str:
+    formers = {f: x for f, x in comp.items() if f in FORMERS}
+    if not formers:
+        return "other"
+    main = max(formers, key=formers.get)
+    names = {
+        "SiO2": "silicate",
+        "B2O3": "borate",
+        "P2O5": "phosphate",
+        "GeO2": "germanate",
+        "TeO2": "tellurite",
+        "V2O5": "vanadate",
+        "Bi2O3": "bismuthate",
+        "Al2O3": "aluminate",
+        "PbO": "lead oxide",
+    }
+    return names[main]
+
+
+def _metrics(y: np.ndarray, p: np.ndarray) -> dict:
+    ok = np.isfinite(y)
+    y, p = y[ok], p[ok]
+    if len(y) == 0:
+        return {"n": 0}
+    err = p - y
+    ss = ((y - y.mean()) ** 2).sum()
+    return {
+        "n": int(len(y)),
+        "rmse": float(np.sqrt((err**2).mean())),
+        "mae": float(np.abs(err).mean()),
+        "r2": float(1 - (err**2).sum() / ss) if ss > 0 else float("nan"),
+    }
+
+
+def _compositions(data: GlassData, descriptors: DescriptorTable, rows: np.ndarray) -> list[dict]:
+    out = []
+    for r in rows:
+        nz = data.fraction[r] > 0
+        out.append(
+            {
+                descriptors.formulas[i]: float(x)
+                for i, x in zip(data.index[r][nz], data.fraction[r][nz], strict=True)
+            }
+        )
+    return out
+
+
+def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")) -> None:
+    """Members -> model.safetensors, domain files, test metrics, card.json."""
+    from safetensors.torch import load_file, save_file
+
+    from core.data import sciglass, sciglass_viscosity
+    from core.models.glass import PROPERTIES, GlassPredictor, _SparseCompositions
+    from core.train._common import data_provenance, git_version, write_card
+
+    t0 = time.monotonic()
+    seeds = [cfg.seed + i for i in range(cfg.members)]
+    seeds = [s for s in seeds if (folder / "_members" / f"seed{s}.safetensors").exists()]
+    if not seeds:
+        raise SystemExit(f"no trained members in {folder / '_members'}")
+    state, histories = {}, {}
+    for i, s in enumerate(seeds):
+        for k, v in load_file(str(folder / "_members" / f"seed{s}.safetensors")).items():
+            state[f"member{i}.{k}"] = v.contiguous()
+        record = json.loads((folder / "_members" / f"seed{s}.json").read_text())
+        if isinstance(record, list):  # members written before configs were recorded per member
+            record = {"seed": s, "train_config": asdict(cfg), "history": record}
+        histories[str(s)] = record
+    save_file(state, str(folder / "model.safetensors"))
+
+    elements = ElementTable.from_json(folder / "elements.json")
+    descriptors = DescriptorTable.from_json(folder / "descriptors.json", elements)
+    data, descriptors = load_data(descriptors)
+    tg = data.scalers["Tg"]
+    model_cfg = GlassSetConfig(
+        hidden=cfg.hidden, n_layers=cfg.n_layers, tg_mean=tg["mean"], tg_std=tg["std"]
+    )
+
+    # applicability domain: compound counts and the sparse training compositions
+    train = np.flatnonzero(data.split == "train")
+    counts: dict[str, int] = {}
+    for i in data.index[train][data.fraction[train] > 0]:
+        counts[descriptors.formulas[i]] = counts.get(descriptors.formulas[i], 0) + 1
+    n_vocab = len(data.compounds)
+    frac = data.fraction[train]
+    nnz = frac > 0
+    indptr = np.concatenate([[0], np.cumsum(nnz.sum(axis=1))]).astype(np.int64)
+    indices = data.index[train][nnz].astype(np.int16)
+    values = frac[nnz].astype(np.float16)
+    save_file(
+        {
+            "indptr": torch.from_numpy(indptr),
+            "indices": torch.from_numpy(indices),
+            "data": torch.from_numpy(values),
+        },
+        str(folder / "knn_index.safetensors"),
+    )
+    knn = _SparseCompositions(indptr, indices.astype(np.int32), values.astype(np.float32), n_vocab)
+    val = np.flatnonzero(data.split == "val")
+    rng = np.random.default_rng(0)
+    sample = rng.choice(val, min(3000, len(val)), replace=False)
+    queries = [
+        {int(i): float(x) for i, x in zip(data.index[r], data.fraction[r], strict=True) if x > 0}
+        for r in sample
+    ]
+    val_dist = knn.nearest_distance(queries) * 100
+    domain = {
+        "rare_threshold": RARE_COMPOUND_GLASSES,
+        "max_rare_share": 0.02,
+        "distance_threshold_molpct": float(np.percentile(val_dist, 95)),
+        "distance_percentiles_val_molpct": {
+            q: float(np.percentile(val_dist, q)) for q in (50, 90, 95, 99)
+        },
+        "compound_counts": dict(sorted(counts.items())),
+        "knn_compounds": list(descriptors.formulas[:n_vocab]),
+        "knn_glasses": int(len(train)),
+    }
+    (folder / "domain.json").write_text(json.dumps(domain))
+
+    card = {
+        "name": NAME,
+        "version": "1",
+        "model": "GlassSetNet ensemble (core.nn.glass): descriptor set network + MYEGA head",
+        "config": model_cfg.to_dict(),
+        "train_config": asdict(cfg),
+        "ensemble_size": len(seeds),
+        "seeds": seeds,
+        "scalers": data.scalers,
+        "units": {p: u for p, u in zip(PROPERTIES, ("K", "K", "-", "-", "1/K", "GPa"), strict=True)}
+        | {"log10_viscosity": "log10(Pa s)", "T12": "K"},
+        "data": {
+            "sciglass": data_provenance(sciglass.INFO),
+            "sciglass_viscosity": data_provenance(sciglass_viscosity.INFO),
+            "licence": "Derived files (knn_index, test_predictions) hold SciGlass data: "
+            "ODbL 1.0, (c) 2019 EPAM Systems",
+        },
+        "filter": "oxide glasses: every component contains O, has another element and no "
+        "F/Cl/Br/I; physical targets only (nD > 1, Abbe, CTE, E > 0)",
+        "split": "fixed SciGlass splits by rounded composition (core.data.sciglass): train fit, "
+        "val early stopping, test metrics",
+        "n_glasses": {s: int((data.split == s).sum()) for s in ("train", "val", "test")},
+        "n_viscosity_points": {
+            s: int((data.split[data.visc_glass] == s).sum()) for s in ("train", "val", "test")
+        },
+        "git_commit": git_version(),
+        "members": histories,
+        "reproduce": [
+            "python -m core.train.glass --no-assemble --members 1 --seed {seed} {args}".format(
+                seed=s,
+                args=" ".join(
+                    f"--{k.replace('_', '-')} {v}"
+                    for k, v in histories[str(s)]["train_config"].items()
+                    if k not in ("seed", "members", "jobs") and v != getattr(TrainConfig(), k)
+                ),
+            ).strip()
+            for s in seeds
+        ]
+        + [f"python -m core.train.glass --assemble-only --seed {seeds[0]} --members {len(seeds)}"],
+        "note": "a member stopped by max_minutes_per_member (> 0) depends on the machine's "
+        "speed; the others are reproducible from their seed on the same machine",
+        "train_minutes_per_member": {
+            s: rec["history"][-1]["minutes"] if rec["history"] else None
+            for s, rec in histories.items()
+        },
+        "wall_minutes_of_this_run": round(train_minutes, 1),
+    }
+    write_card(folder, card)
+
+    # held-out test metrics
+    predictor = GlassPredictor(folder)
+    test = np.flatnonzero(data.split == "test")
+    comps = _compositions(data, descriptors, test)
+    raw = predictor.raw_outputs(comps)
+    summary = predictor.summarise(raw)
+    metrics, detail = {}, {}
+    for j, p in enumerate(PROPERTIES):
+        m = _metrics(data.raw_targets[test, j], summary["mean"][:, j])
+        detail[p] = m
+        unit = {"Tg": "K", "Tliquidus": "K", "CTE": "ppm_per_K", "ElasticModulus": "GPa"}.get(p, "")
+        scale = 1e6 if p == "CTE" else 1.0
+        metrics[f"{p}_rmse{'_' + unit if unit else ''}"] = m.get("rmse", float("nan")) * scale
+    # viscosity on test points: ensemble-mean curve
+    row_of = {g: i for i, g in enumerate(test)}
+    pts = np.flatnonzero(data.split[data.visc_glass] == "test")
+    pos = np.array([row_of[g] for g in data.visc_glass[pts]])
+    a, t12, mm = (torch.from_numpy(raw[k][:, pos]).double() for k in ("A", "T12", "m"))
+    curves = myega_log10_viscosity(a, t12, mm, torch.from_numpy(data.visc_T[pts]).double()[None])
+    visc_pred = curves.mean(0).numpy()
+    detail["log10_viscosity"] = _metrics(data.visc_log_eta[pts].astype(np.float64), visc_pred)
+    detail["log10_viscosity"]["glasses"] = int(len(np.unique(pos)))
+    metrics["viscosity_rmse_log10Pas"] = detail["log10_viscosity"]["rmse"]
+    # Tg from the property head vs T12 of the viscosity head
+    tg_pred, t12_pred = summary["mean"][:, 0], raw["T12"].mean(0)
+    tg_meas = data.raw_targets[test, 0]
+    has_tg = np.isfinite(tg_meas)
+    tie = {
+        "mean_abs_T12_minus_Tg_pred_K": float(np.abs(t12_pred - tg_pred).mean()),
+        "max_abs_T12_minus_Tg_pred_K": float(np.abs(t12_pred - tg_pred).max()),
+        "rmse_T12_vs_measured_Tg_K": float(np.sqrt(((t12_pred - tg_meas)[has_tg] ** 2).mean())),
+        "rmse_Tg_pred_vs_measured_Tg_K": detail["Tg"]["rmse"],
+        "n_test_glasses": int(len(test)),
+    }
+    # Na2O-K2O-Al2O3-SiO2 glasses (i-Melt's system)
+    nkas = np.array([set(c) <= {"Na2O", "K2O", "Al2O3", "SiO2"} for c in comps])
+    detail["Tg_NKAS"] = _metrics(tg_meas[nkas], tg_pred[nkas])
+    # by number of components and by family
+    n_comp = np.array([len(c) for c in comps])
+    bucket = np.where(n_comp >= 6, "6+", n_comp.astype(str))
+    family = np.array([_family(c) for c in comps])
+    by_group = {}
+    for name, labels in (("n_components", bucket), ("family", family)):
+        by_group[name] = {}
+        for g in sorted(set(labels)):
+            sel = labels == g
+            by_group[name][g] = {
+                p: _metrics(data.raw_targets[test[sel], j], summary["mean"][sel, j])
+                for j, p in enumerate(PROPERTIES)
+            }
+    table = pd.DataFrame(
+        {
+            "key": data.key[test],
+            "n_components": n_comp,
+            "family": family,
+            "in_domain": predictor.domain(comps)["in_domain"].to_numpy(),
+        }
+    )
+    for j, p in enumerate(PROPERTIES):
+        table[p] = data.raw_targets[test, j]
+        table[f"{p}_pred"] = summary["mean"][:, j]
+        table[f"{p}_std"] = summary["std"][:, j]
+    table["T12_pred"] = t12_pred
+    table = table[table[list(PROPERTIES)].notna().any(axis=1)]
+    table.to_parquet(folder / "test_predictions.parquet", index=False, compression="zstd")
+    vis = pd.DataFrame(
+        {
+            "key": data.key[data.visc_glass[pts]],
+            "T_K": data.visc_T[pts],
+            "log10_viscosity": data.visc_log_eta[pts],
+            "log10_viscosity_pred": visc_pred,
+        }
+    )
+    vis.to_parquet(folder / "test_viscosity.parquet", index=False, compression="zstd")
+    in_dom = table["in_domain"].to_numpy()
+    detail["in_domain_share_of_test"] = float(in_dom.mean())
+    card.update(
+        {
+            "metrics": {"test": metrics},
+            "test_metrics": detail,
+            "tg_t12_agreement": tie,
+            "test_metrics_by_group": by_group,
+            "domain": {
+                k: v for k, v in domain.items() if k not in ("compound_counts", "knn_compounds")
+            },
+        }
+    )
+    write_card(folder, card)
+    print(json.dumps({"metrics": metrics, "tg_t12": tie}, indent=1))
+    print(f"assembled in {(time.monotonic() - t0) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

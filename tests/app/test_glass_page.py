@@ -1,0 +1,86 @@
+"""Glass properties page, run headless with Streamlit's AppTest on the committed model.
+
+The data cache is pointed at an empty folder: the page must still predict (the nearest
+measured glasses then show how to prepare the data), and the tests stay fast.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import REPO_ROOT
+
+PAGE = str(REPO_ROOT / "pages" / "2_Glass_properties.py")
+
+
+@pytest.fixture
+def page(tmp_path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("MDS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MDS_MODELS_DIR", str(REPO_ROOT / "trained_models"))
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def normalised(at: AppTest):
+    return next(df.value for df in at.dataframe if "mol%" in df.value.columns)
+
+
+def test_default_formulation_shows_predictions_and_curve(page):
+    shown = metrics(page)
+    assert len(shown) == 6 and all("±" in v for v in shown.values())
+    assert "Glass transition Tg" in shown and shown["Glass transition Tg"].endswith("K")
+    assert any(chart for chart in page.get("arrow_vega_lite_chart")) or page.get("vega_lite_chart")
+    assert any("cache" in i.value or "prepare" in i.value for i in page.info)  # no data cache
+
+
+def test_preset_e_glass(page):
+    page.selectbox(key="glass_preset").set_value("E-glass")
+    page.button(key="glass_load_preset").click()
+    page.run()
+    assert not page.exception
+    assert page.radio(key="glass_basis").value == "wt%"
+    table = normalised(page)
+    assert set(table["component"]) == {"SiO2", "Al2O3", "CaO", "B2O3", "MgO", "Na2O"}
+    assert table["wt%"].sum() == pytest.approx(100)
+    assert len(metrics(page)) == 6
+
+
+def test_wt_percent_entry_is_converted_to_mole_fractions(page):
+    page.radio(key="glass_basis").set_value("wt%")
+    page.text_input(key="glass_text").input("SiO2 75, Na2O 25")
+    page.button(key="glass_use_text").click()
+    page.run()
+    assert not page.exception and not page.error
+    table = normalised(page).set_index("component")
+    # 25 wt% Na2O = (25 / 61.98) / (25 / 61.98 + 75 / 60.08) = 24.4 mol%
+    assert table.loc["Na2O", "mol%"] == pytest.approx(24.42, abs=0.05)
+    assert table.loc["Na2O", "wt%"] == pytest.approx(25.0, abs=0.01)
+    assert len(metrics(page)) == 6
+
+
+def test_unknown_oxide_message_keeps_the_text(page):
+    page.text_input(key="glass_text").input("SiO2 70, XyO 30")
+    page.button(key="glass_use_text").click()
+    page.run()
+    assert not page.exception
+    errors = [e.value for e in page.error]
+    assert any("unknown element symbol 'Xy'" in e and "How to fix" in e for e in errors), errors
+    assert page.text_input(key="glass_text").value == "SiO2 70, XyO 30"
+    assert len(metrics(page)) == 6  # the previous formulation is still predicted
+
+
+def test_compare_and_model_card(page):
+    page.button(key="glass_add_compare").click()
+    page.run()
+    assert not page.exception
+    compare = [df.value for df in page.dataframe if "formulation" in df.value.columns]
+    assert compare and len(compare[0]) == 1
+    card = [df.value for df in page.dataframe if "RMSE" in df.value.columns]
+    assert card and "Viscosity (MYEGA curve)" in set(card[0]["property"])
