@@ -1,0 +1,383 @@
+"""Campaigns: a search space, the measured recipes, and the rounds of suggestions.
+
+Typical loop (the page does the same)::
+
+    campaign = Campaign.from_builtin("concrete")
+    batch = campaign.recommend(4)          # recipes + predicted mean/std per objective
+    ...make them, measure...
+    campaign.add_results(measured_batch)   # a new round
+    CampaignStore().save(campaign)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.exceptions import InvalidInputError
+from core.optimize import recommender as _rec
+from core.optimize.recommender import RecommenderSettings
+from core.optimize.searchspace import ROUND, SearchSpace, check_table, infer_variables
+from core.optimize.space import (
+    CategoricalVariable,
+    Constraint,
+    ContinuousVariable,
+    MixtureConstraint,
+    Objective,
+    Variable,
+)
+
+SCHEMA = 1
+
+
+class Campaign:
+    """A search space plus the measured table (with a ``round`` column: 0 = starting data).
+
+    The space and settings are immutable; the measured table only grows through
+    :meth:`add_results`, which validates every row. ``store_id``/``version`` are set by
+    :class:`~core.optimize.store.CampaignStore`.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        measured: pd.DataFrame,
+        *,
+        name: str = "Untitled campaign",
+        settings: RecommenderSettings | None = None,
+        builtin: str | None = None,
+        suggestions: pd.DataFrame | None = None,
+        rounds: pd.Series | Sequence[int] | None = None,
+    ) -> None:
+        if not isinstance(space, SearchSpace):
+            raise InvalidInputError(
+                "A campaign needs a SearchSpace",
+                got=type(space).__name__,
+                expected="SearchSpace",
+                fix="build one from variables, objectives and constraints",
+            )
+        self.space = space
+        table = check_table(measured, space, what="The measured table", fill_fixed=True)
+        if rounds is None:
+            rounds = measured[ROUND] if ROUND in measured.columns else np.zeros(len(table))
+        table[ROUND] = np.asarray(rounds, dtype=int)
+        self._measured = table
+        self.name = str(name).strip() or "Untitled campaign"
+        self.settings = settings or RecommenderSettings()
+        self.builtin = builtin
+        self.suggestions = suggestions
+        self.store_id: str | None = None
+        self.version = 0
+        self._model = None  # (encoding, fitted surrogate) of the current measured table
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_table(
+        cls,
+        df: pd.DataFrame,
+        variables: Sequence[Variable | str],
+        objectives: Sequence[Objective | str],
+        constraints: Sequence[Constraint] = (),
+        *,
+        name: str = "Untitled campaign",
+        settings: RecommenderSettings | None = None,
+    ) -> Campaign:
+        """A campaign over your own measured table.
+
+        ``variables`` are variable objects or column names (continuous, bounded by the
+        column's observed range); ``objectives`` are objects or column names (maximised).
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise InvalidInputError(
+                "The table is not a DataFrame",
+                got=type(df).__name__,
+                expected="a pandas DataFrame",
+                fix="read it with pandas",
+            )
+        if isinstance(variables, str) or isinstance(objectives, str):
+            raise InvalidInputError(
+                "Variables and objectives must be lists",
+                got=repr(variables if isinstance(variables, str) else objectives),
+                expected="a list of names or objects",
+                fix="wrap in [...]",
+            )
+        named = [v for v in variables if isinstance(v, str)]
+        inferred = {v.name: v for v in infer_variables(df, named)} if named else {}
+        variables = tuple(inferred[v] if isinstance(v, str) else v for v in variables)
+        objectives = tuple(Objective(o) if isinstance(o, str) else o for o in objectives)
+        space = SearchSpace(variables, objectives, tuple(constraints))
+        campaign = cls(space, df, name=name, settings=settings)
+        for o in space.measured_objectives:
+            if campaign.measured[o.name].nunique() < 2:
+                raise InvalidInputError(
+                    f"Objective column {o.name!r} is constant",
+                    got=f"every row = {campaign.measured[o.name].iloc[0]:g}",
+                    expected="measured values that differ",
+                    fix="pick another column",
+                    entry=o.name,
+                )
+        return campaign
+
+    @classmethod
+    def from_builtin(cls, name: str, **options: Any) -> Campaign:
+        """``"concrete"`` (Yeh data) or ``"glass"`` (glass property model); see
+        :mod:`core.optimize.builtins` for the options."""
+        from core.optimize.builtins import build
+
+        return build(name, **options)
+
+    # ------------------------------------------------------------------ the loop
+    @property
+    def measured(self) -> pd.DataFrame:
+        return self._measured.copy()
+
+    @property
+    def n_rounds(self) -> int:
+        return int(self._measured[ROUND].max()) if len(self._measured) else 0
+
+    def recommend(self, q: int = 4) -> pd.DataFrame:
+        """``q`` recipes to make next, each meeting every constraint, with predicted
+        ``<objective>_mean`` / ``<objective>_std``; also kept as :attr:`suggestions`."""
+        measured = self._measured.drop(columns=[ROUND])
+        model = None
+        if len(measured) <= self.settings.max_train_points:
+            model = self.surrogate()[1]
+        out = _rec.recommend(self.space, measured, q, self.settings, model=model)
+        self.suggestions = out
+        return out.copy()
+
+    def results_template(self) -> pd.DataFrame:
+        """The last suggestions with an empty column per measured objective to fill in."""
+        if self.suggestions is None:
+            raise InvalidInputError(
+                "There are no suggestions yet",
+                got="none",
+                expected="a round of suggestions",
+                fix="run recommend first",
+            )
+        out = self.suggestions[self.space.names].copy()
+        for o in self.space.measured_objectives:
+            out[o.name] = np.nan
+        return out
+
+    def add_results(self, df: pd.DataFrame) -> int:
+        """Append measured recipes as the next round; returns how many rows were added.
+
+        ``df`` needs every variable (fixed ones may be left out) and every measured
+        objective; other columns (e.g. predicted ``_mean``/``_std``) are ignored.
+        """
+        rows = check_table(df, self.space, what="The results", min_rows=1, fill_fixed=True)
+        rows[ROUND] = self.n_rounds + 1
+        self._measured = pd.concat([self._measured, rows], ignore_index=True)
+        self.suggestions = None
+        self._model = None
+        return len(rows)
+
+    # ------------------------------------------------------------------ analysis
+    def scores(self) -> np.ndarray:
+        return _rec.scores(self.space, self._measured)
+
+    def best_so_far(self) -> pd.DataFrame:
+        """Per round: experiments so far and the best value of each objective so far (for a
+        target window, the smallest distance to the window)."""
+        rows = []
+        s = self.scores()
+        for r in range(self.n_rounds + 1):
+            mask = (self._measured[ROUND] <= r).to_numpy()
+            if not mask.any():
+                continue
+            row: dict[str, float] = {"round": r, "experiments": int(mask.sum())}
+            for j, o in enumerate(self.space.objectives):
+                best = s[mask, j].max()
+                label = f"best {o.name}" if o.direction != "target" else f"{o.name} distance"
+                row[label] = -best if o.direction in ("minimize", "target") else best
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def pareto_mask(self) -> np.ndarray:
+        """Which measured recipes are not dominated in every objective at once."""
+        s = self.scores()
+        dominated = np.zeros(len(s), dtype=bool)
+        for i in range(len(s)):
+            better_eq = (s >= s[i]).all(axis=1) & (s > s[i]).any(axis=1)
+            dominated[i] = better_eq.any()
+        return ~dominated
+
+    def best_recipe(self) -> pd.Series:
+        """The measured recipe with the best first objective score."""
+        return self._measured.iloc[int(np.argmax(self.scores()[:, 0]))]
+
+    def surrogate(self):
+        """``(encoding, model)`` fitted to the measured table (cached until it changes)."""
+        if self._model is None:
+            measured = self._measured.drop(columns=[ROUND])
+            enc = _rec.Encoding(self.space, measured)
+            self._model = (
+                enc,
+                _rec.fit_models(
+                    self.space, measured, enc, self.settings.seed, self.settings.max_fit_points
+                ),
+            )
+        return self._model
+
+    def predict(self, recipes: pd.DataFrame) -> pd.DataFrame:
+        """Predicted mean/std per objective for any recipes (same columns as suggestions)."""
+        enc, model = self.surrogate()
+        return _rec.predict(self.space, model, enc, recipes)
+
+    def parity(self) -> pd.DataFrame:
+        """Leave-one-out predictions at the measured recipes (surrogate parity)."""
+        return _rec.loo_predictions(
+            self.space, self._measured.drop(columns=[ROUND]), model=self.surrogate()[1]
+        )
+
+    def prediction_map(
+        self,
+        x_name: str,
+        y_name: str,
+        objective: str | None = None,
+        n: int = 30,
+        around: pd.Series | None = None,
+    ) -> pd.DataFrame:
+        """Predicted ``objective`` on an n x n grid over two continuous variables, the
+        others held at ``around`` (default: the best measured recipe) except a balance
+        component per mixture (listed in ``grid.attrs["balance"]``) that keeps the total;
+        column ``feasible`` says whether the grid recipe meets every constraint."""
+        for v in (x_name, y_name):
+            var = self.space.variable(v) if v in self.space.names else None
+            if not isinstance(var, ContinuousVariable):
+                raise InvalidInputError(
+                    f"{v!r} is not a continuous variable",
+                    got=v,
+                    expected="two different continuous variables",
+                    fix="pick continuous variables for the map axes",
+                )
+        if x_name == y_name:
+            raise InvalidInputError(
+                "The map needs two different variables",
+                got=x_name,
+                expected="two different variables",
+                fix="pick another",
+            )
+        names = [o.name for o in self.space.measured_objectives]
+        objective = objective or names[0]
+        if objective not in names:
+            raise InvalidInputError(
+                "Unknown objective for the map",
+                got=objective,
+                expected=f"one of {names}",
+                fix="pick one of these",
+            )
+        around = self.best_recipe() if around is None else around
+        xv, yv = self.space.variable(x_name), self.space.variable(y_name)
+        gx, gy = np.meshgrid(np.linspace(xv.lower, xv.upper, n), np.linspace(yv.lower, yv.upper, n))
+        grid = pd.DataFrame({v: [around[v]] * (n * n) for v in self.space.names})
+        grid[x_name], grid[y_name] = gx.ravel(), gy.ravel()
+        # A mixture touching the axes is kept by a balance component (the widest-ranging
+        # other member, e.g. an aggregate that fills up the cubic metre).
+        balance = []
+        for c in self.space.constraints:
+            if isinstance(c, MixtureConstraint) and {x_name, y_name} & set(c.components):
+                others = [
+                    m
+                    for m in c.components
+                    if m not in (x_name, y_name)
+                    and isinstance(self.space.variable(m), ContinuousVariable)
+                ]
+                if others:
+                    b = max(
+                        others,
+                        key=lambda m: self.space.variable(m).upper - self.space.variable(m).lower,
+                    )
+                    rest = [m for m in c.components if m != b]
+                    grid[b] = c.total - grid[rest].sum(axis=1)
+                    balance.append(b)
+        pred = self.predict(grid)
+        grid["mean"] = pred[f"{objective}_mean"].to_numpy()
+        grid["std"] = pred[f"{objective}_std"].to_numpy()
+        grid["feasible"] = self.space.is_feasible(grid, tol=1e-3).to_numpy()
+        grid.attrs["balance"] = balance
+        return grid
+
+    # ------------------------------------------------------------------ (de)serialising
+    def to_json(self) -> str:
+        def records(df: pd.DataFrame | None):
+            if df is None:
+                return None
+            return {
+                "columns": list(df.columns),
+                "rows": [
+                    [
+                        None
+                        if isinstance(v, float) and not math.isfinite(v)
+                        else (v.item() if hasattr(v, "item") else v)
+                        for v in row
+                    ]
+                    for row in df.itertuples(index=False)
+                ],
+            }
+
+        return json.dumps(
+            {
+                "schema": SCHEMA,
+                "name": self.name,
+                "builtin": self.builtin,
+                "space": self.space.to_dict(),
+                "settings": vars(self.settings) if hasattr(self.settings, "__dict__") else {},
+                "measured": records(self._measured),
+                "suggestions": records(self.suggestions),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Campaign:
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError) as err:
+            raise InvalidInputError(
+                "The stored campaign is not valid JSON",
+                got=str(err),
+                expected="a campaign saved by this studio",
+                fix="delete it and create it again",
+            ) from None
+        if data.get("schema") != SCHEMA:
+            raise InvalidInputError(
+                "Unknown campaign format",
+                got=data.get("schema"),
+                expected=f"schema {SCHEMA}",
+                fix="recreate the campaign",
+            )
+        space = SearchSpace.from_dict(data["space"])
+
+        def frame(rec):
+            if rec is None:
+                return None
+            return pd.DataFrame(rec["rows"], columns=rec["columns"]).astype(
+                {c: float for c in rec["columns"] if c not in _categoricals(space) and c != ROUND}
+            )
+
+        measured = frame(data["measured"])
+        return cls(
+            space,
+            measured,
+            name=data["name"],
+            builtin=data.get("builtin"),
+            settings=RecommenderSettings(**data.get("settings", {})),
+            suggestions=frame(data.get("suggestions")),
+            rounds=measured[ROUND],
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Campaign({self.name!r}, {len(self.space.variables)} variables, "
+            f"{len(self._measured)} measured, {self.n_rounds} rounds)"
+        )
+
+
+def _categoricals(space: SearchSpace) -> set[str]:
+    return {v.name for v in space.variables if isinstance(v, CategoricalVariable)}

@@ -1,0 +1,96 @@
+"""Recipe optimisation page (AppTest): create a concrete campaign, get 4 suggestions that meet
+the constraints, save it, and reopen it after a restart (a new AppTest on the same DB file)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from core.config import REPO_ROOT
+from core.data import concrete
+from core.optimize.builtins import concrete_space
+
+PAGE = str(REPO_ROOT / "pages" / "4_Recipe_optimisation.py")
+
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch) -> str:
+    try:
+        concrete.load(columns=["cement"])
+    except Exception as err:  # noqa: BLE001
+        pytest.skip(f"concrete data not prepared (make data): {err}")
+    url = f"sqlite:///{tmp_path / 'studio.sqlite'}"
+    monkeypatch.setenv("MDS_DATABASE_URL", url)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # 2 shared cores: avoid thread thrashing in the GP fit
+    yield url
+    torch.set_num_threads(threads)
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def test_create_suggest_save_and_reopen_after_restart(database):
+    at = run(AppTest.from_file(PAGE, default_timeout=180))
+    assert "Open a saved campaign or create one to start." in texts(at.info)
+    at.number_input(key="concrete_n").set_value(40)
+    at.button(key="create_builtin").click()
+    run(at)
+    assert texts(at.header) == ["Concrete strength"]
+    at.number_input(key="q").set_value(4)
+    at.button(key="suggest").click()
+    run(at)
+    assert not at.error, texts(at.error)
+    (suggestions,) = [
+        df.value for df in at.dataframe if "compressive_strength_mean" in df.value.columns
+    ]
+    assert len(suggestions) == 4
+    space, _ = concrete_space()
+    assert space.is_feasible(suggestions).all(), space.violations(suggestions).max()
+    assert (suggestions["age"] == 28).all()
+    at.button(key="save").click()
+    run(at)
+    assert any("Saved 'Concrete strength'" in t for t in texts(at.success))
+
+    # A restart: a fresh script run with empty session state, same database file.
+    again = run(AppTest.from_file(PAGE, default_timeout=180))
+    assert "Concrete strength (40 recipes, 0 rounds)" in again.selectbox(key="saved_id").options
+    again.button(key="open_saved").click()
+    run(again)
+    assert texts(again.header) == ["Concrete strength"]
+    (restored,) = [
+        df.value for df in again.dataframe if "compressive_strength_mean" in df.value.columns
+    ]
+    assert restored[space.names].round(9).equals(suggestions[space.names].round(9))
+
+
+def test_bad_upload_shows_the_reason_and_keeps_the_page(database):
+    at = run(AppTest.from_file(PAGE, default_timeout=60))
+    at.button(key="create_builtin")  # the built-in tab renders
+    at.number_input(key="concrete_n").set_value(2)
+    at.button(key="create_builtin").click()
+    run(at)
+    assert any("n_initial" in t for t in texts(at.error))
+    assert at.number_input(key="concrete_n").value == 2  # what the user typed is kept
+
+
+def test_two_objectives_draw_the_pareto_front(database):
+    at = run(AppTest.from_file(PAGE, default_timeout=120))
+    at.number_input(key="concrete_n").set_value(25)
+    at.checkbox(key="concrete_cement").check()
+    at.button(key="create_builtin").click()
+    run(at)
+    assert not at.error, texts(at.error)
+    assert "maximize compressive_strength, minimize cement" in " ".join(texts(at.markdown))
+    assert not any("no trade-off" in t for t in texts(at.caption))
+    assert any("leave-one-out RMSE" in t for t in texts(at.caption))

@@ -1,0 +1,145 @@
+"""Campaign tables: uploads and results are checked column by column; the loop grows rounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.exceptions import InvalidInputError
+from core.optimize import (
+    Campaign,
+    ContinuousVariable,
+    FixedVariable,
+    MixtureConstraint,
+    Objective,
+    RecommenderSettings,
+)
+
+FAST = RecommenderSettings(num_restarts=2, raw_samples=32, mc_samples=32, maxiter=30)
+
+
+def table(n=12, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 1, n)
+    b = rng.uniform(0, 1, n)
+    return pd.DataFrame(
+        {
+            "a": a,
+            "b": b,
+            "c": 1 - a / 2 - b / 2,
+            "y": -((a - 0.6) ** 2) - (b - 0.3) ** 2,
+            "z": a + b,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.assign(a=["x"] + list(d.a[1:])), "not numeric"),
+        (lambda d: d.assign(y=[np.nan] + list(d.y[1:])), "missing values"),
+        (lambda d: d.assign(a=1.0), "constant"),
+        (lambda d: d.assign(y=2.0), "constant"),
+        (lambda d: d.head(2), "too few rows"),
+        (lambda d: d.drop(columns=["y"]), "lacks column"),
+        (lambda d: pd.concat([d] * 9000, ignore_index=True), "too large"),
+    ],
+)
+def test_bad_uploads_say_what_is_wrong(mutate, message):
+    with pytest.raises(InvalidInputError, match=message) as info:
+        Campaign.from_table(mutate(table()), ["a", "b"], ["y"])
+    assert "How to fix" in str(info.value)
+
+
+def test_non_numeric_message_names_rows():
+    df = table()
+    df["b"] = df["b"].astype(object)
+    df.loc[4, "b"] = "12 kg"
+    with pytest.raises(InvalidInputError, match=r"rows 5") as info:
+        Campaign.from_table(df, ["a", "b"], ["y"])
+    assert "12 kg" in str(info.value)
+
+
+def test_loop_recommend_add_results_and_json_round_trip():
+    df = table(14)
+    campaign = Campaign.from_table(
+        df,
+        [ContinuousVariable("a", 0, 1), ContinuousVariable("b", 0, 1), FixedVariable("c", 0.5)],
+        [Objective("y"), Objective("z", "minimize")],
+        name="two objectives",
+        settings=FAST,
+    )
+    suggestions = campaign.recommend(2)
+    assert list(suggestions.columns) == ["a", "b", "c", "y_mean", "y_std", "z_mean", "z_std"]
+    assert (suggestions["c"] == 0.5).all()
+    assert campaign.space.is_feasible(suggestions).all()
+    results = campaign.results_template()
+    assert results[["y", "z"]].isna().all().all()
+    with pytest.raises(InvalidInputError, match="missing values"):
+        campaign.add_results(results)
+    results["y"] = [-0.1, -0.2]
+    results["z"] = results["a"] + results["b"]
+    assert campaign.add_results(results.drop(columns=["c"])) == 2  # fixed column optional
+    assert campaign.n_rounds == 1 and len(campaign.measured) == 16
+    best = campaign.best_so_far()
+    assert list(best["round"]) == [0, 1] and best["experiments"].tolist() == [14, 16]
+    assert campaign.pareto_mask().any()
+    again = Campaign.from_json(campaign.to_json())
+    pd.testing.assert_frame_equal(again.measured, campaign.measured)
+    assert again.space == campaign.space and again.settings == FAST
+
+
+def test_results_with_unknown_labels_or_text_are_rejected():
+    campaign = Campaign.from_table(table(), ["a", "b"], ["y"], settings=FAST)
+    bad = pd.DataFrame({"a": [0.1], "b": ["lots"], "y": [1.0]})
+    with pytest.raises(InvalidInputError, match="'b'.*not numeric"):
+        campaign.add_results(bad)
+    assert campaign.n_rounds == 0 and len(campaign.measured) == 12
+
+
+def test_parity_and_map_have_the_documented_columns():
+    df = table(12)
+    campaign = Campaign.from_table(
+        df,
+        [
+            ContinuousVariable("a", 0, 1),
+            ContinuousVariable("b", 0, 1),
+            ContinuousVariable("c", 0, 1),
+        ],
+        ["y"],
+        [MixtureConstraint(("a", "b", "c"), 1.2)],
+        settings=FAST,
+    )
+    loo = campaign.parity()
+    assert list(loo.columns) == ["y", "y_loo_mean", "y_loo_std"] and len(loo) == 12
+    assert np.corrcoef(loo["y"], loo["y_loo_mean"])[0, 1] > 0.5
+    grid = campaign.prediction_map("a", "b", n=5)
+    assert len(grid) == 25 and {"mean", "std", "feasible"} <= set(grid.columns)
+    assert grid.attrs["balance"] == ["c"]  # c fills the mixture up to 1.2
+    assert np.allclose(grid[["a", "b", "c"]].sum(axis=1), 1.2)
+    assert grid["feasible"].any() and not grid["feasible"].all()  # c within [0, 1] or not
+    with pytest.raises(InvalidInputError, match="two different"):
+        campaign.prediction_map("a", "a")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"", "empty"),
+        (b"\xff\xfe\x00binary", "not UTF-8"),
+        (b"a\n1\n2\n", "fewer than two columns"),
+        (b"a,b\n" + b"1,2\n" * 10, None),
+        (b"a;b\n1;2\n3;4\n", None),
+    ],
+)
+def test_csv_upload_reader(raw, message):
+    from core.optimize.searchspace import read_csv_upload
+
+    if message is None:
+        assert list(read_csv_upload(raw).columns) == ["a", "b"]
+    else:
+        with pytest.raises(InvalidInputError, match=message):
+            read_csv_upload(raw)
+    with pytest.raises(InvalidInputError, match="too large"):
+        read_csv_upload(b"a,b\n" + b"1,2\n" * 100, max_bytes=50)

@@ -1,0 +1,101 @@
+"""Every suggestion meets every constraint exactly (within FEASIBILITY_TOL), on random problems."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.exceptions import InvalidInputError
+from core.optimize import (
+    FEASIBILITY_TOL,
+    Campaign,
+    CardinalityConstraint,
+    ContinuousVariable,
+    FixedVariable,
+    MixtureConstraint,
+    Objective,
+    RatioConstraint,
+    RecommenderSettings,
+    SearchSpace,
+    random_feasible,
+)
+from core.optimize.recommender import repair
+
+FAST = RecommenderSettings(num_restarts=2, raw_samples=32, mc_samples=32, maxiter=40)
+
+
+def random_space(seed: int) -> SearchSpace | None:
+    """3-6 variables with random bounds, a mixture over a random subset, maybe a ratio
+    window and an 'at most k non-zero' rule; None if the draw is infeasible."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 7))
+    names = [f"x{i}" for i in range(n)]
+    uppers = rng.uniform(1, 100, n).round(3)
+    lowers = np.where(rng.random(n) < 0.5, 0.0, (uppers * rng.uniform(0, 0.3, n)).round(3))
+    variables = [
+        ContinuousVariable(m, lo, hi) for m, lo, hi in zip(names, lowers, uppers, strict=True)
+    ]
+    if rng.random() < 0.3:
+        variables[-1] = FixedVariable(names[-1], float(uppers[-1] / 2))
+    free = [v.name for v in variables if isinstance(v, ContinuousVariable)]
+    constraints = []
+    members = list(rng.choice(free, size=int(rng.integers(2, len(free) + 1)), replace=False))
+    lo = sum(variables[names.index(m)].lower for m in members)
+    hi = sum(variables[names.index(m)].upper for m in members)
+    constraints.append(
+        MixtureConstraint(tuple(members), float(lo + rng.uniform(0.2, 0.8) * (hi - lo)))
+    )
+    if rng.random() < 0.7 and len(free) >= 2:
+        num, den = rng.choice(free, size=2, replace=False)
+        r_lo = float(rng.uniform(0.05, 1.0))
+        constraints.append(RatioConstraint((num,), (den,), r_lo, r_lo * float(rng.uniform(1.5, 4))))
+    zero_ok = [v.name for v in variables if isinstance(v, ContinuousVariable) and v.lower == 0]
+    if len(zero_ok) >= 3 and rng.random() < 0.5:
+        constraints.append(CardinalityConstraint(tuple(zero_ok), len(zero_ok) - 1))
+    try:
+        return SearchSpace(tuple(variables), (Objective("y"),), tuple(constraints))
+    except InvalidInputError:
+        return None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), noise=st.floats(0.01, 0.5))
+def test_repair_lands_exactly_on_the_feasible_set(seed, noise):
+    space = random_space(seed)
+    if space is None:
+        return
+    recipes = random_feasible(space, 3, seed=seed)
+    assert space.is_feasible(recipes).all(), space.violations(recipes).max()
+    # Push the recipes off the constraints, then repair: every rule is met again.
+    rng = np.random.default_rng(seed)
+    lo, hi = space.bounds()
+    for _, row in recipes.iterrows():
+        x = row[space.numeric_names].to_numpy(dtype=float)
+        x = x + rng.normal(0, noise, len(x)) * (hi - lo + 1)
+        zeros = frozenset(
+            n
+            for n, v in zip(space.numeric_names, row[space.numeric_names], strict=True)
+            if v == 0.0
+        )
+        fixed = repair(space, x, zeros)
+        out = pd.DataFrame([fixed], columns=space.numeric_names)
+        v = space.violations(out)
+        assert (v <= FEASIBILITY_TOL).all().all(), v.max()
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_recommend_on_random_constrained_problems(seed):
+    space = None
+    while space is None:
+        space, seed = random_space(seed), seed + 1000
+    data = random_feasible(space, 8, seed=seed)
+    x = data[space.numeric_names].to_numpy(dtype=float)
+    data["y"] = -((x / (x.max(axis=0) + 1) - 0.4) ** 2).sum(axis=1)
+    campaign = Campaign(space, data, settings=FAST)
+    suggestions = campaign.recommend(2)
+    violations = space.violations(suggestions)
+    assert (violations <= FEASIBILITY_TOL).all().all(), violations.max()
+    assert suggestions[["y_mean", "y_std"]].notna().all().all()
