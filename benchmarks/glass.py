@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _path  # noqa: F401  (repo root on sys.path)
 import numpy as np
 import pandas as pd
 import torch

@@ -15,6 +15,7 @@ import argparse
 import statistics
 import time
 
+import _path  # noqa: F401  (repo root on sys.path)
 import numpy as np
 import torch
 

@@ -30,6 +30,7 @@ import json
 import time
 from pathlib import Path
 
+import _path  # noqa: F401  (repo root on sys.path)
 import numpy as np
 import pandas as pd
 import torch
