@@ -92,7 +92,11 @@ def test_data_section_lists_the_empty_cache(studio_env):
     tables = [df.value for df in at.dataframe if "licence" in df.value.columns]
     assert len(tables) == 1
     assert list(tables[0]["title"]) == [
-        "QM9", "MOSES", "SciGlass properties", "SciGlass viscosity", "Concrete (Yeh)"
+        "QM9",
+        "MOSES",
+        "SciGlass properties",
+        "SciGlass viscosity",
+        "Concrete (Yeh)",
     ]
     assert tables[0]["licence"].str.contains("ODbL").any()
     assert not tables[0]["prepared"].any()  # an empty cache: nothing prepared

@@ -21,8 +21,9 @@ def _toy_batch():
 
 def _model(**kw) -> PaiNN:
     torch.manual_seed(0)
-    return PaiNN(PaiNNConfig(hidden=16, layers=2, rbf=8, targets=("a", "b"),
-                             extensive=(True, False), **kw))
+    return PaiNN(
+        PaiNNConfig(hidden=16, layers=2, rbf=8, targets=("a", "b"), extensive=(True, False), **kw)
+    )
 
 
 def test_radius_graph_matches_brute_force():

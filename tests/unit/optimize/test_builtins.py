@@ -27,7 +27,11 @@ FAST = RecommenderSettings(num_restarts=2, raw_samples=32, mc_samples=32, maxite
 
 
 def test_glass_is_listed_as_unavailable_without_the_model(monkeypatch):
+    import core.models
+
     monkeypatch.setitem(sys.modules, "core.models.glass", None)  # import fails
+    # An earlier test may have imported it: the package attribute would satisfy the import.
+    monkeypatch.delattr(core.models, "glass", raising=False)
     infos = {i.name: i for i in builtin_campaigns()}
     assert not infos["glass"].available
     assert "python -m core.train.glass" in infos["glass"].reason
@@ -116,3 +120,9 @@ def test_categorical_and_at_most_k_nonzero_are_enumerated():
     assert (nonzero <= 2).all()
     assert set(suggestions["kind"]) <= {"p", "q"}
     assert np.allclose(suggestions[["a", "b", "c"]].sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_glass_is_unavailable_when_no_model_is_trained(studio_env):
+    infos = {i.name: i for i in builtin_campaigns()}
+    assert not infos["glass"].available
+    assert infos["glass"].reason

@@ -1,0 +1,60 @@
+"""The molecule page with the committed QM9 ensemble, run headless with AppTest."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import REPO_ROOT, models_dir
+from core.models.molecules import MODEL_NAME
+
+PAGE = str(REPO_ROOT / "pages" / "1_Molecule_properties.py")
+HAS_MODEL = (models_dir() / MODEL_NAME / "member0.safetensors").exists()
+needs_model = pytest.mark.skipif(not HAS_MODEL, reason="no committed qm9_painn weights")
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _predict(at: AppTest, smiles: str) -> AppTest:
+    at.text_input(key="mol_smiles").set_value(smiles)
+    at.button(key="mol_predict").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@needs_model
+def test_valid_smiles_shows_values_with_units():
+    at = _predict(_page(), "CCO")
+    table = next(df.value for df in at.dataframe if "property" in df.value.columns)
+    homo = table.loc[table["property"] == "HOMO"].iloc[0]
+    assert homo["unit"] == "eV"
+    assert -12 < float(homo["value"]) < -5  # ethanol's HOMO is about -7 eV at B3LYP
+    assert not at.error and not at.warning
+
+
+@needs_model
+def test_invalid_smiles_shows_rdkit_reason_and_keeps_the_input():
+    at = _predict(_page(), "C1CC")
+    assert any("unclosed ring" in e.value for e in at.error)
+    assert at.text_input(key="mol_smiles").value == "C1CC"
+
+
+@needs_model
+def test_out_of_domain_molecule_is_predicted_with_a_warning():
+    at = _predict(_page(), "c1ccsc1")
+    assert any("contains S" in w.value for w in at.warning)
+    assert any("property" in df.value.columns for df in at.dataframe)
+
+
+def test_missing_model_is_a_clear_message(studio_env):
+    import streamlit as st
+
+    st.cache_resource.clear()  # an earlier test may have cached the shipped model
+    at = _page()
+    assert any("no trained molecule model" in e.value for e in at.error)
