@@ -1,0 +1,302 @@
+"""Molecule properties: SMILES, drawing or 3D file -> QM9 properties with uncertainty."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.exceptions import InvalidInputError, ModelNotAvailableError
+
+SMILES_KEY = "mol_smiles"
+RESULT_KEY = "mol_result"
+EXPLAIN_KEY = "mol_explain_prop"
+BATCH_KEY = "mol_batch_result"
+MAX_BATCH = 10_000
+MAX_UPLOAD_MB = 20
+EXAMPLES = {
+    "Ethanol": "CCO",
+    "Benzene": "c1ccccc1",
+    "Acetic acid": "CC(=O)O",
+    "Pyridine": "c1ccncc1",
+    "Trifluoroethanol": "OCC(F)(F)F",
+    "Aspirin (12 heavy atoms: outside QM9)": "CC(=O)Oc1ccccc1C(=O)O",
+    "Thiophene (S: outside QM9)": "c1ccsc1",
+}
+
+
+def _init_state() -> None:
+    st.session_state.setdefault(SMILES_KEY, "CCO")
+    st.session_state.setdefault(RESULT_KEY, None)
+    st.session_state.setdefault(BATCH_KEY, None)
+
+
+@st.cache_resource(show_spinner="Loading the molecule model ...")
+def _predictor():
+    from core.models.molecules import load_predictor
+
+    return load_predictor()
+
+
+def _viewer_html(molblock: str, height: int = 360) -> str:
+    import py3Dmol
+
+    view = py3Dmol.view(width=480, height=height, js="/app/static/3dmol/3Dmol-min.js")
+    view.addModel(molblock, "mol")
+    view.setStyle({"stick": {"radius": 0.16}, "sphere": {"scale": 0.23}})
+    view.setBackgroundColor("white")
+    view.zoomTo()
+    return view._make_html()
+
+
+def _properties_table(row: pd.Series, predictor) -> pd.DataFrame:
+    from core.models.molecules import LABELS
+
+    records = []
+    for name in predictor.properties:
+        std = row[f"{name}_std"]
+        records.append(
+            {
+                "property": LABELS.get(name, name),
+                "value": f"{row[name]:.4g}",
+                "± (ensemble std)": "" if np.isnan(std) else f"{std:.2g}",
+                "unit": predictor.units[name],
+                "key": name,
+            }
+        )
+    return pd.DataFrame(records)
+
+
+def _show_single(predictor) -> None:
+    from core.chem.depict import heavy_atom_values, molblock_3d, svg_2d
+
+    result = st.session_state[RESULT_KEY]
+    if result is None:
+        return
+    row, mol_h = result["row"], result["mol"]
+    if row["domain_warning"]:
+        st.warning("Outside the training domain: " + row["domain_warning"] + ".", icon="⚠️")
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(f"Predicted properties of `{row['smiles']}`")
+        st.dataframe(
+            _properties_table(row, predictor).drop(columns="key"), hide_index=True, height=460
+        )
+        st.caption(
+            "DFT level of QM9 (B3LYP/6-31G(2df,p)) on an RDKit ETKDG + MMFF conformer; "
+            "± is the spread of the ensemble members."
+        )
+    with right:
+        st.subheader("3D conformer")
+        st.iframe(_viewer_html(molblock_3d(mol_h)), height=370)
+    st.subheader("Which atoms drive the prediction")
+    prop = st.selectbox(
+        "Property to explain",
+        predictor.properties,
+        format_func=lambda p: f"{p} ({predictor.units[p]})",
+        key=EXPLAIN_KEY,
+    )
+    explanation = predictor.explain(row["smiles"], prop)
+    values = heavy_atom_values(explanation)
+    st.image(svg_2d(mol_h, values, legend=f"per-atom contributions to {prop}"))
+    st.caption(
+        "Red atoms raise the value, blue atoms lower it (hydrogens folded onto their heavy "
+        "atom; per-element reference energies left out)."
+    )
+
+
+def _run_single(predictor, smiles: str) -> None:
+    from core.chem.molecules import embed_conformer, parse_smiles
+
+    table = predictor.predict([smiles])
+    row = table.iloc[0]
+    if row["error"]:
+        st.session_state[RESULT_KEY] = None
+        st.error(row["error"])
+        return
+    st.session_state[RESULT_KEY] = {"row": row, "mol": embed_conformer(parse_smiles(smiles))}
+
+
+def _batch(predictor) -> None:
+    from core.chem.molecules import mol_from_file
+
+    upload = st.file_uploader(
+        f"CSV with a SMILES column, or SDF (up to {MAX_BATCH:,} molecules)",
+        type=["csv", "sdf"],
+        key="mol_batch_file",
+    )
+    if upload is None:
+        return
+    data = upload.getvalue()
+    if not data:
+        st.error(f"{upload.name} is empty.")
+        return
+    if len(data) > MAX_UPLOAD_MB * 2**20:
+        st.error(f"{upload.name} is {len(data) / 2**20:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
+        return
+    try:
+        if upload.name.lower().endswith(".sdf"):
+            mols = mol_from_file(data, upload.name)
+            inputs = None
+        else:
+            frame = pd.read_csv(pd.io.common.BytesIO(data))
+            column = next((c for c in frame.columns if str(c).strip().lower() == "smiles"), None)
+            if column is None:
+                raise InvalidInputError(
+                    "the CSV has no SMILES column",
+                    got=", ".join(map(str, frame.columns[:10])),
+                    expected="a column named 'smiles' (any capitalisation)",
+                )
+            inputs = frame[column].astype("string").fillna("").tolist()
+            mols = None
+    except (InvalidInputError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        st.error(str(err))
+        return
+    count = len(mols) if mols is not None else len(inputs)
+    if count > MAX_BATCH:
+        st.error(f"{upload.name} holds {count:,} molecules; the limit is {MAX_BATCH:,}.")
+        return
+    if st.button(f"Predict {count:,} molecules", key="mol_batch_run"):
+        bar = st.progress(0.0, text="Predicting ...")
+        if mols is not None:
+            result = predictor.predict_structures(mols)
+        else:
+            result = predictor.predict(
+                inputs, progress=lambda done, total: bar.progress(done / total, f"{done}/{total}")
+            )
+        bar.progress(1.0, text="Done")
+        st.session_state[BATCH_KEY] = result
+    result = st.session_state[BATCH_KEY]
+    if result is not None:
+        failed = int((result["error"] != "").sum())
+        st.write(f"{len(result):,} rows, {failed:,} with an error (see the `error` column).")
+        st.dataframe(result, hide_index=True)
+        st.download_button(
+            "Download predictions (CSV)",
+            result.to_csv(index=False).encode(),
+            file_name="molecule_predictions.csv",
+            mime="text/csv",
+        )
+
+
+def _model_card(predictor) -> None:
+    import altair as alt
+
+    from core.models.molecules import LABELS, card_tables
+
+    tables = card_tables(predictor)
+    with st.expander("Model card: how good is this model?", expanded=False):
+        if not tables:
+            st.info("This model has no card yet (run `python -m core.train.molecules evaluate`).")
+            return
+        card = predictor.card
+        st.markdown(
+            f"**{card['architecture']}**, {card['ensemble_size']} member(s), trained on the "
+            f"QM9 training split ({card['data']['split_sizes']['train']:,} molecules, "
+            f"`{card['data']['package']}=={card['data']['version']}`), "
+            f"tested on {card['test_molecules']:,} held-out molecules. "
+            f"Code version `{card['version']}`, {card['date'][:10]}."
+        )
+        st.dataframe(tables["metrics"].drop(columns="key"), hide_index=True)
+        parity = tables["parity"]
+        if not parity.empty:
+            prop = st.selectbox(
+                "Parity plot for",
+                list(tables["metrics"]["key"]),
+                format_func=lambda k: LABELS.get(k, k),
+                key="mol_card_prop",
+            )
+            chart = (
+                alt.Chart(parity)
+                .mark_circle(size=8, opacity=0.4)
+                .encode(
+                    x=alt.X(
+                        f"{prop}:Q",
+                        title=f"DFT ({predictor.units[prop]})",
+                        scale=alt.Scale(zero=False),
+                    ),
+                    y=alt.Y(
+                        f"{prop}_pred:Q",
+                        title=f"predicted ({predictor.units[prop]})",
+                        scale=alt.Scale(zero=False),
+                    ),
+                )
+            )
+            st.altair_chart(chart, width="stretch")
+        st.markdown("**Test MAE by number of heavy atoms** (QM9 has few very small molecules)")
+        st.dataframe(tables["by_size"], width="stretch")
+        st.markdown("**Test MAE with and without fluorine**")
+        st.dataframe(tables["by_fluorine"], width="stretch")
+        if not tables["calibration"].empty:
+            st.markdown(
+                "**Calibration**: share of test errors within 1 and 2 ensemble std "
+                "(0.68 and 0.95 for a well-calibrated Gaussian)"
+            )
+            st.dataframe(tables["calibration"], hide_index=True)
+
+
+_init_state()
+st.title("Molecule properties")
+st.markdown(
+    "Quantum-chemical properties of small organic molecules, learned from QM9 (130,831 "
+    "molecules with up to 9 heavy atoms of C, N, O, F). Enter a SMILES, draw the molecule, "
+    "or upload a file."
+)
+try:
+    predictor = _predictor()
+except ModelNotAvailableError as err:
+    st.error(str(err))
+    st.stop()
+
+single, draw, upload_tab, batch = st.tabs(["SMILES", "Draw", "3D file", "Batch"])
+with single:
+    cols = st.columns(len(EXAMPLES))
+    for col, (label, smi) in zip(cols, EXAMPLES.items(), strict=True):
+        if col.button(label.split(" (")[0], key=f"example_{smi}", help=label):
+            st.session_state[SMILES_KEY] = smi
+    smiles = st.text_input("SMILES", key=SMILES_KEY)
+    if st.button("Predict", type="primary", key="mol_predict"):
+        _run_single(predictor, smiles)
+with draw:
+    from streamlit_ketcher import st_ketcher
+
+    drawn = st_ketcher(st.session_state[SMILES_KEY], height=420, key="mol_ketcher")
+    st.caption("Draw, then press Apply in the editor; the SMILES is predicted below.")
+    # The editor returns its initial value too: act only on a new drawing.
+    if drawn and drawn not in (
+        st.session_state.get("mol_last_drawn"),
+        st.session_state[SMILES_KEY],
+    ):
+        st.session_state["mol_last_drawn"] = drawn
+        _run_single(predictor, drawn)
+with upload_tab:
+    from core.chem.molecules import mol_from_file
+
+    file = st.file_uploader(
+        "A 3D structure (.sdf, .mol, .xyz), used as given",
+        type=["sdf", "mol", "xyz"],
+        key="mol_3d_file",
+    )
+    if file is not None:
+        try:
+            mols = mol_from_file(file.getvalue(), file.name)
+        except InvalidInputError as err:
+            st.error(str(err))
+        else:
+            table = predictor.predict_structures(mols[:100])
+            st.dataframe(table, hide_index=True)
+            if len(mols) > 100:
+                st.info(f"{len(mols)} structures: the first 100 are shown; use Batch for more.")
+with batch:
+    _batch(predictor)
+
+_show_single(predictor)
+_model_card(predictor)
+st.caption(
+    html.escape(
+        f"Model: {predictor.card.get('name', 'qm9_painn')} "
+        f"{predictor.card.get('version', '')}, {len(predictor.members)} member(s)."
+    )
+)
