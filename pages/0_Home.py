@@ -33,11 +33,12 @@ CAPABILITIES = (
         DESIGN,
         "3. Property → design: recipes and generators",
         "State what you want and get candidates: Bayesian optimisation proposes the next "
-        "recipes to try (variables, constraints, several objectives; campaigns are saved), "
-        "and conditional generators sample molecules with target properties or atomic "
-        "structures of a glass for a composition and density.",
-        "Data: concrete mixes (Yeh, 1,030 recipes), SciGlass, MOSES (1.6 M drug-like "
-        "molecules), QM9 and our own melt-quench simulations of silica.",
+        "recipes to try (variables, constraints, several objectives; campaigns are saved). "
+        "Conditional generators of molecules and of glass structures are planned and "
+        "appear here when they land.",
+        "Data: concrete mixes (Yeh, 1,030 recipes), your own recipe tables, and the glass "
+        "property model for glass campaigns; MOSES (1.6 M drug-like molecules) is prepared "
+        "for the molecule generator.",
     ),
 )
 
