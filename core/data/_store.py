@@ -113,3 +113,12 @@ def read(info: DatasetInfo, split: str | None = None, columns: list[str] | None 
     filters = [("split", "==", split)] if split is not None else None
     table = pq.read_table(info.parquet, columns=columns, filters=filters)
     return table.to_pandas().reset_index(drop=True)
+
+
+def remove_raw(info: DatasetInfo) -> None:
+    """Delete the files extracted for conversion (``<folder>/raw``): only parquet is kept."""
+    raw = info.folder / "raw"
+    if raw.is_dir():
+        for path in raw.iterdir():
+            path.unlink()
+        raw.rmdir()

@@ -32,7 +32,7 @@ from pandas.compat.pickle_compat import Unpickler
 
 from core.data._source import PinnedWheel, extract
 from core.data._split import assign_splits
-from core.data._store import DatasetInfo, is_prepared, read, write
+from core.data._store import DatasetInfo, is_prepared, read, remove_raw, write
 from core.exceptions import DataIntegrityError
 
 INGREDIENTS = (
@@ -103,8 +103,7 @@ def prepare(force: bool = False) -> None:
     key = df[[*INGREDIENTS, "age"]].round(2).astype(str).agg("|".join, axis=1).rename("key")
     df = pd.concat([df, key, assign_splits(key, INFO.split_seed)], axis=1)
     write(INFO, df, recipes=int(key.nunique()))
-    path.unlink()
-    raw_dir.rmdir()
+    remove_raw(INFO)
 
 
 def load(columns: list[str] | None = None) -> pd.DataFrame:

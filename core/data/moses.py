@@ -15,7 +15,7 @@ import pandas as pd
 
 from core.data._source import PinnedWheel, extract
 from core.data._split import assign_splits
-from core.data._store import DatasetInfo, is_prepared, read, write
+from core.data._store import DatasetInfo, is_prepared, read, remove_raw, write
 
 INFO = DatasetInfo(
     name="moses",
@@ -57,9 +57,7 @@ def prepare(force: bool = False) -> None:
     carve = assign_splits(df.loc[train, "smiles"], INFO.split_seed, (0.99, 0.01, 0.0))
     df.loc[train, "split"] = carve
     write(INFO, df)
-    for p in raw.iterdir():
-        p.unlink()
-    raw.rmdir()
+    remove_raw(INFO)
 
 
 def load(columns: list[str] | None = None) -> pd.DataFrame:

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from core.data._source import PinnedWheel, extract
 from core.data._split import assign_splits
-from core.data._store import DatasetInfo, is_prepared, read, write
+from core.data._store import DatasetInfo, is_prepared, read, remove_raw, write
 
 HARTREE_TO_EV = 27.211386245988  # CODATA 2018
 
@@ -136,9 +136,7 @@ def prepare(force: bool = False) -> None:
     )
     df["split"] = assign_splits(df["index"].astype(str), INFO.split_seed)
     write(INFO, df)
-    for p in raw.iterdir():
-        p.unlink()
-    raw.rmdir()
+    remove_raw(INFO)
 
 
 def load(columns: list[str] | None = None) -> pd.DataFrame:

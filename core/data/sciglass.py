@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from core.data._source import PinnedWheel, extract
 from core.data._split import assign_splits
-from core.data._store import DatasetInfo, is_prepared, read, write
+from core.data._store import DatasetInfo, is_prepared, read, remove_raw, write
 from core.exceptions import DataNotAvailableError
 
 PROPERTIES = ("Tg", "Tliquidus", "RefractiveIndex", "AbbeNumber", "CTE", "ElasticModulus")
@@ -145,9 +145,7 @@ def prepare(force: bool = False) -> None:
         compounds=len(compounds),
         merge_rule=f"mole fractions rounded to {KEY_DECIMALS} decimals; median properties",
     )
-    for p in raw_dir.iterdir():
-        p.unlink()
-    raw_dir.rmdir()
+    remove_raw(INFO)
 
 
 def load(columns: list[str] | None = None) -> pd.DataFrame:

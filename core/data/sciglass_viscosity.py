@@ -20,7 +20,7 @@ import pandas as pd
 from core.data import sciglass
 from core.data._source import extract
 from core.data._split import assign_splits
-from core.data._store import DatasetInfo, is_prepared, read, write
+from core.data._store import DatasetInfo, is_prepared, read, remove_raw, write
 
 INFO = DatasetInfo(
     name="sciglass_viscosity",
@@ -44,8 +44,7 @@ def prepare(force: bool = False) -> None:
     key = sciglass.composition_key(df[compounds])
     df = pd.concat([df, key, assign_splits(key, INFO.split_seed)], axis=1)
     write(INFO, df, glasses=int(df["key"].nunique()), compounds=len(compounds))
-    csv.unlink()
-    raw_dir.rmdir()
+    remove_raw(INFO)
 
 
 def load(columns: list[str] | None = None) -> pd.DataFrame:

@@ -31,20 +31,14 @@ import torch
 
 from core import config
 from core.chem.composition import parse_composition
+from core.data import sciglass as sciglass_data
 from core.exceptions import InvalidInputError, ModelNotAvailableError
 from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
 from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity, temperature_at
 
 NAME = "glass"
-PROPERTIES = ("Tg", "Tliquidus", "RefractiveIndex", "AbbeNumber", "CTE", "ElasticModulus")
-UNITS = {
-    "Tg": "K",
-    "Tliquidus": "K",
-    "RefractiveIndex": "-",
-    "AbbeNumber": "-",
-    "CTE": "1/K",
-    "ElasticModulus": "GPa",
-}
+PROPERTIES = sciglass_data.PROPERTIES
+UNITS = {p: sciglass_data.UNITS[p] for p in PROPERTIES}
 LABELS = {
     "Tg": "Glass transition Tg",
     "Tliquidus": "Liquidus temperature",
@@ -248,19 +242,7 @@ class GlassPredictor:
         curves = myega_log10_viscosity(
             a[:, None], t12[:, None], m[:, None], torch.from_numpy(temps)[None, :]
         ).numpy()  # (M, T)
-        frame = pd.DataFrame(
-            {
-                "T_K": temps,
-                "log10_viscosity": curves.mean(axis=0),
-                "log10_viscosity_std": curves.std(axis=0),
-                "A": float(a.mean()),
-                "A_std": float(a.std(unbiased=False)),
-                "T12": float(t12.mean()),
-                "T12_std": float(t12.std(unbiased=False)),
-                "fragility": float(m.mean()),
-                "fragility_std": float(m.std(unbiased=False)),
-            }
-        )
+        frame = _curve_frame(temps, curves, a, t12, m)
         frame.attrs["characteristic"] = self._characteristic(a, t12, m)
         return frame
 
@@ -289,19 +271,7 @@ class GlassPredictor:
         hi = float(characteristic["T_K"].iloc[-1]) + 100.0
         temps = torch.linspace(max(lo, 1.0), hi, n_points, dtype=torch.float64)
         curves = myega_log10_viscosity(a[:, None], t12[:, None], m[:, None], temps[None, :]).numpy()
-        curve = pd.DataFrame(
-            {
-                "T_K": temps.numpy(),
-                "log10_viscosity": curves.mean(axis=0),
-                "log10_viscosity_std": curves.std(axis=0),
-                "A": float(a.mean()),
-                "A_std": float(a.std(unbiased=False)),
-                "T12": float(t12.mean()),
-                "T12_std": float(t12.std(unbiased=False)),
-                "fragility": float(m.mean()),
-                "fragility_std": float(m.std(unbiased=False)),
-            }
-        )
+        curve = _curve_frame(temps.numpy(), curves, a, t12, m)
         return {
             "composition": comp,
             "prediction": pd.DataFrame([row]),
@@ -585,3 +555,21 @@ def load_predictor(folder: Path | str | None = None) -> GlassPredictor:
         ModelNotAvailableError: the folder lacks the weights or the card.
     """
     return _cached(str(_folder(folder)))
+
+
+def _curve_frame(temps, curves, a, t12, m) -> pd.DataFrame:
+    """Ensemble mean/std of a viscosity curve (members x temperatures) and of the MYEGA
+    parameters (one value per member), one row per temperature."""
+    return pd.DataFrame(
+        {
+            "T_K": temps,
+            "log10_viscosity": curves.mean(axis=0),
+            "log10_viscosity_std": curves.std(axis=0),
+            "A": float(a.mean()),
+            "A_std": float(a.std(unbiased=False)),
+            "T12": float(t12.mean()),
+            "T12_std": float(t12.std(unbiased=False)),
+            "fragility": float(m.mean()),
+            "fragility_std": float(m.std(unbiased=False)),
+        }
+    )
