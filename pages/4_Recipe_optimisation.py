@@ -38,9 +38,18 @@ def show_error(err: Exception) -> None:
     st.error(str(err), icon=":material/error:")
 
 
+def _stamp(campaign: Campaign) -> tuple:
+    """What a notice is about: it disappears once the campaign moves on."""
+    return id(campaign), campaign.n_rounds, campaign.suggestions is None
+
+
+def set_notice(campaign: Campaign, text: str) -> None:
+    st.session_state[NOTICE] = (text, _stamp(campaign))
+
+
 def open_campaign(campaign: Campaign, notice: str) -> None:
     st.session_state[CAMPAIGN] = campaign
-    st.session_state[NOTICE] = notice
+    set_notice(campaign, notice)
 
 
 # ------------------------------------------------------------------------- pick / create
@@ -312,10 +321,24 @@ def results_section(campaign: Campaign) -> None:
     upload = st.file_uploader(
         "…or a results CSV", type=["csv", "txt"], key=f"results_upload_{campaign.n_rounds}"
     )
+    uploaded = None
+    if upload is not None:  # read at once: the user sees what will be added, or why not
+        try:
+            uploaded = read_csv_upload(upload.getvalue())
+            st.caption(f"{upload.name}: {len(uploaded)} rows read; *Add results* adds them.")
+        except InvalidInputError as err:
+            show_error(err)
     c1, c2 = st.columns(2)
     if c1.button("Add results", key="add_results", type="primary"):
         try:
-            table = read_csv_upload(upload.getvalue()) if upload is not None else entered
+            if upload is not None and uploaded is None:
+                raise InvalidInputError(
+                    "The uploaded file cannot be read",
+                    got=upload.name,
+                    expected="a CSV table of recipes with their measured results",
+                    fix="see the message above the button, fix the file and upload it again",
+                )
+            table = uploaded if uploaded is not None else entered
             if table is None:
                 raise InvalidInputError(
                     "No results to add",
@@ -324,7 +347,7 @@ def results_section(campaign: Campaign) -> None:
                     fix="get suggestions first or upload a CSV",
                 )
             added = campaign.add_results(table)
-            st.session_state[NOTICE] = f"Added {added} results as round {campaign.n_rounds}."
+            set_notice(campaign, f"Added {added} results as round {campaign.n_rounds}.")
             st.rerun()
         except (StudioError, InvalidInputError) as err:
             show_error(err)
@@ -335,9 +358,7 @@ def results_section(campaign: Campaign) -> None:
     ):
         try:
             added = campaign.add_results(evaluate(campaign, campaign.suggestions))
-            st.session_state[NOTICE] = (
-                f"Model-evaluated {added} glasses (round {campaign.n_rounds})."
-            )
+            set_notice(campaign, f"Model-evaluated {added} glasses (round {campaign.n_rounds}).")
             st.rerun()
         except (StudioError, ModelNotAvailableError) as err:
             show_error(err)
@@ -489,9 +510,9 @@ if campaign is None:
     st.info("Open a saved campaign or create one to start.")
     st.stop()
 
-if st.session_state[NOTICE]:
-    st.success(st.session_state[NOTICE])
-    st.session_state[NOTICE] = None
+notice = st.session_state[NOTICE]
+if notice and notice[1] == _stamp(campaign):  # shown until the campaign changes again
+    st.success(notice[0])
 st.header(campaign.name)
 objectives = ", ".join(o.describe() for o in campaign.space.objectives)
 st.markdown(

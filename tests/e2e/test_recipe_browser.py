@@ -77,6 +77,9 @@ def test_one_full_round(page, tmp_path) -> None:
     uploader = main.get_by_test_id("stFileUploader").filter(has_text="results CSV")
     uploader.locator("input[type=file]").set_input_files(str(path))
     expect(uploader.get_by_text("round1.csv")).to_be_visible(timeout=TIMEOUT_MS)
+    # The server has the file once the page has read it (the name shows before that).
+    expect(main.get_by_text("round1.csv: 4 rows read")).to_be_visible(timeout=TIMEOUT_MS)
+    drawn(page)
     main.get_by_role("button", name="Add results").click()
     expect(main.get_by_text("Added 4 results as round 1.")).to_be_visible(timeout=TIMEOUT_MS)
     expect(main.get_by_text("34 measured recipes, 1 rounds")).to_be_visible()
