@@ -97,6 +97,8 @@ class MoleculePredictor:
         card_path = folder / "card.json"
         self.card = json.loads(card_path.read_text()) if card_path.exists() else {}
         self.properties = ("mu", *self.members[0].config.targets)
+        scale = self.card.get("std_scale", {})  # fitted on validation data at evaluation
+        self.std_scale = np.array([scale.get(p, 1.0) for p in self.properties])
         from core.train.molecules_eval import UNITS
 
         self.units = UNITS
@@ -153,7 +155,7 @@ class MoleculePredictor:
             outs.append(out)
         stacked = np.stack(preds)
         std = stacked.std(0, ddof=1) if len(preds) > 1 else np.full_like(stacked[0], np.nan)
-        return stacked.mean(0), std, outs
+        return stacked.mean(0), std * self.std_scale, outs
 
     def predict(
         self,
