@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import _path  # noqa: F401  (repo root on sys.path)
 import numpy as np
@@ -43,13 +44,15 @@ def main() -> None:
     table = predictor.predict(test["smiles"].tolist())
     elapsed = time.perf_counter() - t0
     ok = table["error"] == ""
-    print(
+    lines: list[str] = []
+    emit = lines.append
+    emit(
         f"device: {predictor.device}, threads: {args.threads}, "
         f"members: {len(predictor.members)}, test molecules: {len(test)} "
         f"({int((~ok).sum())} failed: {table.loc[~ok, 'error'].head(3).tolist()})"
     )
-    print()
-    print(f"{'property':<8} {'unit':<12} {'MAE':>9} {'floor':>7} {'goal':>7}  within 1σ / 2σ")
+    emit("")
+    emit(f"{'property':<8} {'unit':<12} {'MAE':>9} {'floor':>7} {'goal':>7}  within 1σ / 2σ")
     for name in predictor.properties:
         err = np.abs(table.loc[ok, name].to_numpy() - test.loc[ok.to_numpy(), name].to_numpy())
         std = table.loc[ok, f"{name}_std"].to_numpy()
@@ -58,20 +61,26 @@ def main() -> None:
             cal = f"{(err <= std).mean():.2f} / {(err <= 2 * std).mean():.2f}"
         floor = f"{FLOOR[name]:.3f}" if name in FLOOR else ""
         goal = f"{GOAL[name]:.3f}" if name in GOAL else ""
-        print(
+        emit(
             f"{name:<8} {predictor.units[name]:<12} {err.mean():>9.4f} {floor:>7} {goal:>7}  {cal}"
         )
-    print()
+    emit("")
     latencies = []
     for smiles in ["CCO", "c1ccncc1", "OCC(F)(F)F", "CC(=O)NC1CC1", "O=C1CCC(=O)N1"] * 4:
         t = time.perf_counter()
         predictor.predict([smiles])
         latencies.append(time.perf_counter() - t)
-    print(
+    emit(
         f"single molecule, SMILES -> table: median {statistics.median(latencies) * 1e3:.0f} ms "
         f"(max {max(latencies) * 1e3:.0f} ms, target < 300 ms)"
     )
-    print(f"batch throughput: {len(test) / elapsed:.0f} molecules/s (target >= 100/s)")
+    emit(f"batch throughput: {len(test) / elapsed:.0f} molecules/s (target >= 100/s)")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.limit:  # only a full test-split run is a result worth keeping
+        out = Path(__file__).resolve().parent / "results" / "molecules_table.txt"
+        out.write_text(text)
+        print(f"saved {out}")
 
 
 if __name__ == "__main__":

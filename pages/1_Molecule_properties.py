@@ -227,14 +227,39 @@ def _model_card(predictor) -> None:
             st.altair_chart(chart, width="stretch")
         st.markdown("**Test MAE by number of heavy atoms** (QM9 has few very small molecules)")
         st.dataframe(tables["by_size"], width="stretch")
-        st.markdown("**Test MAE with and without fluorine**")
-        st.dataframe(tables["by_fluorine"], width="stretch")
+        st.markdown(
+            "**Test MAE by element** (molecules with / without it; fluorine is rare in QM9)"
+        )
+        st.dataframe(tables["by_element"], width="stretch")
         if not tables["calibration"].empty:
             st.markdown(
-                "**Calibration**: share of test errors within 1 and 2 ensemble std "
+                "**Calibration**: share of test errors within 1 and 2 ± values "
                 "(0.68 and 0.95 for a well-calibrated Gaussian)"
             )
             st.dataframe(tables["calibration"], hide_index=True)
+        curve = tables["calibration_curve"]
+        if not curve.empty:
+            shown = curve[curve["property"] == prop] if not parity.empty else curve
+            diagonal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(
+                strokeDash=[4, 4], color="grey"
+            )
+            points = (
+                alt.Chart(shown)
+                .mark_line(point=True)
+                .encode(
+                    x=alt.X("nominal:Q", title="nominal coverage of mean ± z·std"),
+                    y=alt.Y("observed:Q", title="share of test errors inside"),
+                    color=alt.Color("property:N", legend=None),
+                )
+            )
+            st.markdown(
+                f"**Calibration curve** ({LABELS.get(prop, prop) if not parity.empty else 'all'}"
+                "): on the diagonal the ± values mean what they say; below it they are too small"
+            )
+            st.altair_chart(
+                (diagonal.encode(x="x:Q", y="y:Q") + points).properties(height=260),
+                width="stretch",
+            )
 
 
 _init_state()

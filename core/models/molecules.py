@@ -249,8 +249,9 @@ def load_predictor(folder: Path | None = None, device: str | None = None) -> Mol
 
 
 def card_tables(predictor: MoleculePredictor, parity_points: int = 3000) -> dict[str, pd.DataFrame]:
-    """The model card as tables for display: test metrics, calibration, error by number of
-    heavy atoms and by fluorine, and a sample of test predictions for parity plots."""
+    """The model card as tables for display: test metrics, calibration (table and curve),
+    error by number of heavy atoms and by element, and a sample of test predictions for
+    parity plots."""
     card = predictor.card
     if not card:
         return {}
@@ -262,15 +263,42 @@ def card_tables(predictor: MoleculePredictor, parity_points: int = 3000) -> dict
     )
     by_size = pd.DataFrame.from_dict(card["error_by_heavy_atoms"], orient="index")
     by_size.index = by_size.index.astype(int)
-    by_fluorine = pd.DataFrame.from_dict(card["error_by_fluorine"], orient="index")
+    by_element = pd.DataFrame.from_dict(
+        card.get("error_by_element") or card["error_by_fluorine"], orient="index"
+    )
     path = predictor.folder / "test_predictions.parquet"
     parity = pd.read_parquet(path) if path.exists() else pd.DataFrame()
+    curve = calibration_curve(parity, predictor.properties) if len(parity) else pd.DataFrame()
     if len(parity) > parity_points:
         parity = parity.sample(parity_points, random_state=0)
     return {
         "metrics": metrics,
         "calibration": calibration,
         "by_size": by_size.sort_index(),
-        "by_fluorine": by_fluorine,
+        "by_element": by_element,
+        "calibration_curve": curve,
         "parity": parity,
     }
+
+
+def calibration_curve(
+    predictions: pd.DataFrame, properties: Sequence[str], levels: int = 19
+) -> pd.DataFrame:
+    """Reliability of the ± values on the test set: for nominal Gaussian coverages
+    5 %…95 %, the share of test errors inside the matching interval (mean ± z·std).
+    A calibrated model lies on the diagonal; below it, the ± values are too small."""
+    from scipy.stats import norm
+
+    nominal = np.linspace(0.05, 0.95, levels)
+    z = norm.ppf(0.5 + nominal / 2)
+    rows = []
+    for prop in properties:
+        if f"{prop}_std" not in predictions or predictions[f"{prop}_std"].isna().all():
+            continue
+        err = (predictions[f"{prop}_pred"] - predictions[prop]).abs().to_numpy()
+        std = predictions[f"{prop}_std"].to_numpy()
+        for p, zp in zip(nominal, z, strict=True):
+            rows.append(
+                {"property": prop, "nominal": p, "observed": float((err <= zp * std).mean())}
+            )
+    return pd.DataFrame(rows)

@@ -116,6 +116,14 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
         | {"count": int(mask.sum())}
         for label, mask in (("with F", has_f), ("without F", ~has_f))
     }
+    by_element = {}
+    for col, symbol in ((1, "C"), (2, "N"), (3, "O"), (4, "F")):
+        contains = data.element_counts[test_ids, col] > 0
+        for label, mask in ((f"with {symbol}", contains), (f"without {symbol}", ~contains)):
+            if mask.any():
+                by_element[label] = {
+                    t: float(err[mask, k].mean()) for k, t in enumerate(ALL_TARGETS)
+                } | {"count": int(mask.sum())}
     frame = pd.DataFrame({"index": data.index[test_ids], "heavy_atoms": heavy})
     for k, t in enumerate(ALL_TARGETS):
         frame[t] = truth[:, k]
@@ -152,6 +160,7 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
         "std_scale": {t: float(std_scale[k]) for k, t in enumerate(ALL_TARGETS)},
         "error_by_heavy_atoms": by_size,
         "error_by_fluorine": by_fluorine,
+        "error_by_element": by_element,
     }
     write_card(folder, card)
     return card
