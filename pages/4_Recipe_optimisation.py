@@ -14,16 +14,19 @@ from core.exceptions import InvalidInputError, ModelNotAvailableError, StudioErr
 from core.optimize import (
     Campaign,
     CampaignStore,
+    CardinalityConstraint,
+    CategoricalVariable,
     ContinuousVariable,
     FixedVariable,
+    LinearInequality,
     MixtureConstraint,
     Objective,
+    RatioConstraint,
     SearchSpace,
     builtin_campaigns,
     evaluate,
 )
-from core.optimize.searchspace import ROUND, read_csv_upload
-from core.optimize.space import CategoricalVariable
+from core.optimize.searchspace import ROUND, infer_variables, read_csv_upload
 
 CAMPAIGN = "recipe_campaign"  # the open Campaign
 NOTICE = "recipe_notice"
@@ -149,30 +152,99 @@ def upload_section() -> None:
         return
     st.dataframe(df.head(20), hide_index=True)
     columns = list(df.columns)
+
+    # Variables: continuous (bounds from the data, editable), fixed, categorical.
     variables = st.multiselect(
-        "Recipe variables (bounds from the data)", columns, key="upload_variables"
+        "Recipe variables (continuous; bounds from the data)", columns, key="upload_variables"
     )
+    inferred, problems = [], []
+    for column in variables:  # a text or constant column: say so at once, keep the rest
+        try:
+            inferred.extend(infer_variables(df, [column]))
+        except InvalidInputError as err:
+            problems.append(err)
+            show_error(err)
+    if problems:
+        st.caption(
+            "A column of labels belongs under *Categorical variables*, a column with one "
+            "value under *Fixed variables*."
+        )
+    bounds = None
+    if inferred:
+        with st.expander("Edit bounds (optional)"):
+            st.caption(
+                "Suggestions stay within these bounds. An *at most k non-zero* rule needs "
+                "its components' lower bound at 0."
+            )
+            bounds = st.data_editor(
+                pd.DataFrame(
+                    [
+                        {"variable": v.name, "lower": v.lower, "upper": v.upper, "unit": ""}
+                        for v in inferred
+                    ]
+                ),
+                hide_index=True,
+                key=f"upload_bounds:{'|'.join(v.name for v in inferred)}",  # edits per row
+                disabled=["variable"],
+            )
+    c1, c2 = st.columns(2)
+    fixed = c1.multiselect(
+        "Fixed variables (held at one value in every suggestion)",
+        [c for c in columns if c not in variables],
+        key="upload_fixed",
+        help="The value may vary in your data (e.g. curing age): the model learns its "
+        "effect, and every suggestion uses the value you enter.",
+    )
+    categorical = c2.multiselect(
+        "Categorical variables (a choice among the column's labels)",
+        [c for c in columns if c not in variables and c not in fixed],
+        key="upload_categorical",
+    )
+    fixed_values = {}
+    for column in fixed:
+        median = pd.to_numeric(df[column], errors="coerce").median()
+        fixed_values[column] = st.number_input(
+            f"{column} held at",
+            value=float(median) if np.isfinite(median) else 0.0,
+            key=f"upload_fixed_value_{column}",
+        )
+    choices = {
+        column: sorted(df[column].dropna().astype("string").str.strip().unique())
+        for column in categorical
+    }
+    for column, labels in choices.items():
+        st.caption(f"{column}: choices {', '.join(labels) or '(none)'} (from the data)")
+
+    # Objectives: maximize, minimize, or a target window.
+    taken = {*variables, *fixed, *categorical}
     objectives = st.multiselect(
         "Objectives (measured columns)",
-        [c for c in columns if c not in variables],
+        [c for c in columns if c not in taken],
         key="upload_objectives",
     )
-    directions = {
-        o: st.selectbox(f"{o}", ["maximize", "minimize"], key=f"upload_dir_{o}") for o in objectives
-    }
-    mixture = st.multiselect(
-        "Mixture: these variables sum to a fixed total (optional)", variables, key="upload_mixture"
-    )
-    total = st.number_input("Mixture total", 0.0, value=100.0, key="upload_total")
+    goals = {o: objective_inputs(o) for o in objectives}
+
+    # Constraints on the numeric (continuous and fixed) variables.
+    st.markdown("**Constraints (optional)**")
+    continuous = [v.name for v in inferred]
+    rules = constraint_inputs(numeric=[*continuous, *fixed], continuous=continuous)
+
     name = st.text_input("Campaign name", "My campaign", key="upload_name")
     if st.button("Create campaign", key="create_upload", type="primary"):
         try:
-            constraints = [MixtureConstraint(tuple(mixture), total)] if mixture else []
+            if problems:
+                raise problems[0]
+            variable_parts = [
+                ContinuousVariable(row.variable, row.lower, row.upper, row.unit or "")
+                for row in (bounds.itertuples() if bounds is not None else ())
+            ]
+            variable_parts += [FixedVariable(n, v) for n, v in fixed_values.items()]
+            variable_parts += [CategoricalVariable(n, tuple(c)) for n, c in choices.items()]
             campaign = Campaign.from_table(
                 df,
-                variables,
-                [Objective(o, directions[o]) for o in objectives],
-                constraints,
+                variable_parts,
+                [Objective(o, *goal) for o, goal in goals.items()],
+                [build() for build in rules],
                 name=name,
             )
             open_campaign(campaign, f"Created {campaign.name!r} from {upload.name}.")
@@ -180,7 +252,141 @@ def upload_section() -> None:
             show_error(err)
 
 
+def objective_inputs(name: str) -> tuple[str, float | None, float | None]:
+    """Direction of one objective and, for a target, its window (either side may be open)."""
+    c1, c2, c3 = st.columns([2, 1, 1])
+    direction = c1.selectbox(
+        f"{name}: direction", ["maximize", "minimize", "target"], key=f"upload_dir_{name}"
+    )
+    if direction != "target":
+        return direction, None, None
+    low = c2.number_input(
+        f"{name} at least", value=None, placeholder="no lower limit", key=f"upload_low_{name}"
+    )
+    high = c3.number_input(
+        f"{name} at most", value=None, placeholder="no upper limit", key=f"upload_high_{name}"
+    )
+    return direction, low, high
+
+
+def _labelled(what: str, build):
+    """``build()``, its error message starting with which entry it is about."""
+
+    def run():
+        try:
+            return build()
+        except InvalidInputError as err:
+            raise InvalidInputError(
+                f"{what}: {err.problem}",
+                got=err.got,
+                expected=err.expected,
+                fix=err.fix,
+                entry=err.entry,
+            ) from None
+
+    return run
+
+
+RHS, LABEL = "≥ (right-hand side)", "label (optional)"
+
+
+def constraint_inputs(numeric: list[str], continuous: list[str]) -> list:
+    """The constraint entries as builders (called on *Create*, so an invalid entry is an
+    error message there while every entry stays as typed)."""
+    rules = []
+    mixture = st.multiselect(
+        "Mixture: these variables sum to a fixed total", numeric, key="upload_mixture"
+    )
+    total = st.number_input("Mixture total", 0.0, value=100.0, key="upload_total")
+    if mixture:
+        rules.append(_labelled("Mixture", lambda: MixtureConstraint(tuple(mixture), total)))
+
+    n_ratios = st.number_input(
+        "Ratio windows (e.g. water / binder between 0.3 and 0.5)", 0, 5, 0, key="upload_n_ratios"
+    )
+    for i in range(int(n_ratios)):
+        c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
+        num = c1.multiselect(
+            f"Ratio {i + 1}: numerator (sum of)", numeric, key=f"upload_ratio_num_{i}"
+        )
+        den = c2.multiselect("denominator (sum of)", numeric, key=f"upload_ratio_den_{i}")
+        lower = c3.number_input(
+            "at least", 0.0, value=0.0, step=0.01, format="%.3f", key=f"upload_ratio_lo_{i}"
+        )
+        upper = c4.number_input(
+            "at most", 0.0, value=1.0, step=0.01, format="%.3f", key=f"upload_ratio_hi_{i}"
+        )
+        rules.append(
+            _labelled(
+                f"Ratio window {i + 1}",
+                lambda num=num, den=den, lo=lower, hi=upper: RatioConstraint(
+                    tuple(num), tuple(den), lo, hi
+                ),
+            )
+        )
+
+    if numeric:
+        st.caption(
+            "Linear inequalities: one row each, read as coefficient × variable summed "
+            ">= the right-hand side (blank = 0; negate every number for <=), e.g. "
+            "water 1, cement -0.3, right-hand side 0 for water >= 0.3 × cement."
+        )
+        empty = pd.DataFrame(
+            {
+                **{n: pd.Series(dtype=float) for n in numeric},
+                RHS: pd.Series(dtype=float),
+                LABEL: pd.Series(dtype=str),
+            }
+        )
+        table = st.data_editor(empty, num_rows="dynamic", hide_index=True, key="upload_linear")
+        for i, row in enumerate(table.to_dict("records"), 1):
+            coefs = {n: row[n] for n in numeric if pd.notna(row[n]) and row[n] != 0}
+            if not coefs and pd.isna(row[RHS]):
+                continue  # a row added but left empty
+            rules.append(
+                _labelled(
+                    f"Linear inequality {i}",
+                    lambda coefs=coefs, row=row: LinearInequality(
+                        coefs or {n: 0.0 for n in numeric},
+                        None if pd.isna(row[RHS]) else row[RHS],
+                        "" if pd.isna(row[LABEL]) else str(row[LABEL]).strip(),
+                    ),
+                )
+            )
+
+    n_cards = st.number_input(
+        "'At most k non-zero' rules (e.g. at most 2 of 3 additives)",
+        0,
+        3,
+        0,
+        key="upload_n_cards",
+    )
+    for i in range(int(n_cards)):
+        c1, c2 = st.columns([3, 1])
+        comps = c1.multiselect(
+            f"Rule {i + 1}: of these variables", continuous, key=f"upload_card_comps_{i}"
+        )
+        k = c2.number_input(
+            "at most this many non-zero", 1, value=1, step=1, key=f"upload_card_k_{i}"
+        )
+        rules.append(
+            _labelled(
+                f"At-most-k rule {i + 1}",
+                lambda comps=comps, k=k: CardinalityConstraint(tuple(comps), int(k)),
+            )
+        )
+    return rules
+
+
 # ---------------------------------------------------------------------------- configure
+CONSTRAINT_KINDS = {
+    "mixture": "Mixture",
+    "ratio": "Ratio window",
+    "linear": "Linear inequality",
+    "cardinality": "At most k non-zero",
+}
+
+
 def configure_section(campaign: Campaign) -> None:
     space = campaign.space
     rows = [
@@ -194,12 +400,21 @@ def configure_section(campaign: Campaign) -> None:
         for v in space.variables
         if not isinstance(v, CategoricalVariable)
     ]
-    st.caption(
-        "Bounds (a fixed variable: lower = upper = its value). Constraints: "
-        + "; ".join(c.describe() for c in space.constraints)
-        if space.constraints
-        else "Bounds (a fixed variable: lower = upper = its value). No constraints."
-    )
+    if space.constraints:
+        st.markdown(
+            "**Constraints** (every suggestion meets them; they are fixed when the campaign "
+            "is created)\n"
+            + "\n".join(
+                f"- {CONSTRAINT_KINDS.get(c.kind, c.kind)}: `{c.describe()}`"
+                for c in space.constraints
+            )
+        )
+    else:
+        st.caption("No constraints.")
+    for v in space.variables:
+        if isinstance(v, CategoricalVariable):
+            st.caption(f"{v.name} (categorical): one of {', '.join(v.choices)}")
+    st.caption("Bounds (a fixed variable: lower = upper = its value).")
     bounds = st.data_editor(
         pd.DataFrame(rows),
         hide_index=True,
