@@ -220,7 +220,12 @@ class Campaign:
             self._model = (
                 enc,
                 _rec.fit_models(
-                    self.space, measured, enc, self.settings.seed, self.settings.max_fit_points
+                    self.space,
+                    measured,
+                    enc,
+                    self.settings.seed,
+                    self.settings.max_fit_points,
+                    self.settings.kernel,
                 ),
             )
         return self._model

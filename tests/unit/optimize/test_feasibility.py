@@ -99,3 +99,33 @@ def test_recommend_on_random_constrained_problems(seed):
     violations = space.violations(suggestions)
     assert (violations <= FEASIBILITY_TOL).all().all(), violations.max()
     assert suggestions[["y_mean", "y_std"]].notna().all().all()
+
+
+@pytest.mark.parametrize(
+    ("kernel", "sequential"), [("matern-gamma", False), ("botorch", True), ("botorch", False)]
+)
+def test_every_kernel_and_batch_mode_gives_feasible_suggestions(kernel, sequential):
+    space = None
+    seed = 5
+    while space is None:
+        space, seed = random_space(seed), seed + 1000
+    data = random_feasible(space, 8, seed=seed)
+    x = data[space.numeric_names].to_numpy(dtype=float)
+    data["y"] = -((x / (x.max(axis=0) + 1) - 0.4) ** 2).sum(axis=1)
+    fast = RecommenderSettings(
+        num_restarts=2,
+        raw_samples=32,
+        mc_samples=32,
+        maxiter=40,
+        kernel=kernel,
+        sequential=sequential,
+    )
+    suggestions = Campaign(space, data, settings=fast).recommend(3)
+    assert len(suggestions) == 3
+    violations = space.violations(suggestions)
+    assert (violations <= FEASIBILITY_TOL).all().all(), violations.max()
+
+
+def test_unknown_kernel_is_a_clear_error():
+    with pytest.raises(InvalidInputError, match="Unknown GP kernel"):
+        RecommenderSettings(kernel="rbf-please")
