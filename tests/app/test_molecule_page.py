@@ -58,3 +58,16 @@ def test_missing_model_is_a_clear_message(studio_env):
     st.cache_resource.clear()  # an earlier test may have cached the shipped model
     at = _page()
     assert any("no trained molecule model" in e.value for e in at.error)
+
+
+@needs_model
+def test_model_card_shows_test_metrics_by_element_and_calibration():
+    at = _page()
+    at.selectbox(key="mol_card_prop").set_value("gap").run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = " ".join(m.value for m in at.markdown)
+    assert "Test MAE by element" in texts and "**Calibration curve** (HOMO-LUMO gap" in texts
+    metrics = next(df.value for df in at.dataframe if "mae" in df.value.columns)
+    assert (metrics["mae"] > 0).all()
+    by_element = next(df.value for df in at.dataframe if "with C" in df.value.index)
+    assert by_element.loc["with C", "count"] > 1000
