@@ -191,7 +191,11 @@ def show_prediction(model, composition: dict[str, float]) -> None:
     cols = st.columns(2)  # two wide columns: "1.5168 ± 0.0012" must not be cut
     for i, prop in enumerate(PROPERTIES):
         cols[i % 2].metric(LABELS[prop], value_text(row, prop))
-    st.caption("± is the spread (standard deviation) of the ensemble members.")
+    st.caption(
+        "± is the spread (standard deviation) of the ensemble members, scaled per property so "
+        "that about 68 % of held-out errors fall within it (model card: uncertainty "
+        "calibration). Viscosity-curve ± are the members' spread, unscaled."
+    )
 
     st.subheader("Viscosity curve (MYEGA)")
     curve = result["curve"].assign(formulation="this formulation")
@@ -389,6 +393,37 @@ def show_card(model) -> None:
             c: st.column_config.NumberColumn(c, format="%.4g") for c in ("RMSE", "MAE", "R²")
         },
     )
+    calibration = card.get("calibration")
+    if calibration:
+        st.subheader("Uncertainty calibration (test glasses)")
+        st.markdown(card["calibration_method"])
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "property": LABELS[p],
+                        "std factor": c["std_scale"],
+                        "within 1 std": c["within_1std"],
+                        "within 2 std": c["within_2std"],
+                        "within 1 std (unscaled)": c["raw_within_1std"],
+                        "within 2 std (unscaled)": c["raw_within_2std"],
+                        "test glasses": c["n"],
+                    }
+                    for p, c in calibration.items()
+                ]
+            ),
+            hide_index=True,
+            column_config={
+                c: st.column_config.NumberColumn(c, format="%.2f")
+                for c in (
+                    "std factor",
+                    "within 1 std",
+                    "within 2 std",
+                    "within 1 std (unscaled)",
+                    "within 2 std (unscaled)",
+                )
+            },
+        )
     tie = card["tg_t12_agreement"]
     st.markdown(
         f"**Tg and T12.** T12 (10^12 Pa s) of the viscosity head is the predicted Tg plus a "

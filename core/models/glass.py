@@ -80,6 +80,10 @@ class GlassPredictor:
         self.card = json.loads((folder / "card.json").read_text())
         self.config = GlassSetConfig(**self.card["config"])
         self.scalers = self.card["scalers"]
+        # Ensemble std times a per-property factor fitted on validation glasses (card
+        # "calibration"); 1 for a card written before calibration existed.
+        scale = self.card.get("std_scale", {})
+        self.std_scale = np.array([float(scale.get(p, 1.0)) for p in PROPERTIES])
         elements = ElementTable.from_json(folder / "elements.json")
         self.descriptors = DescriptorTable.from_json(folder / "descriptors.json", elements)
         state = load_file(str(folder / "model.safetensors"))
@@ -139,10 +143,11 @@ class GlassPredictor:
         return out
 
     def summarise(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Ensemble mean (in the standardised space, then to units) and member std (units)."""
+        """Ensemble mean (in the standardised space, then to units) and std (units): the
+        members' spread times the card's per-property ``std_scale`` (``raw_std``: unscaled)."""
         mean = self.to_units(raw["properties"].mean(axis=0))
-        std = self.to_units(raw["properties"]).std(axis=0)
-        return {"mean": mean, "std": std}
+        raw_std = self.to_units(raw["properties"]).std(axis=0)
+        return {"mean": mean, "std": raw_std * self.std_scale, "raw_std": raw_std}
 
     # ------------------------------------------------------------------- public API
     def parse(self, composition: object, basis: str = "mol") -> dict[str, float]:

@@ -59,6 +59,32 @@ def data_provenance(info) -> dict:
     return {k: manifest[k] for k in keys if k in manifest}
 
 
+def fit_std_scale(abs_error: np.ndarray, std: np.ndarray, coverage: float = 0.6827) -> np.ndarray:
+    """Per-column factor s so that ``|error| <= s * std`` for ``coverage`` of the rows
+    (quantile matching on held-out rows: robust to the heavy tails of a few-member ensemble
+    std). NaN rows (missing targets) are ignored; a column without rows gets 1."""
+    z = abs_error / np.maximum(std, 1e-12)
+    out = np.ones(z.shape[1])
+    for k in range(z.shape[1]):
+        col = z[:, k][np.isfinite(z[:, k])]
+        if len(col):
+            out[k] = np.quantile(col, coverage)
+    return out
+
+
+def coverage(abs_error: np.ndarray, std: np.ndarray) -> dict[str, float]:
+    """Share of finite rows with ``|error|`` within 1 and within 2 std (and their count)."""
+    ok = np.isfinite(abs_error) & np.isfinite(std)
+    e, s = abs_error[ok], std[ok]
+    if not len(e):
+        return {"n": 0}
+    return {
+        "n": int(len(e)),
+        "within_1std": float((e <= s).mean()),
+        "within_2std": float((e <= 2 * s).mean()),
+    }
+
+
 def write_card(folder: Path, card: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     card = {**card, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}

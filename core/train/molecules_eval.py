@@ -18,6 +18,7 @@ from safetensors.torch import load_file
 
 from core.data import qm9
 from core.nn.painn import PaiNN, PaiNNConfig
+from core.train import _common
 from core.train._common import data_provenance, git_version, write_card
 from core.train.molecules import ALL_TARGETS, MODEL_NAME, evaluate_ids, load_geometries
 
@@ -58,10 +59,9 @@ def calibration_split(data, member_meta: list[dict], limit: int = 5000) -> np.nd
 
 def fit_std_scale(preds: np.ndarray, truth: np.ndarray, coverage: float = 0.6827) -> np.ndarray:
     """Per-property factor s so that |error| <= s * ensemble std for ``coverage`` of the
-    molecules (quantile matching: robust to the heavy tails of a few-member std)."""
+    molecules (see :func:`core.train._common.fit_std_scale`)."""
     mean = preds.mean(0)
-    std = np.maximum(preds.std(0, ddof=1), 1e-12)
-    return np.quantile(np.abs(mean - truth) / std, coverage, axis=0)
+    return _common.fit_std_scale(np.abs(mean - truth), preds.std(0, ddof=1), coverage)
 
 
 def evaluate(folder: Path, device: str = "cpu") -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -112,6 +113,27 @@ def test_nearest_without_data_cache_says_how_to_get_it(model, studio_env):
     with pytest.raises(DataNotAvailableError, match="prepare"):
         model.nearest(SODA_LIME)
     glass._reference.cache_clear()
+
+
+def test_std_is_the_member_spread_times_the_cards_calibration(model, tmp_path):
+    calibration = model.card["calibration"]
+    for p in PROPERTIES:  # fitted on validation, measured on test: close to nominal
+        c = calibration[p]
+        assert c["n"] > 1000 and 0.6 < c["within_1std"] < 0.78, (p, c)
+        assert c["within_2std"] > c["within_1std"] and c["std_scale"] > 0
+    raw = model.raw_outputs([{"SiO2": 0.75, "Na2O": 0.15, "CaO": 0.10}])
+    summary = model.summarise(raw)
+    assert np.allclose(summary["std"], summary["raw_std"] * model.std_scale)
+    # a card without calibration (older models) keeps the members' spread
+    import shutil
+
+    folder = tmp_path / "glass"
+    shutil.copytree(MODEL, folder)
+    card = json.loads((folder / "card.json").read_text())
+    del card["std_scale"]
+    (folder / "card.json").write_text(json.dumps(card))
+    plain = GlassPredictor(folder).summarise(raw)
+    assert np.allclose(plain["std"], summary["raw_std"])
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path):
