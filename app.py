@@ -96,7 +96,8 @@ def _sidebar() -> None:
             if card["error"]:
                 st.warning(f"{card['name']}: {card['error']}")
                 continue
-            when = " · ".join(str(v) for v in (card["version"], card["date"]) if v)
+            day = str(card["date"])[:10] if card["date"] else None  # ISO date, no clock time
+            when = " · ".join(str(v) for v in (card["version"], day) if v)
             line = f"**{card['name']}**" + (f" ({when})" if when else "")
             st.markdown(line + (f"  \n{card['metrics']}" if card["metrics"] else ""))
 

@@ -61,7 +61,7 @@ def _properties_table(row: pd.Series, predictor) -> pd.DataFrame:
             {
                 "property": LABELS.get(name, name),
                 "value": f"{row[name]:.4g}",
-                "± (ensemble std)": "" if np.isnan(std) else f"{std:.2g}",
+                "± (1 std)": "" if np.isnan(std) else f"{std:.2g}",
                 "unit": predictor.units[name],
                 "key": name,
             }
@@ -86,7 +86,8 @@ def _show_single(predictor) -> None:
         )
         st.caption(
             "DFT level of QM9 (B3LYP/6-31G(2df,p)) on an RDKit ETKDG + MMFF conformer; "
-            "± is the spread of the ensemble members."
+            "± is the spread of the ensemble members scaled per property so that about 68 % of "
+            "held-out errors fall within it (model card: calibration)."
         )
     with right:
         st.subheader("3D conformer")

@@ -656,6 +656,16 @@ CALIBRATION_METHOD = (
 )
 
 
+def card_summary(card: dict) -> str:
+    """The card's one-line headline (sidebar): test RMSE of the main targets."""
+    t = card["test_metrics"]
+    return (
+        f"test RMSE: Tg {t['Tg']['rmse']:.1f} K, liquidus {t['Tliquidus']['rmse']:.0f} K, "
+        f"nD {t['RefractiveIndex']['rmse']:.3f}, CTE {t['CTE']['rmse'] * 1e6:.2f} ppm/K, "
+        f"log10 viscosity {t['log10_viscosity']['rmse']:.2f} ({card['ensemble_size']} members)"
+    )
+
+
 def calibrate(
     folder: Path, data: GlassData | None = None, descriptors: DescriptorTable | None = None
 ) -> dict:
@@ -693,6 +703,7 @@ def calibrate(
     card["std_scale"] = {p: float(scale[j]) for j, p in enumerate(PROPERTIES)}
     card["calibration"] = calibration
     card["calibration_method"] = CALIBRATION_METHOD
+    card["summary"] = card_summary(card)
     (folder / "card.json").write_text(json.dumps(card, indent=2))  # keeps the training date
 
     table_path = folder / "test_predictions.parquet"

@@ -45,7 +45,7 @@ def test_sidebar_shows_device_and_model_versions(studio_env, write_card):
         {
             "name": "qm9-schnet",
             "version": "1.2",
-            "date": "2026-01-02",
+            "date": "2026-01-02T10:11:12+00:00",
             "metrics": {"test": {"homo_mae_eV": 0.041}},
         },
     )
@@ -53,6 +53,7 @@ def test_sidebar_shows_device_and_model_versions(studio_env, write_card):
     sidebar = " ".join(texts(at.sidebar.markdown))
     assert describe_device(select_device()) in sidebar
     assert "qm9-schnet" in sidebar and "1.2" in sidebar and "homo_mae_eV=0.041" in sidebar
+    assert "2026-01-02" in sidebar and "10:11" not in sidebar  # the day, not the clock time
     assert any("qm9-schnet" in str(df.value) for df in at.dataframe)
 
 

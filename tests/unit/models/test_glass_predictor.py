@@ -32,6 +32,7 @@ def test_card_rebuilds_the_network(model):
     test = model.card["test_metrics"]
     assert all(test[p]["n"] > 1000 for p in PROPERTIES)
     assert model.card["data"]["sciglass"]["split_fingerprints"]["test"] == "311d48b915c29893"
+    assert model.card["summary"].startswith(f"test RMSE: Tg {test['Tg']['rmse']:.1f} K")
 
 
 def test_predict_one_row_per_input_with_errors(model):
