@@ -20,19 +20,20 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def git_version() -> str:
-    """Commit hash of the code that trained the model (with '+dirty' if uncommitted)."""
+def git_version(repo: Path = REPO_ROOT) -> str:
+    """Commit hash of the code that trained the model (with '+dirty' if code is uncommitted;
+    changes under ``trained_models/``, such as the weights being evaluated, do not count)."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT,
+            cwd=repo,
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!trained_models"],
+            cwd=repo,
             capture_output=True,
             text=True,
             check=True,

@@ -1,0 +1,41 @@
+"""The code version written into model cards."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from core.train._common import git_version
+
+
+def _git(repo, *args):
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    (tmp_path / "core").mkdir()
+    (tmp_path / "trained_models").mkdir()
+    (tmp_path / "core" / "model.py").write_text("x = 1\n")
+    (tmp_path / "trained_models" / "card.json").write_text("{}\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    return tmp_path
+
+
+def test_changed_weights_do_not_make_the_code_dirty(repo):
+    clean = git_version(repo)
+    assert len(clean) >= 7 and "+" not in clean
+    (repo / "trained_models" / "card.json").write_text('{"new": 1}\n')
+    assert git_version(repo) == clean
+
+
+def test_changed_code_is_dirty(repo):
+    (repo / "core" / "model.py").write_text("x = 2\n")
+    assert git_version(repo).endswith("+dirty")
+
+
+def test_outside_a_repository_is_unknown(tmp_path):
+    assert git_version(tmp_path / "nowhere") == "unknown"
