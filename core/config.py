@@ -3,6 +3,8 @@
 - ``MDS_CACHE_DIR``: extracted datasets (parquet); default ``~/.cache/materials-design-studio``
 - ``MDS_MODELS_DIR``: committed weights + model cards; default ``<repo>/trained_models``
 - ``MDS_DATABASE_URL``: campaign store, any SQLAlchemy URL; default a SQLite file in the cache
+- ``MDS_WORKERS``: processes for CPU-bound batch work (conformer embedding); default the
+  CPUs this process may use
 - ``MDS_DEVICE``: ``auto`` (cuda > mps > cpu), ``cpu``, ``cuda[:N]``, ``mps``; see
   :mod:`core.device`
 
@@ -36,3 +38,17 @@ def database_url() -> str:
     if url:
         return url
     return f"sqlite:///{cache_dir() / 'studio.sqlite'}"
+
+
+def cpu_count() -> int:
+    """Worker processes for CPU-bound batch work: ``MDS_WORKERS`` or the usable CPUs."""
+    value = os.environ.get("MDS_WORKERS", "").strip()
+    if value:
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise ValueError(f"MDS_WORKERS must be a whole number, got {value!r}") from None
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1

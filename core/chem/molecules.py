@@ -10,7 +10,9 @@ Conventions:
   log, so concurrent Streamlit sessions never mix messages and nothing reaches stderr.
   The lock is also held while embedding (well under a second for drug-sized molecules),
   which briefly delays other sessions' parsing; RDKit calls made elsewhere without this
-  lock may lose their warnings while it is held.
+  lock may lose their warnings while it is held. :func:`embed_conformers` embeds many
+  molecules on several threads (RDKit releases the GIL) under one hold of the lock per
+  slice.
 * A SMILES is one token: ``"CCO ethanol"`` is rejected (RDKit would silently take
   ``ethanol`` as the molecule's name) with the first token as ``suggestion``. Leading and
   trailing whitespace is ignored.
@@ -30,6 +32,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePath
 
 from rdkit import Chem, rdBase
@@ -225,30 +228,65 @@ def embed_conformer(mol: Chem.Mol, *, seed: int = 0xF00D, optimize: bool = True)
         InvalidInputError: no 3D coordinates could be generated.
     """
     with _quiet_rdkit():
-        molh = Chem.AddHs(Chem.Mol(mol))
-        molh.RemoveAllConformers()
-        params = AllChem.ETKDGv3()
-        params.randomSeed = seed
-        params.numThreads = 1  # one thread keeps the result reproducible
-        conf_id = AllChem.EmbedMolecule(molh, params) if molh.GetNumAtoms() else -1
-        if conf_id < 0 and molh.GetNumAtoms():
-            params.useRandomCoords = True
-            conf_id = AllChem.EmbedMolecule(molh, params)
-        if conf_id < 0:
-            smiles = Chem.MolToSmiles(mol) if mol.GetNumAtoms() else "(empty molecule)"
-            raise InvalidInputError(
-                f"could not generate 3D coordinates for {smiles}",
-                got=smiles,
-                expected="a molecule RDKit's ETKDG can embed",
-                fix="check unusual stereochemistry, strained ring systems or metal centres, "
-                "or upload a 3D structure file (.sdf/.mol/.xyz) instead",
-                entry=smiles,
-            )
-        if optimize:
-            if AllChem.MMFFHasAllMoleculeParams(molh):
-                AllChem.MMFFOptimizeMolecule(molh, mmffVariant="MMFF94", maxIters=2000)
-            elif AllChem.UFFHasAllMoleculeParams(molh):
-                AllChem.UFFOptimizeMolecule(molh, maxIters=2000)
+        return _embed(mol, seed, optimize)
+
+
+def embed_conformers(
+    mols: list[Chem.Mol], *, seed: int = 0xF00D, optimize: bool = True, threads: int | None = None
+) -> list[Chem.Mol | InvalidInputError]:
+    """:func:`embed_conformer` for many molecules on ``threads`` threads (default: the
+    usable CPUs); identical coordinates, in input order, a molecule that cannot be
+    embedded gets its :class:`InvalidInputError` in its place instead of stopping the rest.
+
+    RDKit releases the GIL while embedding and optimising, so threads run in parallel.
+    The RDKit lock (and its silenced log) is held per slice of a few dozen molecules, so
+    other sessions' parsing waits a fraction of a second at most.
+    """
+    from core import config
+
+    threads = max(1, threads or config.cpu_count())
+
+    def one(mol: Chem.Mol) -> Chem.Mol | InvalidInputError:
+        try:
+            return _embed(mol, seed, optimize)
+        except InvalidInputError as err:
+            return err
+
+    out: list[Chem.Mol | InvalidInputError] = []
+    step = 8 * threads
+    with ThreadPoolExecutor(threads) as pool:
+        for start in range(0, len(mols), step):
+            with _quiet_rdkit():  # workers call _embed unlocked while this thread holds it
+                out.extend(pool.map(one, mols[start : start + step]))
+    return out
+
+
+def _embed(mol: Chem.Mol, seed: int, optimize: bool) -> Chem.Mol:
+    """embed_conformer without the lock: the caller holds ``_quiet_rdkit()``."""
+    molh = Chem.AddHs(Chem.Mol(mol))
+    molh.RemoveAllConformers()
+    params = AllChem.ETKDGv3()
+    params.randomSeed = seed
+    params.numThreads = 1  # one thread keeps the result reproducible
+    conf_id = AllChem.EmbedMolecule(molh, params) if molh.GetNumAtoms() else -1
+    if conf_id < 0 and molh.GetNumAtoms():
+        params.useRandomCoords = True
+        conf_id = AllChem.EmbedMolecule(molh, params)
+    if conf_id < 0:
+        smiles = Chem.MolToSmiles(mol) if mol.GetNumAtoms() else "(empty molecule)"
+        raise InvalidInputError(
+            f"could not generate 3D coordinates for {smiles}",
+            got=smiles,
+            expected="a molecule RDKit's ETKDG can embed",
+            fix="check unusual stereochemistry, strained ring systems or metal centres, "
+            "or upload a 3D structure file (.sdf/.mol/.xyz) instead",
+            entry=smiles,
+        )
+    if optimize:
+        if AllChem.MMFFHasAllMoleculeParams(molh):
+            AllChem.MMFFOptimizeMolecule(molh, mmffVariant="MMFF94", maxIters=2000)
+        elif AllChem.UFFHasAllMoleculeParams(molh):
+            AllChem.UFFOptimizeMolecule(molh, maxIters=2000)
     return molh
 
 

@@ -14,9 +14,10 @@ failing the batch; molecules unlike QM9 are predicted with ``in_domain = False``
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +27,16 @@ from rdkit import Chem
 
 from core import config
 from core.exceptions import InvalidInputError, ModelNotAvailableError
+from core.featurizers.molecules import (  # noqa: F401  (re-exported)
+    QM9_ELEMENTS,
+    QM9_MAX_HEAVY_ATOMS,
+    PreparedSmiles,
+    domain_warnings,
+    prepare_smiles,
+    prepare_smiles_batch,
+)
 
 MODEL_NAME = "qm9_painn"
-QM9_ELEMENTS = frozenset({"H", "C", "N", "O", "F"})
-QM9_MAX_HEAVY_ATOMS = 9
 LABELS = {
     "mu": "Dipole moment",
     "alpha": "Polarizability",
@@ -44,40 +51,6 @@ LABELS = {
     "g": "G (298 K)",
     "cv": "Heat capacity Cv",
 }
-
-
-def domain_warnings(mol: Chem.Mol) -> list[str]:
-    """Why a parsed molecule lies outside QM9 (empty list: inside)."""
-    warnings = []
-    symbols = {a.GetSymbol() for a in mol.GetAtoms()}
-    foreign = sorted(symbols - QM9_ELEMENTS)
-    if foreign:
-        warnings.append(
-            f"contains {', '.join(foreign)}: QM9 has only H, C, N, O and F, so the model has "
-            "never seen these elements and its values for this molecule are not reliable"
-        )
-    heavy = mol.GetNumHeavyAtoms()
-    if heavy > QM9_MAX_HEAVY_ATOMS:
-        warnings.append(
-            f"{heavy} heavy atoms: QM9 molecules have at most {QM9_MAX_HEAVY_ATOMS}; errors grow "
-            "with size beyond the training range"
-        )
-    charge = Chem.GetFormalCharge(mol)
-    if charge:
-        warnings.append(f"net charge {charge:+d}: QM9 holds only neutral molecules")
-    radicals = sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
-    if radicals:
-        warnings.append(f"{radicals} unpaired electron(s): QM9 holds only closed-shell molecules")
-    return warnings
-
-
-@dataclass
-class _Prepared:
-    geometry: object | None
-    canonical: str
-    warnings: list[str]
-    error: str
-    mol: Chem.Mol | None = None  # with hydrogens and the 3D conformer used
 
 
 class MoleculePredictor:
@@ -99,25 +72,17 @@ class MoleculePredictor:
         self.properties = ("mu", *self.members[0].config.targets)
         scale = self.card.get("std_scale", {})  # fitted on validation data at evaluation
         self.std_scale = np.array([scale.get(p, 1.0) for p in self.properties])
+        floor = self.card.get("std_floor", {})  # the error the members' spread cannot see
+        self.std_floor = np.array([floor.get(p, 0.0) for p in self.properties])
         from core.train.molecules_eval import UNITS
 
         self.units = UNITS
 
     # -- inputs ---------------------------------------------------------------------------
-    def _prepare(self, smiles: str) -> _Prepared:
-        from core.chem.molecules import canonical_smiles, embed_conformer, parse_smiles
-        from core.featurizers.molecules import geometry_from_mol
+    def _prepare(self, smiles: str) -> PreparedSmiles:
+        return prepare_smiles(smiles)
 
-        try:
-            mol = parse_smiles(smiles)
-            mol_h = embed_conformer(mol)
-        except InvalidInputError as err:
-            return _Prepared(None, "", [], str(err))
-        return _Prepared(
-            geometry_from_mol(mol_h), canonical_smiles(mol), domain_warnings(mol), "", mol_h
-        )
-
-    def _prepare_structure(self, mol_h: Chem.Mol) -> _Prepared:
+    def _prepare_structure(self, mol_h: Chem.Mol) -> PreparedSmiles:
         """An uploaded 3D structure, used as given (hydrogens must be explicit)."""
         from core.chem.molecules import canonical_smiles
         from core.featurizers.molecules import geometry_from_mol
@@ -125,14 +90,14 @@ class MoleculePredictor:
         try:
             geometry = geometry_from_mol(mol_h)
         except InvalidInputError as err:
-            return _Prepared(None, "", [], str(err))
+            return PreparedSmiles(None, "", [], str(err))
         warnings = domain_warnings(mol_h)
         if not any(a.GetAtomicNum() == 1 for a in mol_h.GetAtoms()) and mol_h.GetNumAtoms() > 1:
             warnings.append(
                 "the structure has no explicit hydrogens: the model was trained on complete "
                 "molecules, so add hydrogens to the file (or enter the SMILES instead)"
             )
-        return _Prepared(
+        return PreparedSmiles(
             geometry, canonical_smiles(Chem.RemoveHs(mol_h, sanitize=False)), warnings, "", mol_h
         )
 
@@ -155,7 +120,7 @@ class MoleculePredictor:
             outs.append(out)
         stacked = np.stack(preds)
         std = stacked.std(0, ddof=1) if len(preds) > 1 else np.full_like(stacked[0], np.nan)
-        return stacked.mean(0), std * self.std_scale, outs
+        return stacked.mean(0), np.sqrt((std * self.std_scale) ** 2 + self.std_floor**2), outs
 
     def predict(
         self,
@@ -164,29 +129,48 @@ class MoleculePredictor:
         batch_size: int = 256,
     ) -> pd.DataFrame:
         """One row per input: input, smiles (canonical), a column per property in card
-        units, ``<prop>_std``, ``in_domain``, ``domain_warning``, ``error``."""
-        rows = []
-        for start in range(0, len(smiles), batch_size):
-            chunk = list(smiles[start : start + batch_size])
-            prepared = [self._prepare(s if isinstance(s, str) else "") for s in chunk]
-            ok = [i for i, p in enumerate(prepared) if p.geometry is not None]
-            mean = std = None
-            if ok:
-                mean, std, _ = self._run([prepared[i].geometry for i in ok])
-            slot = {i: k for k, i in enumerate(ok)}
-            for i, (text, p) in enumerate(zip(chunk, prepared, strict=True)):
-                row = {"input": text, "smiles": p.canonical}
-                for k, name in enumerate(self.properties):
-                    hit = slot.get(i)
-                    row[name] = float(mean[hit, k]) if hit is not None else np.nan
-                    row[f"{name}_std"] = float(std[hit, k]) if hit is not None else np.nan
-                row["in_domain"] = p.geometry is not None and not p.warnings
-                row["domain_warning"] = "; ".join(p.warnings)
-                row["error"] = p.error
-                rows.append(row)
-            if progress:
-                progress(min(start + batch_size, len(smiles)), len(smiles))
+        units, ``<prop>_std``, ``in_domain``, ``domain_warning``, ``error``.
+
+        Conformers are embedded on all usable CPUs (``MDS_WORKERS``), and the next batch is
+        embedded while the network runs on the current one; results are identical to
+        predicting one molecule at a time (embedding is seeded per molecule). On a CPU the
+        network then runs on one thread, as the embedding threads already use the others.
+        """
+        smiles = list(smiles)
+        chunks = [smiles[i : i + batch_size] for i in range(0, len(smiles), batch_size)]
+        rows: list[dict] = []
+        done = 0
+        overlap = len(chunks) > 1 and self.device.type == "cpu"
+        with ThreadPoolExecutor(1) as ahead, _torch_threads(1 if overlap else None):
+            pending = ahead.submit(prepare_smiles_batch, chunks[0]) if chunks else None
+            for k, chunk in enumerate(chunks):
+                prepared = pending.result()
+                if k + 1 < len(chunks):
+                    pending = ahead.submit(prepare_smiles_batch, chunks[k + 1])
+                rows.extend(self._rows(chunk, prepared))
+                done += len(chunk)
+                if progress:
+                    progress(done, len(smiles))
         return pd.DataFrame(rows)
+
+    def _rows(self, chunk: list, prepared: list[PreparedSmiles]) -> list[dict]:
+        ok = [i for i, p in enumerate(prepared) if p.geometry is not None]
+        mean = std = None
+        if ok:
+            mean, std, _ = self._run([prepared[i].geometry for i in ok])
+        slot = {i: k for k, i in enumerate(ok)}
+        rows = []
+        for i, (text, p) in enumerate(zip(chunk, prepared, strict=True)):
+            row = {"input": text, "smiles": p.canonical}
+            hit = slot.get(i)
+            for k, name in enumerate(self.properties):
+                row[name] = float(mean[hit, k]) if hit is not None else np.nan
+                row[f"{name}_std"] = float(std[hit, k]) if hit is not None else np.nan
+            row["in_domain"] = p.geometry is not None and not p.warnings
+            row["domain_warning"] = "; ".join(p.warnings)
+            row["error"] = p.error
+            rows.append(row)
+        return rows
 
     def explain(self, smiles: str, prop: str) -> pd.DataFrame:
         """Per-atom contributions to ``prop`` (ensemble mean), heavy atoms with their Hs.
@@ -238,6 +222,20 @@ class MoleculePredictor:
                 "contribution": contributions,
             }
         )
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None):
+    """Run torch on ``n`` intra-op threads inside the block (None: leave as is). The
+    setting is process-wide, so a concurrent call may run slower, never differently."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n:
+            torch.set_num_threads(before)
 
 
 def load_predictor(folder: Path | None = None, device: str | None = None) -> MoleculePredictor:

@@ -57,11 +57,11 @@ def calibration_split(data, member_meta: list[dict], limit: int = 5000) -> np.nd
     return np.sort(np.random.default_rng(12345).permutation(free)[:limit])
 
 
-def fit_std_scale(preds: np.ndarray, truth: np.ndarray, coverage: float = 0.6827) -> np.ndarray:
-    """Per-property factor s so that |error| <= s * ensemble std for ``coverage`` of the
-    molecules (see :func:`core.train._common.fit_std_scale`)."""
+def fit_std_model(preds: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-property (scale, floor) of the ensemble std, fitted on validation molecules
+    (see :func:`core.train._common.fit_std_model`)."""
     mean = preds.mean(0)
-    return _common.fit_std_scale(np.abs(mean - truth), preds.std(0, ddof=1), coverage)
+    return _common.fit_std_model(np.abs(mean - truth), preds.std(0, ddof=1))
 
 
 def evaluate(folder: Path, device: str = "cpu") -> dict:
@@ -77,12 +77,13 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
     raw_std = preds.std(0, ddof=1) if len(members) > 1 else np.full_like(mean, np.nan)
     truth = data.y[test_ids]
     err = np.abs(mean - truth)
-    std_scale, calibration_ids = np.ones(len(ALL_TARGETS)), np.array([], dtype=int)
+    std_scale, std_floor = np.ones(len(ALL_TARGETS)), np.zeros(len(ALL_TARGETS))
+    calibration_ids = np.array([], dtype=int)
     if len(members) > 1:
         calibration_ids = calibration_split(data, member_meta)
         val_preds = np.stack([evaluate_ids(m, data, calibration_ids, device) for m in members])
-        std_scale = fit_std_scale(val_preds, data.y[calibration_ids])
-    std = raw_std * std_scale
+        std_scale, std_floor = fit_std_model(val_preds, data.y[calibration_ids])
+    std = _common.apply_std_model(raw_std, std_scale, std_floor)
     n_test_total = int((qm9.load(columns=["split"])["split"] == "test").sum())
     metrics = {
         t: {
@@ -101,6 +102,7 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
                 "within_1std": float((z <= 1).mean()),
                 "within_2std": float((z <= 2).mean()),
                 "std_scale": float(std_scale[k]),
+                "std_floor": float(std_floor[k]),
                 "raw_within_1std": float((z_raw <= 1).mean()),
                 "raw_within_2std": float((z_raw <= 2).mean()),
             }
@@ -151,13 +153,15 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
         ),
         "calibration": calibration,
         "calibration_method": (
-            "ensemble std times a per-property factor fitted on "
-            f"{len(calibration_ids)} validation molecules that no member used for early "
-            "stopping (the factor puts 68.3 % of their errors within 1 std); the test "
+            "sqrt((scale * ensemble std)^2 + floor^2), scale and floor per property fitted "
+            f"on {len(calibration_ids)} validation molecules that no member used for early "
+            "stopping (Gaussian likelihood, then one factor so 68.3 % of their errors lie "
+            "within 1 std; the floor covers molecules the members agree on by chance); the test "
             "columns are measured after scaling (raw_*: before). A well-calibrated Gaussian "
             "gives 0.683 within 1 std and 0.954 within 2 std."
         ),
         "std_scale": {t: float(std_scale[k]) for k, t in enumerate(ALL_TARGETS)},
+        "std_floor": {t: float(std_floor[k]) for k, t in enumerate(ALL_TARGETS)},
         "error_by_heavy_atoms": by_size,
         "error_by_fluorine": by_fluorine,
         "error_by_element": by_element,

@@ -13,6 +13,7 @@ from core.chem.molecules import (
     canonical_smiles,
     elements,
     embed_conformer,
+    embed_conformers,
     heavy_atom_count,
     mol_from_file,
     parse_smiles,
@@ -229,3 +230,20 @@ def test_broken_sdf_record_is_named() -> None:
 def test_bad_files_are_rejected(data: bytes | str, filename: str, match: str) -> None:
     with pytest.raises(InvalidInputError, match=match):
         mol_from_file(data, filename)
+
+
+def test_threaded_embedding_matches_one_by_one_and_keeps_failures_in_place(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    smiles = ["OC(=O)c1ccccc1O", "C[Se]C", "CC(C)(C)c1ccccc1", "N#CC1CC1", "OCC(F)(F)F"] * 6
+    mols = [parse_smiles(s) for s in smiles]
+    mols.insert(7, Chem.Mol())  # cannot be embedded
+    embedded = embed_conformers(mols, threads=2)
+    assert len(embedded) == len(mols)
+    assert isinstance(embedded[7], InvalidInputError)
+    for mol, got in zip(mols, embedded, strict=True):
+        if mol.GetNumAtoms() == 0:
+            continue
+        expected = embed_conformer(mol).GetConformer().GetPositions()
+        assert np.array_equal(got.GetConformer().GetPositions(), expected)
+    assert capfd.readouterr().err == ""  # RDKit's warnings stay silenced on worker threads

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from core.train.molecules_eval import calibration_split, fit_std_scale
+from core.train._common import apply_std_model
+from core.train.molecules_eval import calibration_split, fit_std_model
 
 
 def _ensemble(rng, n: int, spread: float, members: int = 2):
@@ -19,10 +20,12 @@ def _ensemble(rng, n: int, spread: float, members: int = 2):
 def test_scale_restores_the_coverage_on_fresh_molecules() -> None:
     rng = np.random.default_rng(0)
     preds, truth = _ensemble(rng, 20_000, spread=0.1)
-    scale = fit_std_scale(preds, truth)
-    assert scale.shape == (2,) and (scale > 2).all()  # raw std is far too small
+    scale, floor = fit_std_model(preds, truth)
+    assert scale.shape == floor.shape == (2,)
     fresh, fresh_truth = _ensemble(rng, 20_000, spread=0.1)
-    z = np.abs(fresh.mean(0) - fresh_truth) / (fresh.std(0, ddof=1) * scale)
+    sigma = apply_std_model(fresh.std(0, ddof=1), scale, floor)
+    assert (sigma > 0.1).all()  # the error (0.3) is 3x the spread: sigma is never tiny
+    z = np.abs(fresh.mean(0) - fresh_truth) / sigma
     raw = np.abs(fresh.mean(0) - fresh_truth) / fresh.std(0, ddof=1)
     assert np.allclose((z <= 1).mean(0), 0.6827, atol=0.02)
     assert ((raw <= 1).mean(0) < 0.5).all()
