@@ -86,8 +86,9 @@ def _show_single(predictor) -> None:
         )
         st.caption(
             "DFT level of QM9 (B3LYP/6-31G(2df,p)) on an RDKit ETKDG + MMFF conformer; "
-            "± is the spread of the ensemble members scaled per property so that about 68 % of "
-            "held-out errors fall within it (model card: calibration)."
+            "± combines the spread of the ensemble members with a per-property floor (the "
+            "error the members' spread does not see), fitted so that about 68 % of held-out "
+            "errors fall within it (model card: calibration)."
         )
     with right:
         st.subheader("3D conformer")
@@ -238,6 +239,7 @@ def _model_card(predictor) -> None:
                 "(0.68 and 0.95 for a well-calibrated Gaussian)"
             )
             st.dataframe(tables["calibration"], hide_index=True)
+            st.caption(card.get("calibration_method", ""))
         curve = tables["calibration_curve"]
         if not curve.empty:
             shown = curve[curve["property"] == prop] if not parity.empty else curve
