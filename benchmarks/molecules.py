@@ -32,6 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
+    from core import config
     from core.data import qm9
     from core.models.molecules import load_predictor
 
@@ -47,7 +48,8 @@ def main() -> None:
     lines: list[str] = []
     emit = lines.append
     emit(
-        f"device: {predictor.device}, threads: {args.threads}, "
+        f"device: {predictor.device}, torch threads: {args.threads} (1 while conformers of "
+        f"the next batch are embedded on {config.cpu_count()} threads), "
         f"members: {len(predictor.members)}, test molecules: {len(test)} "
         f"({int((~ok).sum())} failed: {table.loc[~ok, 'error'].head(3).tolist()})"
     )
