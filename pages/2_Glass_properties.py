@@ -194,7 +194,8 @@ def show_prediction(model, composition: dict[str, float]) -> None:
     st.caption(
         "± is the spread (standard deviation) of the ensemble members, scaled per property so "
         "that about 68 % of held-out errors fall within it (model card: uncertainty "
-        "calibration). Viscosity-curve ± are the members' spread, unscaled."
+        "calibration); the viscosity band, T12, fragility and characteristic temperatures "
+        "use one factor fitted on measured viscosity points."
     )
 
     st.subheader("Viscosity curve (MYEGA)")
@@ -401,13 +402,13 @@ def show_card(model) -> None:
             pd.DataFrame(
                 [
                     {
-                        "property": LABELS[p],
+                        "property": LABELS.get(p, "Viscosity (log10 η at measured points)"),
                         "std factor": c["std_scale"],
                         "within 1 std": c["within_1std"],
                         "within 2 std": c["within_2std"],
                         "within 1 std (unscaled)": c["raw_within_1std"],
                         "within 2 std (unscaled)": c["raw_within_2std"],
-                        "test glasses": c["n"],
+                        "test glasses (viscosity: points)": c["n"],
                     }
                     for p, c in calibration.items()
                 ]

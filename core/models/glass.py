@@ -84,6 +84,8 @@ class GlassPredictor:
         # "calibration"); 1 for a card written before calibration existed.
         scale = self.card.get("std_scale", {})
         self.std_scale = np.array([float(scale.get(p, 1.0)) for p in PROPERTIES])
+        # one factor for the viscosity head (curve band, MYEGA parameters, temperatures)
+        self.viscosity_std_scale = float(scale.get("log10_viscosity", 1.0))
         elements = ElementTable.from_json(folder / "elements.json")
         self.descriptors = DescriptorTable.from_json(folder / "descriptors.json", elements)
         state = load_file(str(folder / "model.safetensors"))
@@ -247,8 +249,8 @@ class GlassPredictor:
         curves = myega_log10_viscosity(
             a[:, None], t12[:, None], m[:, None], torch.from_numpy(temps)[None, :]
         ).numpy()  # (M, T)
-        frame = _curve_frame(temps, curves, a, t12, m)
-        frame.attrs["characteristic"] = self._characteristic(a, t12, m)
+        frame = _curve_frame(temps, curves, a, t12, m, self.viscosity_std_scale)
+        frame.attrs["characteristic"] = self._characteristic(a, t12, m, self.viscosity_std_scale)
         return frame
 
     def report(self, composition: object, basis: str = "mol", n_points: int = 200) -> dict:
@@ -271,12 +273,12 @@ class GlassPredictor:
         row.update(self.domain([comp]).iloc[0].to_dict())
         row["error"] = ""
         a, t12, m = (torch.from_numpy(raw[k][:, 0]).double() for k in ("A", "T12", "m"))
-        characteristic = self._characteristic(a, t12, m)
+        characteristic = self._characteristic(a, t12, m, self.viscosity_std_scale)
         lo = float(characteristic["T_K"].iloc[0]) - 40.0
         hi = float(characteristic["T_K"].iloc[-1]) + 100.0
         temps = torch.linspace(max(lo, 1.0), hi, n_points, dtype=torch.float64)
         curves = myega_log10_viscosity(a[:, None], t12[:, None], m[:, None], temps[None, :]).numpy()
-        curve = _curve_frame(temps.numpy(), curves, a, t12, m)
+        curve = _curve_frame(temps.numpy(), curves, a, t12, m, self.viscosity_std_scale)
         return {
             "composition": comp,
             "prediction": pd.DataFrame([row]),
@@ -327,10 +329,10 @@ class GlassPredictor:
         comp = parse_composition(composition, basis)
         raw = self.raw_outputs([comp])
         a, t12, m = (torch.from_numpy(raw[k][:, 0]).double() for k in ("A", "T12", "m"))
-        return self._characteristic(a, t12, m)
+        return self._characteristic(a, t12, m, self.viscosity_std_scale)
 
     @staticmethod
-    def _characteristic(a, t12, m) -> pd.DataFrame:
+    def _characteristic(a, t12, m, std_scale: float = 1.0) -> pd.DataFrame:
         rows = []
         for name, level in VISCOSITY_POINTS.items():
             t = temperature_at(a, t12, m, level)
@@ -339,7 +341,7 @@ class GlassPredictor:
                     "point": name,
                     "log10_viscosity": level,
                     "T_K": float(t.mean()),
-                    "T_K_std": float(t.std()),
+                    "T_K_std": float(t.std()) * std_scale,
                 }
             )
         return pd.DataFrame(rows)
@@ -562,19 +564,21 @@ def load_predictor(folder: Path | str | None = None) -> GlassPredictor:
     return _cached(str(_folder(folder)))
 
 
-def _curve_frame(temps, curves, a, t12, m) -> pd.DataFrame:
+def _curve_frame(temps, curves, a, t12, m, std_scale: float = 1.0) -> pd.DataFrame:
     """Ensemble mean/std of a viscosity curve (members x temperatures) and of the MYEGA
-    parameters (one value per member), one row per temperature."""
+    parameters (one value per member), one row per temperature. Every std is the members'
+    spread times the card's viscosity factor ``std_scale`` (fitted on validation points
+    for log10 eta; applied to the parameters and temperatures as a first-order estimate)."""
     return pd.DataFrame(
         {
             "T_K": temps,
             "log10_viscosity": curves.mean(axis=0),
-            "log10_viscosity_std": curves.std(axis=0),
+            "log10_viscosity_std": curves.std(axis=0) * std_scale,
             "A": float(a.mean()),
-            "A_std": float(a.std(unbiased=False)),
+            "A_std": float(a.std(unbiased=False)) * std_scale,
             "T12": float(t12.mean()),
-            "T12_std": float(t12.std(unbiased=False)),
+            "T12_std": float(t12.std(unbiased=False)) * std_scale,
             "fragility": float(m.mean()),
-            "fragility_std": float(m.std(unbiased=False)),
+            "fragility_std": float(m.std(unbiased=False)) * std_scale,
         }
     )

@@ -133,8 +133,24 @@ def test_std_is_the_member_spread_times_the_cards_calibration(model, tmp_path):
     card = json.loads((folder / "card.json").read_text())
     del card["std_scale"]
     (folder / "card.json").write_text(json.dumps(card))
-    plain = GlassPredictor(folder).summarise(raw)
+    plain_model = GlassPredictor(folder)
+    plain = plain_model.summarise(raw)
     assert np.allclose(plain["std"], summary["raw_std"])
+    # the viscosity head: one factor for the band, the MYEGA parameters and the temperatures
+    c = calibration["log10_viscosity"]
+    assert c["n"] > 1000 and 0.6 < c["within_1std"] < 0.78, c
+    assert model.viscosity_std_scale == c["std_scale"] > 0
+    scaled, unscaled = model.report(SODA_LIME), plain_model.report(SODA_LIME)
+    for frame, column in (
+        ("curve", "log10_viscosity_std"),
+        ("curve", "T12_std"),
+        ("curve", "fragility_std"),
+        ("characteristic", "T_K_std"),
+    ):
+        assert np.allclose(
+            scaled[frame][column], unscaled[frame][column] * model.viscosity_std_scale
+        ), column
+    assert np.allclose(scaled["curve"]["log10_viscosity"], unscaled["curve"]["log10_viscosity"])
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path):
