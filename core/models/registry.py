@@ -57,7 +57,9 @@ def _summarize(path: Path) -> dict[str, Any]:
         summary["error"] = f"{CARD_FILE} holds a {type(card).__name__}, expected an object"
         return summary
     summary["name"] = str(card.get("name") or summary["name"])
-    summary["version"] = _text_or_none(card.get("version"))
+    # the code version the weights came from: "git_commit" where a card keeps its own
+    # schema "version" next to it (glass), else "version" (a git hash for the QM9 card)
+    summary["version"] = _text_or_none(card.get("git_commit") or card.get("version"))
     summary["date"] = _text_or_none(card.get("date"))
     metrics = card.get("metrics")
     if isinstance(card.get("summary"), str):  # a card's own one-line headline wins

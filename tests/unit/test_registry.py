@@ -37,6 +37,11 @@ def test_cards_are_summarized_and_sorted(write_card):
     }
 
 
+def test_code_version_wins_over_a_card_schema_version(write_card):
+    write_card("glass", {"version": "1", "git_commit": "6d0004d", "date": "2026-11-22"})
+    assert list_model_cards()[0]["version"] == "6d0004d"
+
+
 def test_broken_card_is_listed_with_error(write_card):
     write_card("broken", "{not json")
     write_card("list", "[1, 2]")
