@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--enable-unsafe-swiftshader",  # software WebGL, so the 3D viewer draws headless
     "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",

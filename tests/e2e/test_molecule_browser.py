@@ -38,6 +38,28 @@ def test_smiles_to_homo(page, drawn) -> None:
     table = main.get_by_test_id("stDataFrame").first
     expect(table).to_contain_text("HOMO", timeout=RENDER_TIMEOUT_MS)
     assert not page.get_by_test_id("stException").count()
+    # The 3D viewer: 3Dmol.js served by the app itself (no internet here) draws a canvas.
+    viewer = main.frame_locator('iframe[title="st.iframe"]')
+    expect(viewer.locator("canvas").first).to_be_attached(timeout=RENDER_TIMEOUT_MS)
+    assert drawn_share(main.locator('iframe[title="st.iframe"]')) > 0.01  # atoms, not blank
+
     out = REPO_ROOT / "artifacts" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(out / "molecule.png"), full_page=True)
+
+
+def drawn_share(element, attempts: int = 20) -> float:
+    """Share of non-white pixels of an element's screenshot (waits for WebGL to draw)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    share = 0.0
+    for _ in range(attempts):
+        pixels = np.asarray(Image.open(io.BytesIO(element.screenshot())).convert("L"))
+        share = float((pixels < 200).mean())
+        if share > 0.01:
+            break
+        element.page.wait_for_timeout(500)
+    return share
