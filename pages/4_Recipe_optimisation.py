@@ -32,6 +32,10 @@ CAMPAIGN = "recipe_campaign"  # the open Campaign
 NOTICE = "recipe_notice"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def init_state() -> None:
     st.session_state.setdefault(CAMPAIGN, None)
     st.session_state.setdefault(NOTICE, None)
@@ -62,7 +66,7 @@ def saved_section(store: CampaignStore) -> None:
         st.caption("No saved campaigns yet: create one from a built-in or your own table.")
         return
     labels = {
-        row.id: f"{row.name} ({row.n_measured} recipes, {row.n_rounds} rounds)"
+        row.id: f"{row.name} ({row.n_measured} recipes, {_plural(row.n_rounds, 'round')})"
         for row in listing.itertuples()
     }
     chosen = st.selectbox("Saved campaign", list(labels), format_func=labels.get, key="saved_id")
@@ -731,7 +735,7 @@ if notice and notice[1] == _stamp(campaign):  # shown until the campaign changes
 st.header(campaign.name)
 objectives = ", ".join(o.describe() for o in campaign.space.objectives)
 st.markdown(
-    f"{len(campaign.measured)} measured recipes, {campaign.n_rounds} rounds · "
+    f"{len(campaign.measured)} measured recipes, {_plural(campaign.n_rounds, 'round')} · "
     f"objectives: {objectives}"
 )
 c1, c2 = st.columns([1, 3])

@@ -82,7 +82,7 @@ def test_one_full_round(page, tmp_path) -> None:
     drawn(page)
     main.get_by_role("button", name="Add results").click()
     expect(main.get_by_text("Added 4 results as round 1.")).to_be_visible(timeout=TIMEOUT_MS)
-    expect(main.get_by_text("34 measured recipes, 1 rounds")).to_be_visible()
+    expect(main.get_by_text("34 measured recipes, 1 round ·")).to_be_visible()
 
     main.get_by_role("button", name="Suggest next recipes").click()
     expect(download_button).to_be_visible(timeout=TIMEOUT_MS)
