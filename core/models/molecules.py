@@ -18,6 +18,7 @@ import contextlib
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +28,11 @@ from rdkit import Chem
 
 from core import config
 from core.exceptions import InvalidInputError, ModelNotAvailableError
-from core.featurizers.molecules import (  # noqa: F401  (re-exported)
-    QM9_ELEMENTS,
-    QM9_MAX_HEAVY_ATOMS,
-    PreparedSmiles,
-    domain_warnings,
-    prepare_smiles,
-    prepare_smiles_batch,
-)
+from core.featurizers.molecules import CONFORMER_SEED, MoleculeGeometry, geometry_from_mol
 
 MODEL_NAME = "qm9_painn"
+QM9_ELEMENTS = frozenset({"H", "C", "N", "O", "F"})
+QM9_MAX_HEAVY_ATOMS = 9
 LABELS = {
     "mu": "Dipole moment",
     "alpha": "Polarizability",
@@ -51,6 +47,73 @@ LABELS = {
     "g": "G (298 K)",
     "cv": "Heat capacity Cv",
 }
+
+
+def domain_warnings(mol: Chem.Mol) -> list[str]:
+    """Why a parsed molecule lies outside QM9 (empty list: inside)."""
+    warnings = []
+    symbols = {a.GetSymbol() for a in mol.GetAtoms()}
+    foreign = sorted(symbols - QM9_ELEMENTS)
+    if foreign:
+        warnings.append(
+            f"contains {', '.join(foreign)}: QM9 has only H, C, N, O and F, so the model has "
+            "never seen these elements and its values for this molecule are not reliable"
+        )
+    heavy = mol.GetNumHeavyAtoms()
+    if heavy > QM9_MAX_HEAVY_ATOMS:
+        warnings.append(
+            f"{heavy} heavy atoms: QM9 molecules have at most {QM9_MAX_HEAVY_ATOMS}; errors grow "
+            "with size beyond the training range"
+        )
+    charge = Chem.GetFormalCharge(mol)
+    if charge:
+        warnings.append(f"net charge {charge:+d}: QM9 holds only neutral molecules")
+    radicals = sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
+    if radicals:
+        warnings.append(f"{radicals} unpaired electron(s): QM9 holds only closed-shell molecules")
+    return warnings
+
+
+@dataclass
+class PreparedSmiles:
+    """One user SMILES on its way to the model: the geometry (None when it failed), the
+    canonical SMILES, domain warnings, the error text, and the embedded molecule (with Hs
+    and its conformer)."""
+
+    geometry: MoleculeGeometry | None
+    canonical: str
+    warnings: list[str]
+    error: str
+    mol: Chem.Mol | None = None
+
+
+def prepare_smiles(smiles: str) -> PreparedSmiles:
+    """Parse, check and embed one SMILES (the path the model was trained on); problems
+    become ``error`` text, never an exception."""
+    return prepare_smiles_batch([smiles], threads=1)[0]
+
+
+def prepare_smiles_batch(smiles: list[str], threads: int | None = None) -> list[PreparedSmiles]:
+    """:func:`prepare_smiles` over a list: parsing in this thread, conformer embedding
+    (most of the time) on ``threads`` threads; same results as one by one."""
+    from core.chem.molecules import canonical_smiles, embed_conformers, parse_smiles
+
+    out: list[PreparedSmiles | None] = [None] * len(smiles)
+    parsed: list[tuple[int, Chem.Mol]] = []
+    for i, text in enumerate(smiles):
+        try:
+            parsed.append((i, parse_smiles(text if isinstance(text, str) else "")))
+        except InvalidInputError as err:
+            out[i] = PreparedSmiles(None, "", [], str(err))
+    embedded = embed_conformers([m for _, m in parsed], seed=CONFORMER_SEED, threads=threads)
+    for (i, mol), mol_h in zip(parsed, embedded, strict=True):
+        if isinstance(mol_h, InvalidInputError):
+            out[i] = PreparedSmiles(None, "", [], str(mol_h))
+        else:
+            out[i] = PreparedSmiles(
+                geometry_from_mol(mol_h), canonical_smiles(mol), domain_warnings(mol), "", mol_h
+            )
+    return out  # type: ignore[return-value]
 
 
 class MoleculePredictor:
@@ -85,7 +148,6 @@ class MoleculePredictor:
     def _prepare_structure(self, mol_h: Chem.Mol) -> PreparedSmiles:
         """An uploaded 3D structure, used as given (hydrogens must be explicit)."""
         from core.chem.molecules import canonical_smiles
-        from core.featurizers.molecules import geometry_from_mol
 
         try:
             geometry = geometry_from_mol(mol_h)
