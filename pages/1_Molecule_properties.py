@@ -9,12 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from core.exceptions import InvalidInputError, ModelNotAvailableError
+from core.models.molecules import MAX_BATCH
 
 SMILES_KEY = "mol_smiles"
 RESULT_KEY = "mol_result"
 EXPLAIN_KEY = "mol_explain_prop"
 BATCH_KEY = "mol_batch_result"
-MAX_BATCH = 10_000
 MAX_UPLOAD_MB = 20
 EXAMPLES = {
     "Ethanol": "CCO",
@@ -122,7 +122,7 @@ def _run_single(predictor, smiles: str) -> None:
 
 
 def _batch(predictor) -> None:
-    from core.chem.molecules import mol_from_file
+    from core.models.molecules import read_batch
 
     upload = st.file_uploader(
         f"CSV with a SMILES column, or SDF (up to {MAX_BATCH:,} molecules)",
@@ -132,42 +132,21 @@ def _batch(predictor) -> None:
     if upload is None:
         return
     data = upload.getvalue()
-    if not data:
-        st.error(f"{upload.name} is empty.")
-        return
     if len(data) > MAX_UPLOAD_MB * 2**20:
         st.error(f"{upload.name} is {len(data) / 2**20:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
         return
     try:
-        if upload.name.lower().endswith(".sdf"):
-            mols = mol_from_file(data, upload.name)
-            inputs = None
-        else:
-            frame = pd.read_csv(pd.io.common.BytesIO(data))
-            column = next((c for c in frame.columns if str(c).strip().lower() == "smiles"), None)
-            if column is None:
-                raise InvalidInputError(
-                    "the CSV has no SMILES column",
-                    got=", ".join(map(str, frame.columns[:10])),
-                    expected="a column named 'smiles' (any capitalisation)",
-                )
-            inputs = frame[column].astype("string").fillna("").tolist()
-            mols = None
-    except (InvalidInputError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        items = read_batch(data, upload.name, MAX_BATCH)
+    except InvalidInputError as err:
         st.error(str(err))
         return
-    count = len(mols) if mols is not None else len(inputs)
-    if count > MAX_BATCH:
-        st.error(f"{upload.name} holds {count:,} molecules; the limit is {MAX_BATCH:,}.")
-        return
+    count = len(items)
     if st.button(f"Predict {count:,} molecules", key="mol_batch_run"):
         bar = st.progress(0.0, text="Predicting ...")
-        if mols is not None:
-            result = predictor.predict_structures(mols)
-        else:
-            result = predictor.predict(
-                inputs, progress=lambda done, total: bar.progress(done / total, f"{done}/{total}")
-            )
+        run = predictor.predict if isinstance(items[0], str) else predictor.predict_structures
+        result = run(
+            items, progress=lambda done, total: bar.progress(done / total, f"{done}/{total}")
+        )
         bar.progress(1.0, text="Done")
         st.session_state[BATCH_KEY] = result
     result = st.session_state[BATCH_KEY]

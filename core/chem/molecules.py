@@ -343,13 +343,77 @@ def _read_record(
     return mol
 
 
-def _read_sdf(text: str, filename: str) -> list[Chem.Mol]:
+def _read_sdf(text: str, filename: str, keep_bad_records: bool = False) -> list:
     supplier = Chem.SDMolSupplier()
     with _quiet_rdkit():
         supplier.SetData(text, sanitize=True, removeHs=False)
         count = len(supplier)
     expected = "MDL mol blocks separated by $$$$ lines"
-    return [_read_record(lambda i=i: supplier[i], filename, i + 1, expected) for i in range(count)]
+    out: list = []
+    for i in range(count):
+        try:
+            out.append(_read_record(lambda i=i: supplier[i], filename, i + 1, expected))
+        except InvalidInputError as err:
+            if not keep_bad_records:
+                raise
+            out.append(err)
+    return out
+
+
+def read_smiles_csv(data: bytes | str, filename: str = "upload.csv") -> list[str]:
+    """The SMILES column of an uploaded CSV, one string per row (blank cells give ``""``,
+    which the predictor reports as that row's error).
+
+    The column is found by its header, ``smiles`` in any capitalisation; other columns are
+    ignored. Text is read as UTF-8 (with or without BOM), else Latin-1.
+
+    Raises:
+        InvalidInputError: empty or binary file, not a CSV table, no SMILES column, or a
+            header without rows.
+    """
+    import io
+
+    import pandas as pd
+
+    text = data if isinstance(data, str) else None
+    if text is None:
+        try:
+            text = bytes(data).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = bytes(data).decode("latin-1")
+    if "\x00" in text:
+        raise InvalidInputError(
+            f"{filename!r} is a binary file, not a CSV table",
+            expected="comma-separated text with a header row",
+            fix="export the sheet as CSV (UTF-8)",
+            entry=filename,
+        )
+    if not text.strip():
+        raise InvalidInputError(
+            f"{filename!r} is empty", expected="a header row with a 'smiles' column, then rows"
+        )
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InvalidInputError(
+            f"{filename!r} cannot be read as CSV: {str(err).strip().splitlines()[0]}",
+            expected="comma-separated text with a header row",
+            fix="export the sheet as CSV (UTF-8)",
+            entry=filename,
+        ) from None
+    column = next((c for c in frame.columns if str(c).strip().lower() == "smiles"), None)
+    if column is None:
+        raise InvalidInputError(
+            f"{filename!r} has no SMILES column",
+            got=", ".join(map(str, frame.columns[:10])),
+            expected="a column named 'smiles' (any capitalisation)",
+            fix="name the column of SMILES strings 'smiles'",
+        )
+    if frame.empty:
+        raise InvalidInputError(
+            f"{filename!r} has a header but no rows", expected="one molecule per row"
+        )
+    return [str(v).strip() for v in frame[column].tolist()]
 
 
 def _xyz_frames(text: str, filename: str) -> Iterator[tuple[int, str]]:
@@ -400,8 +464,14 @@ def _read_xyz(text: str, filename: str) -> list[Chem.Mol]:
     return mols
 
 
-def mol_from_file(data: bytes | str, filename: str) -> list[Chem.Mol]:
+def mol_from_file(
+    data: bytes | str, filename: str, *, keep_bad_records: bool = False
+) -> list[Chem.Mol] | list[Chem.Mol | InvalidInputError]:
     """Read every structure of an uploaded ``.sdf``, ``.mol`` or ``.xyz`` file.
+
+    With ``keep_bad_records`` an SDF record RDKit cannot read is returned in its place as
+    the :class:`InvalidInputError` that says why (batch mode: one error row, not a failed
+    file); otherwise the first such record raises.
 
     Coordinates and explicit hydrogens are kept as given (ångström). XYZ files carry no
     bonds: they are perceived with RDKit's ``DetermineBonds`` assuming total charge 0.
@@ -427,7 +497,7 @@ def mol_from_file(data: bytes | str, filename: str) -> list[Chem.Mol]:
         read = lambda: Chem.MolFromMolBlock(text, sanitize=True, removeHs=False)  # noqa: E731
         mols = [_read_record(read, filename, 1, "one MDL mol block (V2000 or V3000)")]
     else:
-        mols = _read_sdf(text, filename)
+        mols = _read_sdf(text, filename, keep_bad_records)
     if not mols:
         raise InvalidInputError(
             f"no structures found in {filename!r}",

@@ -31,6 +31,7 @@ from core.exceptions import InvalidInputError, ModelNotAvailableError
 from core.featurizers.molecules import CONFORMER_SEED, MoleculeGeometry, geometry_from_mol
 
 MODEL_NAME = "qm9_painn"
+MAX_BATCH = 10_000  # molecules per uploaded batch file
 QM9_ELEMENTS = frozenset({"H", "C", "N", "O", "F"})
 QM9_MAX_HEAVY_ATOMS = 9
 LABELS = {
@@ -215,6 +216,36 @@ class MoleculePredictor:
                     progress(done, len(smiles))
         return pd.DataFrame(rows)
 
+    def predict_structures(
+        self,
+        structures: Sequence[Chem.Mol | InvalidInputError],
+        progress: Callable[[int, int], None] | None = None,
+        batch_size: int = 256,
+    ) -> pd.DataFrame:
+        """Like :meth:`predict` for uploaded 3D structures, used as given (no conformer is
+        generated). ``input`` is the record's name, else ``record <n>``; an
+        :class:`InvalidInputError` in the list (an unreadable file record) becomes that
+        row's ``error``."""
+        labels = [
+            s.GetProp("_Name").strip()
+            if isinstance(s, Chem.Mol) and s.HasProp("_Name") and s.GetProp("_Name").strip()
+            else f"record {i + 1}"
+            for i, s in enumerate(structures)
+        ]
+        rows: list[dict] = []
+        for start in range(0, len(structures), batch_size):
+            chunk = structures[start : start + batch_size]
+            prepared = [
+                self._prepare_structure(s)
+                if isinstance(s, Chem.Mol)
+                else PreparedSmiles(None, "", [], str(s))
+                for s in chunk
+            ]
+            rows.extend(self._rows(labels[start : start + batch_size], prepared))
+            if progress:
+                progress(min(start + batch_size, len(structures)), len(structures))
+        return pd.DataFrame(rows)
+
     def _rows(self, chunk: list, prepared: list[PreparedSmiles]) -> list[dict]:
         ok = [i for i, p in enumerate(prepared) if p.geometry is not None]
         mean = std = None
@@ -284,6 +315,40 @@ class MoleculePredictor:
                 "contribution": contributions,
             }
         )
+
+
+def read_batch(
+    data: bytes, filename: str, max_molecules: int = MAX_BATCH
+) -> list[str] | list[Chem.Mol | InvalidInputError]:
+    """An uploaded batch file: a CSV's SMILES column (a list of str, for :meth:`predict`)
+    or an SDF's structures (for :meth:`~MoleculePredictor.predict_structures`; unreadable
+    records stay in place as errors).
+
+    Raises:
+        InvalidInputError: unknown file type, empty or unreadable file, no SMILES column,
+            or more than ``max_molecules`` molecules.
+    """
+    from core.chem.molecules import mol_from_file, read_smiles_csv
+
+    suffix = Path(filename or "").suffix.lower()
+    if suffix == ".sdf":
+        items = mol_from_file(data, filename, keep_bad_records=True)
+    elif suffix in (".csv", ".txt"):
+        items = read_smiles_csv(data, filename)
+    else:
+        raise InvalidInputError(
+            f"unsupported batch file type {suffix or '(no extension)'!r}",
+            got=filename,
+            expected=".csv with a SMILES column, or .sdf",
+            fix="save the table as CSV, or the structures as SDF",
+        )
+    if len(items) > max_molecules:
+        raise InvalidInputError(
+            f"{filename!r} holds {len(items):,} molecules",
+            expected=f"at most {max_molecules:,} per batch",
+            fix="split the file",
+        )
+    return items
 
 
 @contextlib.contextmanager

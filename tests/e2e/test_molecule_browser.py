@@ -48,6 +48,41 @@ def test_smiles_to_homo(page, drawn) -> None:
     page.screenshot(path=str(out / "molecule.png"), full_page=True)
 
 
+def test_batch_csv_and_3d_file_uploads(page, drawn, tmp_path) -> None:
+    from playwright.sync_api import expect
+    from rdkit import Chem
+
+    from core.chem.molecules import embed_conformer, parse_smiles
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Molecule properties").click()
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Molecule properties")).to_be_visible(
+        timeout=RENDER_TIMEOUT_MS
+    )
+    # Batch: a CSV with one bad row -> a table with an error column, not a failed batch.
+    csv = tmp_path / "three.csv"
+    csv.write_text("name,smiles\nethanol,CCO\nbroken,C1CC\npyridine,c1ccncc1\n")
+    main.get_by_role("tab", name="Batch").click()
+    main.get_by_test_id("stFileUploaderDropzoneInput").last.set_input_files(str(csv))
+    run = main.get_by_role("button", name="Predict 3 molecules")
+    expect(run).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    run.click()
+    expect(main.get_by_text("3 rows, 1 with an error")).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    expect(main.get_by_role("button", name="Download predictions (CSV)")).to_be_visible()
+    # 3D file: an SDF conformer is predicted as given.
+    mol = embed_conformer(parse_smiles("OCC(F)(F)F"))
+    mol.SetProp("_Name", "trifluoroethanol")
+    sdf = tmp_path / "tfe.sdf"
+    sdf.write_text(Chem.MolToMolBlock(mol) + "$$$$\n")
+    main.get_by_role("tab", name="3D file").click()
+    main.get_by_test_id("stFileUploaderDropzoneInput").nth(0).set_input_files(str(sdf))
+    expect(main.get_by_test_id("stDataFrame").filter(has_text="trifluoroethanol")).to_be_visible(
+        timeout=RENDER_TIMEOUT_MS
+    )
+    drawn(page)
+    assert not page.get_by_test_id("stException").count()
+
+
 def drawn_share(element, attempts: int = 20) -> float:
     """Share of non-white pixels of an element's screenshot (waits for WebGL to draw)."""
     import io

@@ -34,3 +34,48 @@ def test_every_prediction_has_a_positive_std(predictor) -> None:
     table = predictor.predict(["c1ccncc1", "C", "O=C=O", "CC#N"])
     stds = table[[f"{p}_std" for p in predictor.properties]].to_numpy()
     assert np.isfinite(stds).all() and (stds > 0).all()
+
+
+def _sdf(*records: str) -> bytes:
+    return "".join(records).encode()
+
+
+def _record(smiles: str, name: str) -> str:
+    from rdkit import Chem
+
+    from core.chem.molecules import embed_conformer, parse_smiles
+
+    mol = embed_conformer(parse_smiles(smiles))
+    mol.SetProp("_Name", name)
+    return Chem.MolToMolBlock(mol) + "$$$$\n"
+
+
+def test_uploaded_structures_are_used_as_given_and_bad_records_become_error_rows(
+    predictor,
+) -> None:
+    from core.models.molecules import read_batch
+
+    broken = "broken\n  RDKit\n\n  1  0  0  0  0  0  0  0  0  0999 V2000\n$$$$\n"
+    items = read_batch(
+        _sdf(_record("CCO", "ethanol"), broken, _record("c1ccncc1", "")), "three.sdf"
+    )
+    assert len(items) == 3
+    table = predictor.predict_structures(items)
+    assert table["input"].tolist() == ["ethanol", "record 2", "record 3"]
+    assert table["error"].tolist()[0] == "" and "record 2" in table.loc[1, "error"]
+    assert np.isnan(table.loc[1, "homo"]) and table.loc[2, "smiles"] == "c1ccncc1"
+    # the same ETKDG conformer as the SMILES path (written to 4 decimals), so the same numbers
+    by_smiles = predictor.predict(["CCO", "c1ccncc1"])
+    for prop in ("homo", "u0", "mu"):
+        assert np.allclose(table.loc[[0, 2], prop], by_smiles[prop], rtol=0, atol=2e-3)
+
+
+def test_a_structure_without_hydrogens_is_predicted_with_a_warning(predictor) -> None:
+    from rdkit import Chem
+
+    from core.chem.molecules import embed_conformer, parse_smiles
+
+    heavy = Chem.RemoveHs(embed_conformer(parse_smiles("CCO")))
+    row = predictor.predict_structures([heavy]).iloc[0]
+    assert row["error"] == "" and not row["in_domain"]
+    assert "no explicit hydrogens" in row["domain_warning"]
