@@ -303,9 +303,9 @@ def main() -> None:
     comps = _compositions(data, desc, test)
 
     start = time.perf_counter()
-    raw = model.raw_outputs(comps)
+    estimate = model.estimate(comps)
     ours_seconds = time.perf_counter() - start
-    ours = model.summarise(raw)["mean"]
+    raw, ours = estimate["raw"], estimate["mean"]
     pos = {g: i for i, g in enumerate(test)}
     pts = np.flatnonzero(np.isin(data.visc_glass, test))
     ppos = np.array([pos[g] for g in data.visc_glass[pts]])

@@ -110,6 +110,13 @@ def value_text(row: pd.Series, prop: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def correction_text(row: pd.Series, prop: str) -> str:
+    fmt, scale, unit = SHOWN[prop]
+    return f"{'+' if row[f'{prop}_correction'] >= 0 else '−'}" + (
+        f"{fmt.format(abs(row[f'{prop}_correction']) * scale)} {unit}".strip()
+    )
+
+
 def viscosity_chart(curves: pd.DataFrame, points: pd.DataFrame, measured: pd.DataFrame):
     """log10 eta vs T: mean line, ±2 std band, characteristic points, measured points."""
     curves = curves.assign(
@@ -191,6 +198,17 @@ def show_prediction(model, composition: dict[str, float]) -> None:
     cols = st.columns(2)  # two wide columns: "1.5168 ± 0.0012" must not be cut
     for i, prop in enumerate(PROPERTIES):
         cols[i % 2].metric(LABELS[prop], value_text(row, prop))
+    moved = [
+        f"{LABELS[p].split(' (')[0]} {correction_text(row, p)}"
+        for p in PROPERTIES
+        if abs(row[f"{p}_correction"]) >= 0.1 * row[f"{p}_std"]
+    ]
+    if moved:
+        st.caption(
+            "Measured SciGlass glasses close to this one moved the network's values by: "
+            + "; ".join(moved)
+            + " (model card: measured-neighbour correction)."
+        )
     st.caption(
         "± is the spread (standard deviation) of the ensemble members, scaled per property so "
         "that about 68 % of held-out errors fall within it (model card: uncertainty "
@@ -425,13 +443,45 @@ def show_card(model) -> None:
                 )
             },
         )
+    correction = card.get("neighbour_correction")
+    if correction:
+        st.subheader("Measured-neighbour correction")
+        st.markdown(card["neighbour_correction_method"])
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "property": LABELS[p],
+                        "neighbours k": c["k"],
+                        "width h (mol%)": c["h_molpct"],
+                        "shrinkage λ": c["lambda"],
+                        "validation RMSE, network": c["val_rmse_network"] * SHOWN[p][1],
+                        "validation RMSE, corrected": c["val_rmse_corrected"] * SHOWN[p][1],
+                        "unit": SHOWN[p][2] or "-",
+                    }
+                    for p, c in correction.items()
+                ]
+            ),
+            hide_index=True,
+            column_config={
+                c: st.column_config.NumberColumn(c, format="%.4g")
+                for c in ("validation RMSE, network", "validation RMSE, corrected")
+            },
+        )
     tie = card["tg_t12_agreement"]
+    network_gap = tie.get("mean_abs_T12_minus_network_Tg_K", tie["mean_abs_T12_minus_Tg_pred_K"])
+    network_max = tie.get("max_abs_T12_minus_network_Tg_K", tie["max_abs_T12_minus_Tg_pred_K"])
     st.markdown(
-        f"**Tg and T12.** T12 (10^12 Pa s) of the viscosity head is the predicted Tg plus a "
+        f"**Tg and T12.** T12 (10^12 Pa s) of the viscosity head is the network's Tg plus a "
         f"bounded offset: on the {tie['n_test_glasses']} test glasses they differ by "
-        f"{tie['mean_abs_T12_minus_Tg_pred_K']:.1f} K on average (at most "
-        f"{tie['max_abs_T12_minus_Tg_pred_K']:.1f} K). RMSE against measured Tg: Tg head "
-        f"{tie['rmse_Tg_pred_vs_measured_Tg_K']:.1f} K, "
+        f"{network_gap:.1f} K on average (at most {network_max:.1f} K)"
+        + (
+            f"; the Tg shown, with the measured-neighbour correction, differs from T12 by "
+            f"{tie['mean_abs_T12_minus_Tg_pred_K']:.1f} K on average"
+            if correction
+            else ""
+        )
+        + f". RMSE against measured Tg: Tg {tie['rmse_Tg_pred_vs_measured_Tg_K']:.1f} K, "
         f"T12 {tie['rmse_T12_vs_measured_Tg_K']:.1f} K."
     )
     nkas = card["test_metrics"].get("Tg_NKAS", {})

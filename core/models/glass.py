@@ -112,6 +112,14 @@ class GlassPredictor:
             len(self._knn_vocab),
         )
         self._desc_cache: tuple[int, torch.Tensor] | None = None
+        # measured-neighbour correction (card "neighbour_correction"; absent: network only)
+        self.correction: dict[str, dict] = {}
+        self._residuals: np.ndarray | None = None
+        if (folder / "residuals.safetensors").exists() and self.card.get("neighbour_correction"):
+            self._residuals = load_file(str(folder / "residuals.safetensors"))["residuals"].numpy()
+            self.correction = {
+                p: c for p, c in self.card["neighbour_correction"].items() if c.get("k", 0) > 0
+            }
 
     # ------------------------------------------------------------------ internals
     def _desc(self) -> torch.Tensor:
@@ -150,6 +158,45 @@ class GlassPredictor:
         mean = self.to_units(raw["properties"].mean(axis=0))
         raw_std = self.to_units(raw["properties"]).std(axis=0)
         return {"mean": mean, "std": raw_std * self.std_scale, "raw_std": raw_std}
+
+    def neighbours(
+        self, compositions: Sequence[Mapping[str, float]], k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distances (mol%, (Q, k)) to and rows of the ``k`` nearest training glasses."""
+        queries = [{self._knn_vocab.get(f, -1): x for f, x in c.items()} for c in compositions]
+        dist, rows = self._knn.nearest(queries, k)
+        return 100 * dist, rows
+
+    def estimate(self, compositions: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
+        """Predictions for normalised compositions as the app shows them: ``mean`` (card
+        units) = ensemble mean (``network_mean``) + the measured-neighbour correction
+        (``correction``, zero for properties without one); ``std`` / ``raw_std`` as in
+        :meth:`summarise`; ``raw``: the members' outputs (viscosity head included)."""
+        raw = self.raw_outputs(compositions)
+        summary = self.summarise(raw)
+        shift = np.zeros_like(summary["mean"])
+        if self.correction and self._residuals is not None and len(compositions):
+            dist, rows = self.neighbours(
+                compositions, max(c["k"] for c in self.correction.values())
+            )
+            for j, p in enumerate(PROPERTIES):
+                c = self.correction.get(p)
+                if c:
+                    k = int(c["k"])
+                    shift[:, j] = neighbour_correction(
+                        dist[:, :k],
+                        self._residuals[rows[:, :k], j],
+                        c["h_molpct"],
+                        c["lambda"],
+                        c.get("clip"),
+                    )
+        return {
+            **summary,
+            "network_mean": summary["mean"],
+            "mean": summary["mean"] + shift,
+            "correction": shift,
+            "raw": raw,
+        }
 
     # ------------------------------------------------------------------- public API
     def parse(self, composition: object, basis: str = "mol") -> dict[str, float]:
@@ -196,8 +243,8 @@ class GlassPredictor:
         ]
         if ok:
             comps = [parsed[i] for i in ok]
-            raw = self.raw_outputs(comps)
-            summary = self.summarise(raw)
+            summary = self.estimate(comps)
+            raw = summary["raw"]
             for j, p in enumerate(PROPERTIES):
                 frame.loc[ok, p] = summary["mean"][:, j]
                 frame.loc[ok, f"{p}_std"] = summary["std"][:, j]
@@ -263,11 +310,12 @@ class GlassPredictor:
             InvalidInputError: the composition cannot be read (message says why).
         """
         comp = parse_composition(composition, basis)
-        raw = self.raw_outputs([comp])
-        summary = self.summarise(raw)
+        summary = self.estimate([comp])
+        raw = summary["raw"]
         row = {"composition": " · ".join(f"{100 * x:.2f} {f}" for f, x in comp.items())}
         for j, p in enumerate(PROPERTIES):
             row[p], row[f"{p}_std"] = summary["mean"][0, j], summary["std"][0, j]
+            row[f"{p}_correction"] = summary["correction"][0, j]  # measured neighbours' part
         row["CTE_ppm_per_K"], row["CTE_ppm_per_K_std"] = row["CTE"] * 1e6, row["CTE_std"] * 1e6
         row["T12"], row["fragility"] = float(raw["T12"].mean()), float(raw["m"].mean())
         row.update(self.domain([comp]).iloc[0].to_dict())
@@ -490,6 +538,25 @@ class _SparseCompositions:
 
     def nearest_distance(self, queries: Sequence[Mapping[int, float]]) -> np.ndarray:
         return self.nearest(queries, 1)[0][:, 0]
+
+
+def neighbour_correction(
+    dist_molpct: np.ndarray,
+    residuals: np.ndarray,
+    h_molpct: float,
+    lam: float,
+    clip: float | None = None,
+) -> np.ndarray:
+    """Kernel-weighted, shrunk mean of the neighbours' residuals, per query row.
+
+    ``dist_molpct`` (Q, k) and ``residuals`` (Q, k; NaN: property not measured for that
+    neighbour) -> (Q,) ``sum w r / (lam + sum w)`` with ``w = exp(-(d / h)^2)``: close,
+    agreeing neighbours move the prediction almost all the way, far or missing ones not at
+    all. Residuals are first clipped to ``±clip`` (None: not clipped), so one mislabelled
+    neighbour cannot drag a prediction by hundreds of kelvin."""
+    r = residuals if clip is None else np.clip(residuals, -clip, clip)
+    w = np.exp(-((dist_molpct / h_molpct) ** 2)) * np.isfinite(r)
+    return (w * np.nan_to_num(r)).sum(axis=1) / (lam + w.sum(axis=1))
 
 
 @functools.cache

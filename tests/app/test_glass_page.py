@@ -85,4 +85,5 @@ def test_compare_and_model_card(page):
     card = [df.value for df in page.dataframe if "RMSE" in df.value.columns]
     assert card and "Viscosity (MYEGA curve)" in set(card[0]["property"])
     calibration = next(df.value for df in page.dataframe if "within 1 std" in df.value.columns)
+    assert any("validation RMSE, corrected" in df.value.columns for df in page.dataframe)
     assert len(calibration) == 7 and calibration["within 1 std"].between(0.5, 0.9).all()

@@ -156,3 +156,36 @@ def test_std_is_the_member_spread_times_the_cards_calibration(model, tmp_path):
 def test_missing_model_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ModelNotAvailableError, match="python -m core.train.glass"):
         load_predictor(tmp_path / "nothing")
+
+
+def test_neighbour_correction_follows_close_agreeing_neighbours_only():
+    from core.models.glass import neighbour_correction
+
+    residuals = np.array([[20.0, 20.0, np.nan], [20.0, 20.0, 20.0], [20.0, -20.0, 0.0]])
+    dist = np.array([[0.1, 0.2, 0.0], [60.0, 70.0, 80.0], [0.1, 0.1, 0.1]])
+    shift = neighbour_correction(dist, residuals, h_molpct=4.0, lam=0.03)
+    assert 19.5 < shift[0] < 20.0  # close, agreeing (the unmeasured neighbour is ignored)
+    assert abs(shift[1]) < 1e-6  # far: the network alone
+    assert abs(shift[2]) < 1e-6  # close but disagreeing: they cancel
+    clipped = neighbour_correction(dist[:1], residuals[:1] * 10, 4.0, 0.03, clip=50.0)
+    assert 48.0 < clipped[0] <= 50.0
+
+
+def test_estimate_is_the_network_plus_the_fitted_correction(model, tmp_path):
+    import shutil
+
+    fitted = model.card["neighbour_correction"]
+    for p in PROPERTIES:  # chosen on validation glasses: never worse than the network there
+        assert fitted[p]["val_rmse_corrected"] <= fitted[p]["val_rmse_network"]
+    comps = [SODA_LIME, {"SiO2": 0.6, "PbO": 0.4}, {"GeO2": 0.5, "Bi2O3": 0.3, "TeO2": 0.2}]
+    est = model.estimate(comps)
+    assert np.allclose(est["mean"], est["network_mean"] + est["correction"])
+    assert np.abs(est["correction"]).max() > 0  # soda-lime has close measured neighbours
+    # without the residuals file the predictor is the network alone
+    folder = tmp_path / "glass"
+    shutil.copytree(MODEL, folder, ignore=shutil.ignore_patterns("_members"))
+    (folder / "residuals.safetensors").unlink()
+    plain = GlassPredictor(folder).estimate(comps)
+    assert np.allclose(plain["mean"], est["network_mean"]) and not plain["correction"].any()
+    report = model.report(SODA_LIME)["prediction"].iloc[0]
+    assert np.isclose(report["Tg"] - report["Tg_correction"], est["network_mean"][0, 0])
