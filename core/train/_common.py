@@ -22,7 +22,8 @@ def seed_everything(seed: int) -> None:
 
 def git_version(repo: Path = REPO_ROOT) -> str:
     """Commit hash of the code that trained the model (with '+dirty' if code is uncommitted;
-    changes under ``trained_models/``, such as the weights being evaluated, do not count)."""
+    changes under ``trained_models/``, such as the weights being evaluated, and benchmark
+    outputs under ``benchmarks/results/`` do not count)."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -32,7 +33,16 @@ def git_version(repo: Path = REPO_ROOT) -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!trained_models"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":!trained_models",
+                ":!benchmarks/results",
+            ],
             cwd=repo,
             capture_output=True,
             text=True,

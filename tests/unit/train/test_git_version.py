@@ -17,6 +17,8 @@ def _git(repo, *args):
 def repo(tmp_path):
     (tmp_path / "core").mkdir()
     (tmp_path / "trained_models").mkdir()
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "table.txt").write_text("a\n")
     (tmp_path / "core" / "model.py").write_text("x = 1\n")
     (tmp_path / "trained_models" / "card.json").write_text("{}\n")
     _git(tmp_path, "init", "-q")
@@ -29,6 +31,12 @@ def test_changed_weights_do_not_make_the_code_dirty(repo):
     clean = git_version(repo)
     assert len(clean) >= 7 and "+" not in clean
     (repo / "trained_models" / "card.json").write_text('{"new": 1}\n')
+    assert git_version(repo) == clean
+
+
+def test_new_benchmark_results_do_not_make_the_code_dirty(repo):
+    clean = git_version(repo)
+    (repo / "benchmarks" / "results" / "table.txt").write_text("b\n")
     assert git_version(repo) == clean
 
 
