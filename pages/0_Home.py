@@ -73,10 +73,10 @@ st.caption(f"Cache folder: `{config.cache_dir()}` (set `MDS_CACHE_DIR` to move i
 st.subheader("Trained models")
 cards = list_model_cards()
 if cards:
-    st.dataframe(
-        [{k: card[k] for k in ("name", "version", "date", "metrics", "error")} for card in cards],
-        hide_index=True,
-    )
+    shown = ["name", "version", "date", "metrics"]
+    if any(card["error"] for card in cards):  # only when a card could not be read
+        shown.append("error")
+    st.dataframe([{k: card[k] for k in shown} for card in cards], hide_index=True)
 else:
     st.info(
         f"No trained models in `{config.models_dir()}` yet. "

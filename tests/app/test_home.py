@@ -102,3 +102,12 @@ def test_data_section_lists_the_empty_cache(studio_env):
     assert tables[0]["licence"].str.contains("ODbL").any()
     assert not tables[0]["prepared"].any()  # an empty cache: nothing prepared
     assert any("make data" in text for text in texts(at.caption))
+
+
+def test_models_table_shows_an_error_column_only_for_unreadable_cards(studio_env, write_card):
+    write_card("good", {"name": "good", "version": "1", "metrics": {"m": 1.0}})
+    table = next(df.value for df in run_app().dataframe if "metrics" in df.value.columns)
+    assert "error" not in table.columns and list(table["name"]) == ["good"]
+    write_card("broken", "{not json")
+    table = next(df.value for df in run_app().dataframe if "metrics" in df.value.columns)
+    assert "error" in table.columns and table["error"].notna().any()
