@@ -44,6 +44,7 @@ Runs go to ``results/optimization_peer_runs.jsonl``, the table to
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -181,6 +182,7 @@ def run_seed(seed: int, oracle, space, rounds: int, q: int, n_init: int, **setti
         )
     out["bo_curve"] = curve
     out["bo_round_seconds"] = times
+    out["bo_settings"] = _settings_record(**settings)
     out["bo_recipes"] = campaign.measured[space.names].to_numpy().tolist()
     # Random search over the same feasible space
     extra = sample_feasible(space, rounds * q, rng_seed + 77)
@@ -339,15 +341,25 @@ def run_peer_seed(
     }
 
 
+def _settings_record(**settings) -> dict:
+    """The recommender settings of a run (all fields but the per-seed ``seed``)."""
+    record = dataclasses.asdict(RecommenderSettings(**settings))
+    record.pop("seed")
+    return record
+
+
 def reusable_bo_runs(rounds: int, q: int, n_init: int) -> dict[int, dict]:
-    """Our BO/random runs from ``optimization_runs.jsonl`` that used this protocol."""
+    """Our BO/random runs from ``optimization_runs.jsonl`` that used this protocol and the
+    current default recommender settings (runs of older defaults are run again)."""
     path = RESULTS / "optimization_runs.jsonl"
     out = {}
     if path.exists():
         for line in path.read_text().splitlines():
             run = json.loads(line)
             want = [n_init + k * q for k in range(rounds + 1)]
-            if [n for n, _ in run["bo_curve"]] == want == [n for n, _ in run["random_curve"]]:
+            same_protocol = [n for n, _ in run["bo_curve"]] == want
+            same_protocol &= [n for n, _ in run["random_curve"]] == want
+            if same_protocol and run.get("bo_settings") == _settings_record():
                 out[run["seed"]] = run
     return out
 
@@ -447,6 +459,7 @@ def main(argv: list[str] | None = None) -> None:
     space, _ = concrete_space()
     oracle, r2 = fit_oracle()
     emit(f"oracle: GradientBoostingRegressor on 1,030 mixes, 5-fold CV R^2 = {r2:.3f}")
+    emit(f"BoTorch recommender settings (defaults): {_settings_record()}")
     lat = [] if args.skip_latency or args.peer else latency(args.latency_threads)
     if lat:
         emit(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -86,15 +87,18 @@ def test_repair_lands_exactly_on_the_feasible_set(seed, noise):
         assert (v <= FEASIBILITY_TOL).all().all(), v.max()
 
 
-@pytest.mark.parametrize("seed", [3, 11])
-def test_recommend_on_random_constrained_problems(seed):
+@pytest.mark.parametrize(("seed", "local_starts"), [(3, 0.0), (11, 0.0), (3, 0.5), (11, 1.0)])
+def test_recommend_on_random_constrained_problems(seed, local_starts):
     space = None
     while space is None:
         space, seed = random_space(seed), seed + 1000
     data = random_feasible(space, 8, seed=seed)
     x = data[space.numeric_names].to_numpy(dtype=float)
     data["y"] = -((x / (x.max(axis=0) + 1) - 0.4) ** 2).sum(axis=1)
-    campaign = Campaign(space, data, settings=FAST)
+    settings = RecommenderSettings(
+        num_restarts=2, raw_samples=32, mc_samples=32, maxiter=40, local_starts=local_starts
+    )
+    campaign = Campaign(space, data, settings=settings)
     suggestions = campaign.recommend(2)
     violations = space.violations(suggestions)
     assert (violations <= FEASIBILITY_TOL).all().all(), violations.max()
@@ -124,6 +128,35 @@ def test_every_kernel_and_batch_mode_gives_feasible_suggestions(kernel, sequenti
     assert len(suggestions) == 3
     violations = space.violations(suggestions)
     assert (violations <= FEASIBILITY_TOL).all().all(), violations.max()
+
+
+def test_local_starts_sit_next_to_the_best_recipes(monkeypatch):
+    from core.optimize.recommender import Encoding, _incumbents_unit, _near_incumbents
+
+    space = None
+    seed = 7
+    while space is None:
+        space, seed = random_space(seed), seed + 1000
+    data = random_feasible(space, 12, seed=seed)
+    x = data[space.numeric_names].to_numpy(dtype=float)
+    data["y"] = -((x / (x.max(axis=0) + 1) - 0.4) ** 2).sum(axis=1)
+    enc = Encoding(space, data)
+    best = _incumbents_unit(space, data, enc)
+    assert len(best) == 3
+    top = data["y"].nlargest(1).index[0]
+    unit_top = (enc.encode(data.loc[[top]]) - enc.lower) / enc.span
+    assert np.allclose(best[0].numpy(), unit_top[0])
+    starts = torch.rand(8, 1, enc.d, dtype=torch.float64)
+
+    def fake_default(*args, **kwargs):
+        return starts.clone()
+
+    monkeypatch.setattr("botorch.optim.initializers.gen_batch_initial_conditions", fake_default)
+    out = _near_incumbents(best, share=0.5, seed=0)(None, None, 1, 8, 32)
+    assert torch.equal(out[:4], starts[:4])  # the other half untouched
+    # moved starts lie on segments from an incumbent towards their start, within 20 %
+    gap = [min(float((out[i, 0] - b).abs().max()) for b in best) for i in range(4, 8)]
+    assert max(gap) <= 0.2 + 1e-9
 
 
 def test_unknown_kernel_is_a_clear_error():
