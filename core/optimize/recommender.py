@@ -58,7 +58,9 @@ class RecommenderSettings:
     Matern/Gamma-prior kernel) won on the simulated concrete campaigns of
     ``benchmarks/optimization.py`` over 4 restarts of a jointly optimised batch with
     BoTorch's default kernel, and keep ``recommend(q=4)`` on ~1,000 recipes within seconds
-    on a 2-core CPU (the benchmark prints both)."""
+    on a 2-core CPU (the benchmark prints both). Starting half of the restarts next to the
+    best measured recipes (``local_starts``) gave better final recipes than uniform starts
+    on 13 of 20 simulated campaigns (seeds 0-19; 0-9 were looked at first)."""
 
     num_restarts: int = 10
     raw_samples: int = 64
@@ -68,7 +70,7 @@ class RecommenderSettings:
     max_fit_points: int = 300
     kernel: str = "matern-gamma"
     sequential: bool = True  # greedy one-at-a-time q-batch (False: all q jointly)
-    local_starts: float = 0.0  # share of restarts started next to the best measured recipes
+    local_starts: float = 0.5  # share of restarts started next to the best measured recipes
     seed: int = 0
 
     def __post_init__(self) -> None:
