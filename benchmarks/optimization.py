@@ -427,8 +427,18 @@ def main(argv: list[str] | None = None) -> None:
         default=RESULTS,
         help="where the runs (and, with --peer, the table) are written",
     )
+    parser.add_argument(
+        "--settings",
+        default="{}",
+        help="JSON of RecommenderSettings fields to override for our BO runs, e.g. "
+        "'{\"local_starts\": 0}' (use with --out-dir to compare against the defaults)",
+    )
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    overrides = json.loads(args.settings)
 
     out_dir = args.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -459,18 +469,20 @@ def main(argv: list[str] | None = None) -> None:
     space, _ = concrete_space()
     oracle, r2 = fit_oracle()
     emit(f"oracle: GradientBoostingRegressor on 1,030 mixes, 5-fold CV R^2 = {r2:.3f}")
-    emit(f"BoTorch recommender settings (defaults): {_settings_record()}")
+    emit(f"BoTorch recommender settings: {_settings_record(**overrides)}")
     lat = [] if args.skip_latency or args.peer else latency(args.latency_threads)
     if lat:
         emit(
             f"latency recommend(q=4), 1,030 mixes, {args.latency_threads} torch thread(s): "
             f"{[round(t, 1) for t in lat]} s"
         )
-    reused = reusable_bo_runs(args.rounds, args.q, args.initial) if args.peer else {}
+    reused = (
+        reusable_bo_runs(args.rounds, args.q, args.initial) if args.peer and not overrides else {}
+    )
     server = None
     runs = []
     try:
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             if seed in done:
                 runs.append(done[seed])
                 continue
@@ -478,7 +490,7 @@ def main(argv: list[str] | None = None) -> None:
             if seed in reused:
                 run = {**reused[seed], "bo_source": "optimization_runs.jsonl"}
             else:
-                run = run_seed(seed, oracle, space, args.rounds, args.q, args.initial)
+                run = run_seed(seed, oracle, space, args.rounds, args.q, args.initial, **overrides)
                 run["bo_source"] = "this run"
             line = (
                 f"seed {seed}: BO best {run['bo_curve'][-1][1]:.1f} MPa, random best "

@@ -60,7 +60,8 @@ class RecommenderSettings:
     BoTorch's default kernel, and keep ``recommend(q=4)`` on ~1,000 recipes within seconds
     on a 2-core CPU (the benchmark prints both). Starting half of the restarts next to the
     best measured recipes (``local_starts``) gave better final recipes than uniform starts
-    on 13 of 20 simulated campaigns (seeds 0-19; 0-9 were looked at first)."""
+    in most simulated campaigns (``benchmarks/results/optimization_screens.jsonl``; the
+    input-warping screen there did not help and is not offered)."""
 
     num_restarts: int = 10
     raw_samples: int = 64
