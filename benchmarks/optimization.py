@@ -614,6 +614,16 @@ def main(argv: list[str] | None = None) -> None:
         f"median {np.median(bo_times):.1f} s, max {max(bo_times):.1f} s"
     )
     if args.peer:
+        from scipy.stats import wilcoxon
+
+        diff = np.array([run["bo_curve"][-1][1] - run["peer_curve"][-1][1] for run in runs])
+        test = wilcoxon(diff) if np.any(diff != 0) else None
+        emit(
+            f"Paired by seed (same start set), ours minus {peer_version} at the end: better in "
+            f"{int((diff > 0).sum())}, worse in {int((diff < 0).sum())} of {len(diff)} runs, "
+            f"mean {diff.mean():+.2f} MPa, median {np.median(diff):+.2f} MPa"
+            + (f"; Wilcoxon signed-rank p = {test.pvalue:.2f}" if test is not None else "")
+        )
         times = [t for run in runs for t in run["peer_round_seconds"]]
         trips = [t for run in runs for t in run["peer_round_trip_seconds"]]
         emit(
