@@ -87,14 +87,21 @@ def test_repair_lands_exactly_on_the_feasible_set(seed, noise):
         assert (v <= FEASIBILITY_TOL).all().all(), v.max()
 
 
-@pytest.mark.parametrize(("seed", "local_starts"), [(3, 0.0), (11, 0.0), (3, 0.5), (11, 1.0)])
-def test_recommend_on_random_constrained_problems(seed, local_starts):
+def _problem(seed: int, n: int):
+    """A random constrained space (the first seed from ``seed`` on that gives one) and
+    ``n`` feasible recipes with a smooth objective ``y``."""
     space = None
     while space is None:
         space, seed = random_space(seed), seed + 1000
-    data = random_feasible(space, 8, seed=seed)
+    data = random_feasible(space, n, seed=seed)
     x = data[space.numeric_names].to_numpy(dtype=float)
     data["y"] = -((x / (x.max(axis=0) + 1) - 0.4) ** 2).sum(axis=1)
+    return space, data
+
+
+@pytest.mark.parametrize(("seed", "local_starts"), [(3, 0.0), (11, 0.0), (3, 0.5), (11, 1.0)])
+def test_recommend_on_random_constrained_problems(seed, local_starts):
+    space, data = _problem(seed, 8)
     settings = RecommenderSettings(
         num_restarts=2, raw_samples=32, mc_samples=32, maxiter=40, local_starts=local_starts
     )
@@ -109,13 +116,7 @@ def test_recommend_on_random_constrained_problems(seed, local_starts):
     ("kernel", "sequential"), [("matern-gamma", False), ("botorch", True), ("botorch", False)]
 )
 def test_every_kernel_and_batch_mode_gives_feasible_suggestions(kernel, sequential):
-    space = None
-    seed = 5
-    while space is None:
-        space, seed = random_space(seed), seed + 1000
-    data = random_feasible(space, 8, seed=seed)
-    x = data[space.numeric_names].to_numpy(dtype=float)
-    data["y"] = -((x / (x.max(axis=0) + 1) - 0.4) ** 2).sum(axis=1)
+    space, data = _problem(5, 8)
     fast = RecommenderSettings(
         num_restarts=2,
         raw_samples=32,
@@ -133,13 +134,7 @@ def test_every_kernel_and_batch_mode_gives_feasible_suggestions(kernel, sequenti
 def test_local_starts_sit_next_to_the_best_recipes(monkeypatch):
     from core.optimize.recommender import Encoding, _incumbents_unit, _near_incumbents
 
-    space = None
-    seed = 7
-    while space is None:
-        space, seed = random_space(seed), seed + 1000
-    data = random_feasible(space, 12, seed=seed)
-    x = data[space.numeric_names].to_numpy(dtype=float)
-    data["y"] = -((x / (x.max(axis=0) + 1) - 0.4) ** 2).sum(axis=1)
+    space, data = _problem(7, 12)
     enc = Encoding(space, data)
     best = _incumbents_unit(space, data, enc)
     assert len(best) == 3
