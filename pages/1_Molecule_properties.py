@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -52,16 +51,16 @@ def _viewer_html(molblock: str, height: int = 360) -> str:
 
 
 def _properties_table(row: pd.Series, predictor) -> pd.DataFrame:
-    from core.models.molecules import LABELS
+    from core.models.molecules import LABELS, format_with_std
 
     records = []
     for name in predictor.properties:
-        std = row[f"{name}_std"]
+        value, std = format_with_std(row[name], row[f"{name}_std"])
         records.append(
             {
                 "property": LABELS.get(name, name),
-                "value": f"{row[name]:.4g}",
-                "± (1 std)": "" if np.isnan(std) else f"{std:.2g}",
+                "value": value,
+                "± (1 std)": std,
                 "unit": predictor.units[name],
                 "key": name,
             }

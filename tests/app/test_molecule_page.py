@@ -35,6 +35,10 @@ def test_valid_smiles_shows_values_with_units():
     homo = table.loc[table["property"] == "HOMO"].iloc[0]
     assert homo["unit"] == "eV"
     assert -12 < float(homo["value"]) < -5  # ethanol's HOMO is about -7 eV at B3LYP
+    # each value is quoted to the decimal place of its std (U0 was "-4209" ± "0.035")
+    for _, row in table.iterrows():
+        decimals = [len(t.partition(".")[2]) for t in (row["value"], row["± (1 std)"])]
+        assert decimals[0] == decimals[1], row.to_dict()
     assert not at.error and not at.warning
 
 
