@@ -67,7 +67,7 @@ class TrainConfig:
     seed: int = 0
     members: int = 4
     jobs: int = 2
-    epochs: int = 25
+    epochs: int = 60
     batch_size: int = 256
     max_points: int = 8
     lr: float = 2e-3
