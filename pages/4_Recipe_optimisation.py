@@ -729,9 +729,7 @@ if campaign is None:
     st.info("Open a saved campaign or create one to start.")
     st.stop()
 
-notice = st.session_state[NOTICE]
-if notice and notice[1] == _stamp(campaign):  # shown until the campaign changes again
-    st.success(notice[0])
+notice_slot = st.empty()  # filled at the end: a click below may already have moved on
 st.header(campaign.name)
 objectives = ", ".join(o.describe() for o in campaign.space.objectives)
 st.markdown(
@@ -760,3 +758,6 @@ st.subheader("Measured recipes")
 st.dataframe(campaign.measured, hide_index=True, key="measured_table")
 st.subheader("Plots")
 plots_section(campaign)
+notice = st.session_state[NOTICE]
+if notice and notice[1] == _stamp(campaign):  # shown until the campaign changes again
+    notice_slot.success(notice[0])

@@ -47,10 +47,14 @@ def test_create_suggest_save_and_reopen_after_restart(database):
     at.button(key="create_builtin").click()
     run(at)
     assert texts(at.header) == ["Concrete strength"]
+    created = [t for t in texts(at.success) if t.startswith("Created")]
+    assert created, texts(at.success)
     at.number_input(key="q").set_value(4)
     at.button(key="suggest").click()
     run(at)
     assert not at.error, texts(at.error)
+    # the notice is about the state before the click: it goes in the run that suggests
+    assert not set(created) & set(texts(at.success))
     (suggestions,) = [
         df.value for df in at.dataframe if "compressive_strength_mean" in df.value.columns
     ]
