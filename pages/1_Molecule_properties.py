@@ -92,6 +92,7 @@ def _show_single(predictor) -> None:
     with right:
         st.subheader("3D conformer")
         st.iframe(_viewer_html(molblock_3d(mol_h)), height=370)
+    _show_training_neighbours(predictor, row, mol_h)
     st.subheader("Which atoms drive the prediction")
     prop = st.selectbox(
         "Property to explain",
@@ -105,6 +106,63 @@ def _show_single(predictor) -> None:
     st.caption(
         "Red atoms raise the value, blue atoms lower it (hydrogens folded onto their heavy "
         "atom; per-element reference energies left out)."
+    )
+
+
+def _show_training_neighbours(predictor, row: pd.Series, mol_h) -> None:
+    from core.exceptions import DataNotAvailableError
+    from core.models.molecules import (
+        LABELS,
+        LOW_SIMILARITY,
+        error_at_similarity,
+        training_neighbours,
+    )
+
+    st.subheader("Closest molecules the model was trained on")
+    try:
+        table = training_neighbours(mol_h, k=5)
+    except DataNotAvailableError as err:
+        st.info(f"The training molecules need the data cache: {err}")
+        return
+    best = table.iloc[0]
+    if best["same_molecule"]:
+        errors = ", ".join(
+            f"{LABELS[p]} {row[p] - best[p]:+.3g} {predictor.units[p]}" for p in ("homo", "gap")
+        )
+        st.caption(
+            f"This molecule is in QM9's training set (QM9 #{best['qm9_index']}): the first row "
+            f"holds its DFT values. Prediction minus DFT: {errors}."
+        )
+    else:
+        text = (
+            f"The most similar training molecule has Tanimoto similarity {best['similarity']:.2f} "
+        )
+        text += "(ECFP4; 1 = same fingerprint)."
+        found = error_at_similarity(predictor.card, float(best["similarity"]))
+        if found is not None:
+            label, mae = found
+            text += (
+                f" Held-out test molecules with similarity {label} ({mae['count']:,} of them) "
+                f"had MAE HOMO {1000 * mae['homo']:.0f} meV, gap {1000 * mae['gap']:.0f} meV, "
+                f"μ {mae['mu']:.2f} D (model card: error by similarity)."
+            )
+        if best["similarity"] < LOW_SIMILARITY:
+            st.warning("Few similar molecules in training. " + text, icon="⚠️")
+        else:
+            st.caption(text)
+    units = predictor.units
+    st.dataframe(
+        table.drop(columns=["same_molecule"]),
+        hide_index=True,
+        column_config={
+            "similarity": st.column_config.NumberColumn("Tanimoto", format="%.2f"),
+            "qm9_index": st.column_config.NumberColumn("QM9 #", format="%d"),
+            **{
+                p: st.column_config.NumberColumn(f"{p} ({units[p]}, DFT)", format="%.3f")
+                for p in ("homo", "lumo", "gap", "mu", "alpha", "u0")
+            },
+        },
+        key="mol_neighbours",
     )
 
 
@@ -211,6 +269,12 @@ def _model_card(predictor) -> None:
             "**Test MAE by element** (molecules with / without it; fluorine is rare in QM9)"
         )
         st.dataframe(tables["by_element"], width="stretch")
+        if not tables["by_similarity"].empty:
+            st.markdown(
+                "**Test MAE by similarity to the training set** (Tanimoto, ECFP4, of each test "
+                "molecule to its closest QM9 training molecule)"
+            )
+            st.dataframe(tables["by_similarity"], width="stretch")
         if not tables["calibration"].empty:
             st.markdown(
                 "**Calibration**: share of test errors within 1 and 2 ± values "

@@ -15,6 +15,7 @@ failing the batch; molecules unlike QM9 are predicted with ``in_domain = False``
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -391,10 +392,117 @@ def load_predictor(folder: Path | None = None, device: str | None = None) -> Mol
     return MoleculePredictor(folder, device or select_device())
 
 
+NEIGHBOUR_COLUMNS = ("homo", "lumo", "gap", "mu", "alpha", "u0")
+# Below this Tanimoto similarity to the closest training molecule the page warns: the few
+# QM9 test molecules that far out have about twice the typical HOMO/gap error and four
+# times the U0 error (card: error_by_similarity).
+LOW_SIMILARITY = 0.4
+
+
+def _fingerprint_cache(manifest: dict) -> tuple[Path, dict]:
+    from core.chem.similarity import N_BITS, RADIUS
+
+    meta = {
+        "dataset": "qm9",
+        "split": "train",
+        "split_fingerprint": manifest["split_fingerprints"]["train"],
+        "data_version": manifest["data_version"],
+        "morgan_radius": RADIUS,
+        "n_bits": N_BITS,
+    }
+    return config.cache_dir() / "qm9_fingerprints" / "train_ecfp4.npy", meta
+
+
+@functools.lru_cache(maxsize=1)
+def _training_reference():
+    """QM9 training molecules, their DFT values and a Tanimoto index (ECFP4).
+
+    The fingerprints are computed once (about 15 s) and cached next to the data
+    (``<cache>/qm9_fingerprints/``), keyed by the training split's fingerprint."""
+    from core.chem.similarity import FingerprintIndex, morgan_bits
+    from core.data import qm9
+    from core.data._store import read_manifest
+
+    table = qm9.load_split("train", columns=["index", "smiles", *NEIGHBOUR_COLUMNS])
+    path, meta = _fingerprint_cache(read_manifest(qm9.INFO))
+    meta_path = path.with_suffix(".json")
+    packed = None
+    if path.exists() and meta_path.exists():
+        try:
+            if json.loads(meta_path.read_text()) == meta:
+                packed = np.load(path)
+        except (OSError, ValueError):
+            packed = None
+    if packed is None or len(packed) != len(table):
+        packed, _ = morgan_bits(Chem.MolFromSmiles(s) for s in table["smiles"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, packed)
+        tmp.replace(path)
+        meta_path.write_text(json.dumps(meta))
+    return table, FingerprintIndex(packed)
+
+
+def training_neighbours(molecule: str | Chem.Mol, k: int = 5) -> pd.DataFrame:
+    """The ``k`` QM9 *training* molecules most similar to ``molecule`` (Tanimoto on ECFP4),
+    with their DFT values: what the model has seen that looks like this molecule.
+
+    Columns: ``similarity``, ``smiles`` (RDKit canonical), ``same_molecule`` (identical
+    canonical SMILES without stereo), ``qm9_index`` and :data:`NEIGHBOUR_COLUMNS` in card
+    units. Needs the QM9 data cache (``python -m core.data prepare qm9``); raises
+    :class:`core.exceptions.DataNotAvailableError` with that hint otherwise, and
+    :class:`InvalidInputError` for a SMILES that does not parse.
+    """
+    from core.chem.molecules import parse_smiles
+    from core.chem.similarity import morgan_bits
+
+    mol = molecule if isinstance(molecule, Chem.Mol) else parse_smiles(molecule)
+    table, index = _training_reference()
+    packed, _ = morgan_bits([mol])
+    sim, rows = index.nearest(packed[0], k)
+    out = table.iloc[rows].reset_index(drop=True)
+    canon = [_flat_smiles(Chem.MolFromSmiles(s)) for s in out["smiles"]]
+    out = out.drop(columns="smiles").rename(columns={"index": "qm9_index"})
+    out.insert(0, "similarity", sim)
+    out.insert(1, "smiles", canon)
+    out.insert(2, "same_molecule", [c == _flat_smiles(mol) for c in canon])
+    return out
+
+
+def nearest_training_similarity(smiles: Sequence[str]) -> np.ndarray:
+    """Tanimoto similarity (ECFP4) of each SMILES to its closest QM9 training molecule;
+    NaN where a SMILES does not parse. Same data needs as :func:`training_neighbours`."""
+    from core.chem.similarity import morgan_bits
+
+    _, index = _training_reference()
+    packed, ok = morgan_bits(Chem.MolFromSmiles(s) for s in smiles)
+    out = np.full(len(ok), np.nan)
+    out[ok] = index.max_similarity(packed[ok])
+    return out
+
+
+def error_at_similarity(card: dict, similarity: float) -> tuple[str, dict] | None:
+    """The card's test MAE per property for molecules as similar to the training set as
+    this one: (bin label, {property: MAE, "count": n}), or None if the card has no such
+    breakdown (models evaluated before it existed)."""
+    bins = card.get("error_by_similarity") or {}
+    for label, row in bins.items():
+        lo, _, hi = label.removeprefix(">= ").partition("-")
+        if float(lo) <= similarity and (not hi or similarity < float(hi)):
+            return label, row
+    return None
+
+
+def _flat_smiles(mol: Chem.Mol | None) -> str:
+    if mol is None:
+        return ""
+    return Chem.MolToSmiles(Chem.RemoveHs(mol), isomericSmiles=False)
+
+
 def card_tables(predictor: MoleculePredictor, parity_points: int = 3000) -> dict[str, pd.DataFrame]:
     """The model card as tables for display: test metrics, calibration (table and curve),
-    error by number of heavy atoms and by element, and a sample of test predictions for
-    parity plots."""
+    error by number of heavy atoms, by element and by similarity to the training set, and a
+    sample of test predictions for parity plots."""
     card = predictor.card
     if not card:
         return {}
@@ -409,6 +517,8 @@ def card_tables(predictor: MoleculePredictor, parity_points: int = 3000) -> dict
     by_element = pd.DataFrame.from_dict(
         card.get("error_by_element") or card["error_by_fluorine"], orient="index"
     )
+    by_similarity = pd.DataFrame.from_dict(card.get("error_by_similarity") or {}, orient="index")
+    by_similarity.index.name = "Tanimoto to nearest training molecule"
     path = predictor.folder / "test_predictions.parquet"
     parity = pd.read_parquet(path) if path.exists() else pd.DataFrame()
     curve = calibration_curve(parity, predictor.properties) if len(parity) else pd.DataFrame()
@@ -419,6 +529,7 @@ def card_tables(predictor: MoleculePredictor, parity_points: int = 3000) -> dict
         "calibration": calibration,
         "by_size": by_size.sort_index(),
         "by_element": by_element,
+        "by_similarity": by_similarity,
         "calibration_curve": curve,
         "parity": parity,
     }

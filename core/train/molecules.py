@@ -279,11 +279,20 @@ def main(argv: list[str] | None = None) -> None:
     p_train.add_argument("--out", type=Path, default=None)
     p_eval = sub.add_parser("evaluate", help="ensemble test metrics -> card.json")
     p_eval.add_argument("--out", type=Path, default=None)
+    p_sim = sub.add_parser(
+        "similarity",
+        help="add the error by similarity to the training set to an evaluated model's card",
+    )
+    p_sim.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     out = args.out or config.models_dir() / MODEL_NAME
     if args.command == "train":
         fields = {k: getattr(args, k) for k in asdict(TrainConfig())}
         train(TrainConfig(**fields), out)
+    elif args.command == "similarity":
+        from core.train.molecules_eval import add_similarity_breakdown
+
+        add_similarity_breakdown(out)
     else:
         from core.train.molecules_eval import evaluate
 

@@ -131,6 +131,7 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
         frame[t] = truth[:, k]
         frame[f"{t}_pred"] = mean[:, k]
         frame[f"{t}_std"] = std[:, k]
+    frame["train_similarity"] = _test_similarity(frame)
     frame.to_parquet(folder / "test_predictions.parquet", index=False, compression="zstd")
     card = {
         "name": MODEL_NAME,
@@ -165,8 +166,58 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
         "error_by_heavy_atoms": by_size,
         "error_by_fluorine": by_fluorine,
         "error_by_element": by_element,
+        "error_by_similarity": error_by_similarity(frame),
+        "error_by_similarity_method": SIMILARITY_METHOD,
     }
     write_card(folder, card)
+    return card
+
+
+SIMILARITY_BINS = (0.0, 0.4, 0.5, 0.6, 0.7)
+SIMILARITY_METHOD = (
+    "Tanimoto similarity (Morgan radius 2, 2,048 bits) of each test molecule to its closest "
+    "QM9 training molecule; MAE per bin of that similarity"
+)
+
+
+def _test_similarity(frame: pd.DataFrame) -> np.ndarray:
+    from core.models.molecules import nearest_training_similarity
+
+    smiles = qm9.load(columns=["index", "smiles"]).set_index("index")["smiles"]
+    return nearest_training_similarity(smiles.loc[frame["index"]].tolist())
+
+
+def error_by_similarity(frame: pd.DataFrame) -> dict:
+    """MAE per property in bins of ``train_similarity`` (a column of test_predictions)."""
+    sim = frame["train_similarity"].to_numpy()
+    edges = [*SIMILARITY_BINS, np.inf]
+    out = {}
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        mask = (sim >= lo) & (sim < hi)
+        label = f">= {lo:.1f}" if not np.isfinite(hi) else f"{lo:.1f}-{hi:.1f}"
+        if mask.any():
+            out[label] = {
+                t: float(np.abs(frame.loc[mask, f"{t}_pred"] - frame.loc[mask, t]).mean())
+                for t in ALL_TARGETS
+            } | {"count": int(mask.sum())}
+    return out
+
+
+def add_similarity_breakdown(folder: Path, recompute: bool = False) -> dict:
+    """Add ``train_similarity`` to test_predictions.parquet and ``error_by_similarity`` to
+    the card of an evaluated model, without re-running the test set (the card keeps its
+    date; ``error_by_similarity_date`` says when this was added). A similarity column
+    already in the file is reused unless ``recompute``."""
+    path = folder / "test_predictions.parquet"
+    frame = pd.read_parquet(path)
+    if "train_similarity" not in frame or recompute:
+        frame["train_similarity"] = _test_similarity(frame)
+        frame.to_parquet(path, index=False, compression="zstd")
+    card = json.loads((folder / "card.json").read_text())
+    card["error_by_similarity"] = error_by_similarity(frame)
+    card["error_by_similarity_method"] = SIMILARITY_METHOD
+    card["error_by_similarity_date"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    (folder / "card.json").write_text(json.dumps(card, indent=2))
     return card
 
 

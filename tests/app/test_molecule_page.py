@@ -75,3 +75,20 @@ def test_model_card_shows_test_metrics_by_element_and_calibration():
     assert (metrics["mae"] > 0).all()
     by_element = next(df.value for df in at.dataframe if "with C" in df.value.index)
     assert by_element.loc["with C", "count"] > 1000
+
+
+@needs_model
+@pytest.mark.data
+def test_closest_training_molecules_are_shown_with_their_dft_values():
+    at = _predict(_page(), "c1ccncc1")
+    assert "Closest molecules the model was trained on" in [s.value for s in at.subheader]
+    if any("data cache" in i.value for i in at.info):
+        pytest.skip("QM9 not prepared (make data)")
+    (table,) = [df.value for df in at.dataframe if "similarity" in df.value.columns]
+    assert table["similarity"].iloc[0] == 1.0 and table["smiles"].iloc[0] == "c1ccncc1"
+    assert any("is in QM9's training set" in c.value for c in at.caption)
+    # a molecule QM9 does not hold: the caption gives the similarity, not an identity
+    at = _predict(at, "CC(=O)Oc1ccccc1C(=O)O")  # aspirin, Tanimoto 0.38 to QM9
+    assert any("Few similar molecules in training" in w.value for w in at.warning)
+    at = _predict(at, "CC(C)C#N")  # isobutyronitrile: a QM9 test molecule, not in training
+    assert any("most similar training molecule" in c.value for c in at.caption)
