@@ -21,7 +21,7 @@ EXAMPLES = {
     "Acetic acid": "CC(=O)O",
     "Pyridine": "c1ccncc1",
     "Trifluoroethanol": "OCC(F)(F)F",
-    "Aspirin (12 heavy atoms: outside QM9)": "CC(=O)Oc1ccccc1C(=O)O",
+    "Aspirin (13 heavy atoms: outside QM9)": "CC(=O)Oc1ccccc1C(=O)O",
     "Thiophene (S: outside QM9)": "c1ccsc1",
 }
 
@@ -322,9 +322,9 @@ except ModelNotAvailableError as err:
 
 single, draw, upload_tab, batch = st.tabs(["SMILES", "Draw", "3D file", "Batch"])
 with single:
-    cols = st.columns(len(EXAMPLES))
-    for col, (label, smi) in zip(cols, EXAMPLES.items(), strict=True):
-        if col.button(label.split(" (")[0], key=f"example_{smi}", help=label):
+    row = st.container(horizontal=True, gap="small")  # buttons as wide as their names
+    for label, smi in EXAMPLES.items():
+        if row.button(label.split(" (")[0], key=f"example_{smi}", help=label):
             st.session_state[SMILES_KEY] = smi
     smiles = st.text_input("SMILES", key=SMILES_KEY)
     if st.button("Predict", type="primary", key="mol_predict"):

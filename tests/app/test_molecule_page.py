@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -92,3 +96,17 @@ def test_closest_training_molecules_are_shown_with_their_dft_values():
     assert any("Few similar molecules in training" in w.value for w in at.warning)
     at = _predict(at, "CC(C)C#N")  # isobutyronitrile: a QM9 test molecule, not in training
     assert any("most similar training molecule" in c.value for c in at.caption)
+
+
+def test_example_labels_state_true_facts():
+    from rdkit import Chem
+
+    from core.chem.molecules import heavy_atom_count
+
+    source = Path(PAGE).read_text()  # the page's EXAMPLES dict literal, without running it
+    examples = ast.literal_eval(source.split("EXAMPLES = ", 1)[1].split("\n}\n", 1)[0] + "\n}")
+    assert len(examples) >= 5
+    for label, smiles in examples.items():
+        count = re.search(r"(\d+) heavy atoms", label)
+        if count:
+            assert heavy_atom_count(Chem.MolFromSmiles(smiles)) == int(count.group(1)), label
