@@ -158,8 +158,15 @@ def _show_training_neighbours(predictor, row: pd.Series, mol_h) -> None:
             "similarity": st.column_config.NumberColumn("Tanimoto", format="%.2f"),
             "qm9_index": st.column_config.NumberColumn("QM9 #", format="%d"),
             **{
-                p: st.column_config.NumberColumn(f"{p} ({units[p]}, DFT)", format="%.3f")
-                for p in ("homo", "lumo", "gap", "mu", "alpha", "u0")
+                p: st.column_config.NumberColumn(f"{short} ({units[p]}, DFT)", format="%.3f")
+                for p, short in (
+                    ("homo", "HOMO"),
+                    ("lumo", "LUMO"),
+                    ("gap", "gap"),
+                    ("mu", "μ"),
+                    ("alpha", "α"),
+                    ("u0", "U0"),
+                )
             },
         },
         key="mol_neighbours",
