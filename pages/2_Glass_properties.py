@@ -378,6 +378,13 @@ def show_card(model) -> None:
         f"Filter: {card['filter']}. Split: {card['split']}. Glasses: {card['n_glasses']}; "
         f"viscosity points: {card['n_viscosity_points']}."
     )
+    vf = card.get("viscosity_filter")
+    if vf:
+        st.caption(
+            f"Viscosity data check: {vf['rule']}. Dropped {vf['series_dropped']} series "
+            f"({vf['points_dropped']} points), {vf['of_them_about_273_K_low']} of them about "
+            "273 K low."
+        )
     rows = []
     for prop in PROPERTIES:
         m = card["test_metrics"][prop]
@@ -393,17 +400,23 @@ def show_card(model) -> None:
                 "R²": m["r2"],
             }
         )
-    v = card["test_metrics"]["log10_viscosity"]
-    rows.append(
-        {
-            "property": "Viscosity (MYEGA curve)",
-            "unit": "log10 Pa s",
-            "test glasses": v["glasses"],
-            "RMSE": v["rmse"],
-            "MAE": v["mae"],
-            "R²": v["r2"],
-        }
-    )
+    for key, label in (
+        ("log10_viscosity", "Viscosity (MYEGA curve), all test points"),
+        ("log10_viscosity_consistent", "Viscosity, series consistent with their own Tg"),
+    ):
+        v = card["test_metrics"].get(key)
+        if v is None:
+            continue
+        rows.append(
+            {
+                "property": label,
+                "unit": "log10 Pa s",
+                "test glasses": v["glasses"],
+                "RMSE": v["rmse"],
+                "MAE": v["mae"],
+                "R²": v["r2"],
+            }
+        )
     st.subheader("Test metrics (held-out test split)")
     st.dataframe(
         pd.DataFrame(rows),
