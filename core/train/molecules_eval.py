@@ -150,7 +150,8 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
         "summary": (
             f"test MAE: HOMO {metrics['homo']['mae'] * 1000:.0f} meV, "
             f"gap {metrics['gap']['mae'] * 1000:.0f} meV, μ {metrics['mu']['mae']:.2f} D, "
-            f"U0 {metrics['u0']['mae'] * 1000:.0f} meV ({len(members)} member(s))"
+            f"U0 {metrics['u0']['mae'] * 1000:.0f} meV "
+            f"({len(members)} member{'s' if len(members) > 1 else ''})"
         ),
         "calibration": calibration,
         "calibration_method": (
