@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -413,8 +415,16 @@ def _fingerprint_cache(manifest: dict) -> tuple[Path, dict]:
     return config.cache_dir() / "qm9_fingerprints" / "train_ecfp4.npy", meta
 
 
-@functools.lru_cache(maxsize=1)
+_REFERENCE_LOCK = threading.Lock()  # app sessions run in threads: build the index once
+
+
 def _training_reference():
+    with _REFERENCE_LOCK:
+        return _load_training_reference()
+
+
+@functools.lru_cache(maxsize=1)
+def _load_training_reference():
     """QM9 training molecules, their DFT values and a Tanimoto index (ECFP4).
 
     The fingerprints are computed once (about 15 s) and cached next to the data
@@ -436,7 +446,7 @@ def _training_reference():
     if packed is None or len(packed) != len(table):
         packed, _ = morgan_bits(Chem.MolFromSmiles(s) for s in table["smiles"])
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npy")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")  # other processes may build too
         np.save(tmp, packed)
         tmp.replace(path)
         meta_path.write_text(json.dumps(meta))
