@@ -17,7 +17,7 @@ RUN_ARGS ?=
 .PHONY: help venv run test-deps data test lint
 
 help:
-	@echo "make run        create .venv if needed and start the app (streamlit run app.py)"
+	@echo "make run        create .venv and the data cache if needed, start the app (streamlit run app.py)"
 	@echo "make test       install test deps + chromium, prepare data, run pytest"
 	@echo "                (extra pytest arguments: make test PYTEST_ARGS='-m \"not e2e\"')"
 	@echo "make venv       create .venv and install requirements.txt"
@@ -32,7 +32,10 @@ $(RUNTIME_STAMP): requirements.txt
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
 
-run: venv
+# The app runs on the shipped models alone, but the nearest measured glasses, the closest
+# training molecules and the concrete campaign read the data cache: prepare it first
+# (a no-op, about a second, once it is there).
+run: venv data
 	$(BIN)/streamlit run app.py --browser.gatherUsageStats false $(RUN_ARGS)
 
 $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
