@@ -527,7 +527,11 @@ def main(argv: list[str] | None = None) -> None:
     random_long_best = []
     for run in runs:  # random search continued past the budget (oracle calls only)
         start = sample_feasible(space, args.initial, 1000 + run["seed"])
-        more = sample_feasible(space, args.random_extended, 1000 + run["seed"] + 77)
+        more = (
+            sample_feasible(space, args.random_extended, 1000 + run["seed"] + 77)
+            if args.random_extended > 0
+            else start.iloc[:0]
+        )
         both = pd.concat([start, more], ignore_index=True)
         ys = oracle_strength(oracle, both)
         random_long_best.append(both.iloc[[int(np.argmax(ys))]])
@@ -570,9 +574,10 @@ def main(argv: list[str] | None = None) -> None:
         rows[f"{peer_version}, defaults (scored as suggested)"] = summary("peer_curve")
         rows[f"{peer_version}, counting feasible suggestions only"] = summary("peer_feasible_curve")
     rows["random search"] = summary("random_curve")
-    rows[f"random search, continued to {args.initial + args.random_extended}"] = summary(
-        "random_long"
-    )
+    if args.random_extended > 0:
+        rows[f"random search, continued to {args.initial + args.random_extended}"] = summary(
+            "random_long"
+        )
     emit()
     emit(
         f"Concrete, {len(runs)} seeds, {args.initial} random start + {args.rounds} rounds x "
