@@ -367,6 +367,22 @@ def reusable_bo_runs(rounds: int, q: int, n_init: int) -> dict[int, dict]:
     return out
 
 
+def machine_reference(threads: int) -> float:
+    """Seconds for a fixed float64 workload (20 products of 1,000 x 1,000 matrices) with
+    ``threads`` torch threads: printed beside the latency, so runs on a busier or slower
+    host can be told apart from a slower recommender."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    a = torch.rand(1000, 1000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    a @ a  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(20):
+        a @ a
+    seconds = time.perf_counter() - t0
+    torch.set_num_threads(before)
+    return seconds
+
+
 def latency(threads: int, repeats: int = 3) -> list[float]:
     campaign = Campaign.from_builtin("concrete")
     times = []
@@ -475,6 +491,7 @@ def main(argv: list[str] | None = None) -> None:
     emit(f"BoTorch recommender settings: {_settings_record(**overrides)}")
     lat = [] if args.skip_latency or args.peer else latency(args.latency_threads)
     if lat:
+        reference = machine_reference(args.latency_threads)
         emit(
             f"latency recommend(q=4), 1,030 mixes, {args.latency_threads} torch thread(s): "
             f"{[round(t, 1) for t in lat]} s"
@@ -671,7 +688,8 @@ def main(argv: list[str] | None = None) -> None:
         emit(
             f"recommend(q=4) on all 1,030 mixes with the mixture constraint, "
             f"{args.latency_threads} torch thread(s): median {np.median(lat):.1f} s "
-            f"(runs {', '.join(f'{t:.1f}' for t in lat)}; target < 10 s)"
+            f"(runs {', '.join(f'{t:.1f}' for t in lat)}; target < 10 s); machine reference "
+            f"right after: 20 float64 1000x1000 matrix products in {reference:.2f} s"
         )
     (out_dir / f"{stem}_table.txt").write_text("\n".join(printed) + "\n")
 
