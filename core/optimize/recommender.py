@@ -14,6 +14,9 @@ How a round works (:func:`recommend`):
    ``qLogNoisyExpectedHypervolumeImprovement`` with the reference point at the worst
    observed score minus 10 % of the observed range per objective (a standard choice:
    every measured recipe that is not the worst in some objective improves the hypervolume).
+   The baseline of the noisy acquisitions is the measured recipes with fixed variables at
+   their fixed value (:func:`baseline_inputs`), so data measured under other conditions
+   (e.g. other curing ages) informs the surrogate but does not set the bar.
 4. **Optimise** in the unit cube of the search bounds (so SLSQP sees well-scaled variables):
    mixtures are equality constraints, linear inequalities and ratio windows go to
    ``inequality_constraints`` (BoTorch: ``sum(c_i x_i) >= rhs``), fixed variables to
@@ -346,6 +349,19 @@ def reference_point(observed_scores: np.ndarray) -> list[float]:
     return list(worst - 0.1 * span)
 
 
+def baseline_inputs(space: SearchSpace, enc: Encoding, measured: pd.DataFrame) -> np.ndarray:
+    """Model inputs of the measured recipes as the campaign would make them now: fixed
+    variables at their fixed value. The noisy-EI baseline (the incumbent to improve on) is
+    then the surrogate's value of each known recipe *under the campaign's conditions*: a
+    concrete mix measured at 91 days is not the incumbent of a campaign that makes 28-day
+    mixes (the GP, fitted on every measured age, predicts that mix at 28 days)."""
+    x = enc.encode(measured)
+    for v in space.variables:
+        if isinstance(v, FixedVariable):
+            x[:, enc.columns.index(v.name)] = v.value
+    return x
+
+
 def _acquisition(space, model, enc, measured, settings):
     from botorch.acquisition.logei import qLogNoisyExpectedImprovement
     from botorch.acquisition.multi_objective.logei import (
@@ -355,7 +371,7 @@ def _acquisition(space, model, enc, measured, settings):
     from botorch.acquisition.objective import GenericMCObjective
     from botorch.sampling import SobolQMCNormalSampler
 
-    x_base = torch.tensor(np.unique(enc.encode(measured), axis=0), dtype=DTYPE)
+    x_base = torch.tensor(np.unique(baseline_inputs(space, enc, measured), axis=0), dtype=DTYPE)
     sampler = SobolQMCNormalSampler(torch.Size([settings.mc_samples]), seed=settings.seed)
     f = _mc_objective(space, enc)
     if len(space.objectives) == 1:
