@@ -240,10 +240,16 @@ def show_prediction(model, composition: dict[str, float]) -> None:
             st.info(f"Measured points need the data cache: {err}")
     st.altair_chart(viscosity_chart(curve, char, measured), width="stretch")
     first = result["curve"].iloc[0]
+    coverage = model.card.get("calibration", {}).get("log10_viscosity", {}).get("within_2std")
+    band = "Band: ± 2 std" + (
+        f" (it holds {coverage:.0%} of the measured held-out test points; model card)."
+        if coverage is not None
+        else "."
+    )
     st.markdown(
         f"Fragility **m = {first['fragility']:.1f} ± {first['fragility_std']:.1f}**, "
         f"T12 = **{first['T12']:.0f} ± {first['T12_std']:.0f} K**, "
-        f"log10 η∞ = {first['A']:.2f} ± {first['A_std']:.2f} (Pa s). Band: ± 2 std."
+        f"log10 η∞ = {first['A']:.2f} ± {first['A_std']:.2f} (Pa s). {band}"
     )
     table = char[["point", "log10_viscosity", "T_K", "T_K_std"]].assign(T_C=char["T_K"] - 273.15)
     st.dataframe(

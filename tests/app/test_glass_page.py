@@ -38,6 +38,9 @@ def test_default_formulation_shows_predictions_and_curve(page):
     assert "Glass transition Tg" in shown and shown["Glass transition Tg"].endswith("K")
     assert any(chart for chart in page.get("arrow_vega_lite_chart")) or page.get("vega_lite_chart")
     assert any("cache" in i.value or "prepare" in i.value for i in page.info)  # no data cache
+    # the band's label says how much of the held-out data it actually covers (card value)
+    band = next(m.value for m in page.markdown if "Band: ± 2 std" in m.value)
+    assert "of the measured held-out test points" in band
 
 
 def test_preset_e_glass(page):
