@@ -210,8 +210,9 @@ def show_prediction(model, composition: dict[str, float]) -> None:
             + " (model card: measured-neighbour correction)."
         )
     st.caption(
-        "± is the spread (standard deviation) of the ensemble members, scaled per property so "
-        "that about 68 % of held-out errors fall within it (model card: uncertainty "
+        "± combines the spread (standard deviation) of the ensemble members with a "
+        "per-property floor (the scatter the members do not see, e.g. between papers), fitted "
+        "so that about 68 % of held-out errors fall within it (model card: uncertainty "
         "calibration); the viscosity band, T12, fragility and characteristic temperatures "
         "use one factor fitted on measured viscosity points."
     )
@@ -441,6 +442,7 @@ def show_card(model) -> None:
                     {
                         "property": LABELS.get(p, "Viscosity (log10 η at measured points)"),
                         "std factor": c["std_scale"],
+                        "std floor (property units)": c.get("std_floor"),
                         "within 1 std": c["within_1std"],
                         "within 2 std": c["within_2std"],
                         "within 1 std (unscaled)": c["raw_within_1std"],
@@ -452,14 +454,17 @@ def show_card(model) -> None:
             ),
             hide_index=True,
             column_config={
-                c: st.column_config.NumberColumn(c, format="%.2f")
-                for c in (
-                    "std factor",
-                    "within 1 std",
-                    "within 2 std",
-                    "within 1 std (unscaled)",
-                    "within 2 std (unscaled)",
-                )
+                "std floor (property units)": st.column_config.NumberColumn(format="%.3g"),
+                **{
+                    c: st.column_config.NumberColumn(c, format="%.2f")
+                    for c in (
+                        "std factor",
+                        "within 1 std",
+                        "within 2 std",
+                        "within 1 std (unscaled)",
+                        "within 2 std (unscaled)",
+                    )
+                },
             },
         )
     correction = card.get("neighbour_correction")

@@ -84,6 +84,8 @@ class GlassPredictor:
         # "calibration"); 1 for a card written before calibration existed.
         scale = self.card.get("std_scale", {})
         self.std_scale = np.array([float(scale.get(p, 1.0)) for p in PROPERTIES])
+        floor = self.card.get("std_floor", {})  # the error the members' spread cannot see
+        self.std_floor = np.array([float(floor.get(p, 0.0)) for p in PROPERTIES])
         # one factor for the viscosity head (curve band, MYEGA parameters, temperatures)
         self.viscosity_std_scale = float(scale.get("log10_viscosity", 1.0))
         elements = ElementTable.from_json(folder / "elements.json")
@@ -153,11 +155,13 @@ class GlassPredictor:
         return out
 
     def summarise(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Ensemble mean (in the standardised space, then to units) and std (units): the
-        members' spread times the card's per-property ``std_scale`` (``raw_std``: unscaled)."""
+        """Ensemble mean (in the standardised space, then to units) and std (units):
+        ``sqrt((std_scale * spread)^2 + std_floor^2)`` with the card's per-property factors
+        (``raw_std``: the members' spread alone)."""
         mean = self.to_units(raw["properties"].mean(axis=0))
         raw_std = self.to_units(raw["properties"]).std(axis=0)
-        return {"mean": mean, "std": raw_std * self.std_scale, "raw_std": raw_std}
+        std = np.sqrt((raw_std * self.std_scale) ** 2 + self.std_floor**2)
+        return {"mean": mean, "std": std, "raw_std": raw_std}
 
     def neighbours(
         self, compositions: Sequence[Mapping[str, float]], k: int

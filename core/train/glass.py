@@ -850,8 +850,11 @@ def _data_for(folder: Path, data, descriptors):
 
 
 CALIBRATION_METHOD = (
-    "members' std times a per-property factor that puts 68.3 % of the validation glasses' "
-    "errors within 1 std (quantile matching); for viscosity one factor fitted on the "
+    "sqrt((scale * members' std)^2 + floor^2) per property: scale and floor fitted on the "
+    "validation glasses by Gaussian likelihood, then one common factor puts 68.3 % of their "
+    "errors within 1 std (quantile matching); the floor is the error the members' spread "
+    "does not see (they can agree on a glass whose measurements scatter, e.g. Tg from "
+    "different papers). For viscosity one factor fitted on the "
     "validation glasses' measured points scales the curve band and the std of T12, the "
     "fragility and the characteristic temperatures. The validation split also chose each member's "
     "early-stopping epoch, never its weights; the test columns are measured after scaling "
@@ -879,11 +882,12 @@ def card_summary(card: dict) -> str:
 def calibrate(
     folder: Path, data: GlassData | None = None, descriptors: DescriptorTable | None = None
 ) -> dict:
-    """Fit the per-property std factor on validation glasses, measure test coverage before and
-    after, store both in the card (``std_scale``, ``calibration``) and rescale the ``_std``
-    columns of ``test_predictions.parquet``. Idempotent: fits on the unscaled spread."""
+    """Fit the per-property std model (scale and floor, :func:`fit_std_model`) on validation
+    glasses, measure test coverage before and after, store both in the card (``std_scale``,
+    ``std_floor``, ``calibration``) and recompute the ``_std`` columns of
+    ``test_predictions.parquet``. Idempotent: fits on the unscaled spread."""
     from core.models.glass import PROPERTIES, GlassPredictor
-    from core.train._common import coverage, fit_std_scale
+    from core.train._common import apply_std_model, coverage, fit_std_model, fit_std_scale
 
     data, descriptors = _data_for(folder, data, descriptors)
     predictor = GlassPredictor(folder)
@@ -907,17 +911,18 @@ def calibrate(
         return err[:, None], curves.std(0)[:, None]
 
     _, val_err, val_std = abs_error_and_std("val")
-    scale = fit_std_scale(val_err, val_std)
+    scale, floor = fit_std_model(val_err, val_std)
     visc_val_err, visc_val_std = viscosity_error_and_std("val")
     visc_scale = float(fit_std_scale(visc_val_err, visc_val_std)[0])
     visc_test_err, visc_test_std = viscosity_error_and_std("test")
     test_rows, test_err, test_std = abs_error_and_std("test")
     calibration = {}
     for j, p in enumerate(PROPERTIES):
-        after = coverage(test_err[:, j], test_std[:, j] * scale[j])
+        after = coverage(test_err[:, j], apply_std_model(test_std[:, j], scale[j], floor[j]))
         before = coverage(test_err[:, j], test_std[:, j])
         calibration[p] = {
             "std_scale": float(scale[j]),
+            "std_floor": float(floor[j]),
             "n_val": int(np.isfinite(val_err[:, j]).sum()),
             **after,
             **{f"raw_{k}": v for k, v in before.items() if k != "n"},
@@ -935,6 +940,7 @@ def calibrate(
     card = json.loads((folder / "card.json").read_text())
     card["std_scale"] = {p: float(scale[j]) for j, p in enumerate(PROPERTIES)}
     card["std_scale"]["log10_viscosity"] = visc_scale
+    card["std_floor"] = {p: float(floor[j]) for j, p in enumerate(PROPERTIES)}
     card["calibration"] = calibration
     card["calibration_method"] = CALIBRATION_METHOD
     card["summary"] = card_summary(card)
@@ -946,7 +952,7 @@ def calibrate(
         position = {k: i for i, k in enumerate(data.key[test_rows])}
         at = np.array([position[k] for k in table["key"]])
         for j, p in enumerate(PROPERTIES):
-            table[f"{p}_std"] = test_std[at, j] * scale[j]
+            table[f"{p}_std"] = apply_std_model(test_std[at, j], scale[j], floor[j])
         table.to_parquet(table_path, index=False, compression="zstd")
     print(json.dumps(calibration, indent=1))
     return calibration

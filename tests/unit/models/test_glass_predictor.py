@@ -124,14 +124,18 @@ def test_std_is_the_member_spread_times_the_cards_calibration(model, tmp_path):
         assert c["within_2std"] > c["within_1std"] and c["std_scale"] > 0
     raw = model.raw_outputs([{"SiO2": 0.75, "Na2O": 0.15, "CaO": 0.10}])
     summary = model.summarise(raw)
-    assert np.allclose(summary["std"], summary["raw_std"] * model.std_scale)
+    expected = np.sqrt((summary["raw_std"] * model.std_scale) ** 2 + model.std_floor**2)
+    assert np.allclose(summary["std"], expected)
+    # the floor: members that agree by chance still leave the scatter between measurements
+    assert (model.std_floor > 0).all() and (summary["std"] >= model.std_floor - 1e-12).all()
+    assert all(calibration[p]["std_floor"] == model.std_floor[j] for j, p in enumerate(PROPERTIES))
     # a card without calibration (older models) keeps the members' spread
     import shutil
 
     folder = tmp_path / "glass"
     shutil.copytree(MODEL, folder)
     card = json.loads((folder / "card.json").read_text())
-    del card["std_scale"]
+    del card["std_scale"], card["std_floor"]
     (folder / "card.json").write_text(json.dumps(card))
     plain_model = GlassPredictor(folder)
     plain = plain_model.summarise(raw)
