@@ -197,3 +197,30 @@ def test_noisy_ei_baseline_is_judged_at_the_fixed_settings():
     model = fit_models(space, measured, enc)
     acqf = _acquisition(space, model, enc, measured, FAST)
     assert torch.all(acqf.X_baseline[:, enc.columns.index("age")] == 28.0)
+
+
+def test_cached_predictive_covariance_is_the_exact_posterior():
+    # _exact() turns on gpytorch's cached predictive covariance for speed; under Cholesky
+    # it must give the same joint posterior (and gradients) as the plain exact path.
+    import gpytorch
+
+    from core.optimize.recommender import Encoding, _exact, fit_models
+
+    measured = table(n=40, seed=3)
+    space = SearchSpace(
+        (ContinuousVariable("a", 0, 1), ContinuousVariable("b", 0, 1)),
+        (Objective("y", "maximize"),),
+    )
+    enc = Encoding(space, measured)
+    model = fit_models(space, measured, enc)
+    x = torch.rand(3, 5, enc.d, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    results = []
+    for cached in (True, False):
+        xg = x.clone().requires_grad_(True)
+        with _exact(), gpytorch.settings.fast_pred_var(cached):
+            post = model.posterior(xg)
+            cov, mean = post.mvn.covariance_matrix, post.mean
+        (cov.sum() + mean.sum()).backward()
+        results.append((mean.detach(), cov.detach(), xg.grad))
+    for fast, plain in zip(*results, strict=True):
+        assert torch.allclose(fast, plain, rtol=1e-8, atol=1e-10)
