@@ -586,17 +586,13 @@ def main(argv: list[str] | None = None) -> None:
             "min": best.min(),
             "max": best.max(),
         }
-        for level in LEVELS:
-            needed = np.array([reach(run[key], level * optimum) for run in runs])
+        thresholds = {level: level * optimum for level in LEVELS} | {"measured": measured_best}
+        for name, threshold in thresholds.items():
+            needed = np.array([reach(run[key], threshold) for run in runs])
             med = np.median(needed)
-            out[level] = (f"{med:.0f}" if np.isfinite(med) else f"> {last}") + (
+            out[name] = (f"{med:.0f}" if np.isfinite(med) else f"> {last}") + (
                 f" ({int(np.isfinite(needed).sum())}/{len(runs)})"
             )
-        needed = np.array([reach(run[key], measured_best) for run in runs])
-        med = np.median(needed)
-        out["measured"] = (f"{med:.0f}" if np.isfinite(med) else f"> {last}") + (
-            f" ({int(np.isfinite(needed).sum())}/{len(runs)})"
-        )
         return out
 
     rows = {"BoTorch qLogNEI (core.optimize)": summary("bo_curve")}

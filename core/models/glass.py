@@ -158,9 +158,11 @@ class GlassPredictor:
         """Ensemble mean (in the standardised space, then to units) and std (units):
         ``sqrt((std_scale * spread)^2 + std_floor^2)`` with the card's per-property factors
         (``raw_std``: the members' spread alone)."""
+        from core.train._common import apply_std_model
+
         mean = self.to_units(raw["properties"].mean(axis=0))
         raw_std = self.to_units(raw["properties"]).std(axis=0)
-        std = np.sqrt((raw_std * self.std_scale) ** 2 + self.std_floor**2)
+        std = apply_std_model(raw_std, self.std_scale, self.std_floor)
         return {"mean": mean, "std": std, "raw_std": raw_std}
 
     def neighbours(
