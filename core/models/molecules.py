@@ -202,9 +202,11 @@ class MoleculePredictor:
             mu = out["dipole"].norm(dim=-1, keepdim=True) * E_ANGSTROM_TO_DEBYE
             preds.append(torch.cat([mu, out["scalars"]], -1).double().cpu().numpy())
             outs.append(out)
+        from core.train._common import apply_std_model
+
         stacked = np.stack(preds)
         std = stacked.std(0, ddof=1) if len(preds) > 1 else np.full_like(stacked[0], np.nan)
-        return stacked.mean(0), np.sqrt((std * self.std_scale) ** 2 + self.std_floor**2), outs
+        return stacked.mean(0), apply_std_model(std, self.std_scale, self.std_floor), outs
 
     def predict(
         self,
