@@ -224,3 +224,54 @@ def test_cached_predictive_covariance_is_the_exact_posterior():
         results.append((mean.detach(), cov.detach(), xg.grad))
     for fast, plain in zip(*results, strict=True):
         assert torch.allclose(fast, plain, rtol=1e-8, atol=1e-10)
+
+
+def test_noisy_ei_baseline_keeps_the_likely_incumbents():
+    # The baseline is cut to the recipes that hold 99 % of the probability of being the
+    # best; the cut must keep that mass (checked with independent samples), keep the
+    # recipe the GP rates best, drop recipes that are never the best, and leave noisy EI
+    # of new candidates almost unchanged.
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.acquisition.objective import GenericMCObjective
+    from botorch.sampling import SobolQMCNormalSampler
+
+    from core.optimize.recommender import Encoding, _exact, fit_models, likely_incumbents
+
+    rng = np.random.default_rng(5)
+    measured = table(n=80, seed=5)
+    measured["y"] += rng.normal(0, 0.05, len(measured))  # several plausible incumbents
+    space = SearchSpace(
+        (ContinuousVariable("a", 0, 1), ContinuousVariable("b", 0, 1)),
+        (Objective("y", "maximize"),),
+    )
+    enc = Encoding(space, measured)
+    model = fit_models(space, measured, enc)
+    x_base = torch.tensor(enc.encode(measured), dtype=torch.float64)
+    objective = GenericMCObjective(lambda s, X=None: s[..., 0])
+    with _exact():
+        kept = likely_incumbents(model, x_base, objective, seed=0, mass=0.99)
+        everything = likely_incumbents(model, x_base, objective, seed=0, mass=1.0)
+        with torch.no_grad():
+            post = model.posterior(x_base)
+            draws = SobolQMCNormalSampler(torch.Size([4096]), seed=123)(post)[..., 0]
+    assert 1 < len(kept) < len(everything) < len(x_base)
+    best = draws.argmax(-1)
+    is_kept = (x_base[best].unsqueeze(1) == kept.unsqueeze(0)).all(-1).any(-1)
+    assert is_kept.double().mean() > 0.98
+    assert any(torch.equal(r, x_base[post.mean[:, 0].argmax()]) for r in kept)
+
+    # candidates around the optimum (0.6, 0.3), where noisy EI is not negligible
+    g = torch.Generator().manual_seed(1)
+    candidates = (torch.tensor([0.45, 0.15]) + 0.3 * torch.rand(16, 1, 2, generator=g)).double()
+    values = []
+    for baseline in (kept, x_base):
+        sampler = SobolQMCNormalSampler(torch.Size([2048]), seed=0)
+        acqf = qLogNoisyExpectedImprovement(
+            model, X_baseline=baseline, sampler=sampler, objective=objective, prune_baseline=False
+        )
+        with _exact(), torch.no_grad():
+            values.append(acqf(candidates).exp())
+    pruned, full = values
+    assert torch.all(pruned >= 0)
+    assert float(full.max()) > 0
+    assert torch.allclose(pruned, full, rtol=0.1, atol=0.02 * float(full.max()))
