@@ -78,6 +78,7 @@ class TrainConfig:
     max_minutes_per_member: float = 0.0  # > 0: stop a member after this long (not reproducible)
     hidden: int = 64
     n_layers: int = 1
+    separate_viscosity: bool = False  # see GlassSetConfig.separate_viscosity
 
 
 # ----------------------------------------------------------------------------- data
@@ -344,6 +345,7 @@ def train_member(seed: int, data: GlassData, desc_np: np.ndarray, cfg: TrainConf
             n_layers=cfg.n_layers,
             tg_mean=tg["mean"],
             tg_std=tg["std"],
+            separate_viscosity=cfg.separate_viscosity,
         )
     )
     desc = torch.from_numpy(desc_np)
@@ -408,7 +410,12 @@ def _member_worker(args):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for f, default in asdict(TrainConfig()).items():
-        parser.add_argument(f"--{f.replace('_', '-')}", type=type(default), default=default)
+        kind = (
+            (lambda v: v.lower() in ("1", "true", "yes"))
+            if isinstance(default, bool)
+            else type(default)
+        )
+        parser.add_argument(f"--{f.replace('_', '-')}", type=kind, default=default)
     parser.add_argument(
         "--assemble-only",
         action="store_true",
@@ -541,7 +548,11 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
     data, descriptors = load_data(descriptors)
     tg = data.scalers["Tg"]
     model_cfg = GlassSetConfig(
-        hidden=cfg.hidden, n_layers=cfg.n_layers, tg_mean=tg["mean"], tg_std=tg["std"]
+        hidden=cfg.hidden,
+        n_layers=cfg.n_layers,
+        tg_mean=tg["mean"],
+        tg_std=tg["std"],
+        separate_viscosity=cfg.separate_viscosity,
     )
 
     # applicability domain: compound counts and the sparse training compositions
