@@ -54,10 +54,6 @@ class GlassSetConfig:
     m_min: float = 14.97
     t12_max_offset: float = 50.0
     property_names: list[str] = field(default_factory=lambda: list(PROPERTY_NAMES))
-    # True: the viscosity head reads its own set encoder and T12 = Tg (not differentiated
-    # through) + offset, so the viscosity loss cannot pull the property representation;
-    # False: one shared encoder (the first shipped models).
-    separate_viscosity: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,20 +73,16 @@ class GlassSetNet(nn.Module):
             config = GlassSetConfig(**{**asdict(config), **overrides})
         self.config = c = config
         h = c.hidden
-        self.encoder = _SetEncoder(c)
-        self.viscosity_encoder = _SetEncoder(c) if c.separate_viscosity else None
+        self.compound_mlp = _mlp(c.n_descriptors, h, h)
+        self.token_mlp = _mlp(h + 2, h, h)
+        self.blocks = nn.ModuleList(
+            [_SetAttentionBlock(h, c.n_heads, c.dropout) for _ in range(c.n_layers)]
+        )
+        self.pool_score = nn.Sequential(nn.Linear(h, h), nn.Tanh(), nn.Linear(h, 1))
+        self.trunk = _mlp(2 * h, 2 * h, h, dropout=c.dropout)
         self.property_head = _mlp(h, h, c.n_properties)
         self.viscosity_head = _mlp(h, h, 3)  # raw A, raw (m - m_floor), raw T12 offset
         self.reset_parameters()
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        # Weights saved before the encoder became a submodule name its layers at the top
-        # level (compound_mlp.*, ...); map them onto encoder.* so shipped models still load.
-        own = ("compound_mlp.", "token_mlp.", "blocks.", "pool_score.", "trunk.")
-        state_dict = {
-            (f"encoder.{k}" if k.startswith(own) else k): v for k, v in state_dict.items()
-        }
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def reset_parameters(self) -> None:
         for module in self.modules():
@@ -104,8 +96,29 @@ class GlassSetNet(nn.Module):
                 module._reset_parameters()
 
     def embed(self, descriptors: Tensor, index: Tensor, fraction: Tensor) -> Tensor:
-        """Pooled glass embedding read by the property head (see :class:`_SetEncoder`)."""
-        return self.encoder(descriptors, index, fraction)
+        """Pooled glass embedding.
+
+        Args:
+            descriptors: (C, n_descriptors) standardised descriptors of every compound.
+            index: (B, K) long, rows of ``descriptors`` (any value where padded).
+            fraction: (B, K) mole fractions, 0 where padded; rows sum to 1.
+
+        Returns:
+            (B, hidden) embedding.
+        """
+        mask = fraction > 0  # (B, K)
+        compound = self.compound_mlp(descriptors)  # (C, H)
+        x = compound[index]  # (B, K, H)
+        f = fraction.unsqueeze(-1)
+        log_f = torch.log(fraction.clamp_min(1e-6)).unsqueeze(-1)
+        x = self.token_mlp(torch.cat([x, f, log_f / 7.0], dim=-1))  # (B, K, H)
+        for block in self.blocks:
+            x = block(x, mask)
+        score = self.pool_score(x).squeeze(-1) + log_f.squeeze(-1)  # (B, K)
+        score = score.masked_fill(~mask, float("-inf"))
+        alpha = torch.softmax(score, dim=-1).unsqueeze(-1)  # (B, K, 1)
+        pooled = torch.cat([(alpha * x).sum(1), (f * x).sum(1)], dim=-1)  # (B, 2H)
+        return self.trunk(pooled)  # (B, H)
 
     def forward(self, descriptors: Tensor, index: Tensor, fraction: Tensor) -> dict[str, Tensor]:
         """Properties and MYEGA parameters of a batch of compositions.
@@ -119,18 +132,13 @@ class GlassSetNet(nn.Module):
         c = self.config
         z = self.embed(descriptors, index, fraction)
         props = self.property_head(z)  # (B, P)
-        tg = c.tg_mean + c.tg_std * props[:, 0]
-        if self.viscosity_encoder is None:
-            raw = self.viscosity_head(z)  # (B, 3)
-            tg_anchor = tg
-        else:
-            raw = self.viscosity_head(self.viscosity_encoder(descriptors, index, fraction))
-            tg_anchor = tg.detach()
+        raw = self.viscosity_head(z)  # (B, 3)
         a = c.a_min + (c.a_max - c.a_min) * torch.sigmoid(raw[:, 0])
         m_floor = torch.clamp(12.0 - a, min=c.m_min)
         m = m_floor + F.softplus(raw[:, 1] + 3.0)  # +3: start near m = 15 + 3 (fragile-ish)
+        tg = c.tg_mean + c.tg_std * props[:, 0]
         offset = c.t12_max_offset * torch.tanh(raw[:, 2])
-        t12 = 50.0 + F.softplus(tg_anchor + offset - 50.0)  # > 50 K, ~ tg + offset
+        t12 = 50.0 + F.softplus(tg + offset - 50.0)  # > 50 K, ~ tg + offset
         return {"properties": props, "A": a, "T12": t12, "m": m, "Tg": tg, "embedding": z}
 
 
@@ -161,46 +169,6 @@ def temperature_at(a, t12, m, log10_eta: float):
         x = np.real(lambertw(c * y * np.exp(c))) / c
         t = np.where(y > 0, t12 / x, np.nan)
     return t
-
-
-class _SetEncoder(nn.Module):
-    """Composition set -> (B, hidden) embedding: compound descriptors -> tokens with the
-    mole fraction, self-attention over the components, attention + fraction-weighted
-    pooling, MLP trunk."""
-
-    def __init__(self, c: GlassSetConfig) -> None:
-        super().__init__()
-        h = c.hidden
-        self.compound_mlp = _mlp(c.n_descriptors, h, h)
-        self.token_mlp = _mlp(h + 2, h, h)
-        self.blocks = nn.ModuleList(
-            [_SetAttentionBlock(h, c.n_heads, c.dropout) for _ in range(c.n_layers)]
-        )
-        self.pool_score = nn.Sequential(nn.Linear(h, h), nn.Tanh(), nn.Linear(h, 1))
-        self.trunk = _mlp(2 * h, 2 * h, h, dropout=c.dropout)
-
-    def forward(self, descriptors: Tensor, index: Tensor, fraction: Tensor) -> Tensor:
-        """Args:
-            descriptors: (C, n_descriptors) standardised descriptors of every compound.
-            index: (B, K) long, rows of ``descriptors`` (any value where padded).
-            fraction: (B, K) mole fractions, 0 where padded; rows sum to 1.
-
-        Returns:
-            (B, hidden) embedding.
-        """
-        mask = fraction > 0  # (B, K)
-        compound = self.compound_mlp(descriptors)  # (C, H)
-        x = compound[index]  # (B, K, H)
-        f = fraction.unsqueeze(-1)
-        log_f = torch.log(fraction.clamp_min(1e-6)).unsqueeze(-1)
-        x = self.token_mlp(torch.cat([x, f, log_f / 7.0], dim=-1))  # (B, K, H)
-        for block in self.blocks:
-            x = block(x, mask)
-        score = self.pool_score(x).squeeze(-1) + log_f.squeeze(-1)  # (B, K)
-        score = score.masked_fill(~mask, float("-inf"))
-        alpha = torch.softmax(score, dim=-1).unsqueeze(-1)  # (B, K, 1)
-        pooled = torch.cat([(alpha * x).sum(1), (f * x).sum(1)], dim=-1)  # (B, 2H)
-        return self.trunk(pooled)  # (B, H)
 
 
 class _SetAttentionBlock(nn.Module):

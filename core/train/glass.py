@@ -78,7 +78,6 @@ class TrainConfig:
     max_minutes_per_member: float = 0.0  # > 0: stop a member after this long (not reproducible)
     hidden: int = 64
     n_layers: int = 1
-    separate_viscosity: bool = False  # see GlassSetConfig.separate_viscosity
 
 
 # ----------------------------------------------------------------------------- data
@@ -345,7 +344,6 @@ def train_member(seed: int, data: GlassData, desc_np: np.ndarray, cfg: TrainConf
             n_layers=cfg.n_layers,
             tg_mean=tg["mean"],
             tg_std=tg["std"],
-            separate_viscosity=cfg.separate_viscosity,
         )
     )
     desc = torch.from_numpy(desc_np)
@@ -410,12 +408,7 @@ def _member_worker(args):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for f, default in asdict(TrainConfig()).items():
-        kind = (
-            (lambda v: v.lower() in ("1", "true", "yes"))
-            if isinstance(default, bool)
-            else type(default)
-        )
-        parser.add_argument(f"--{f.replace('_', '-')}", type=kind, default=default)
+        parser.add_argument(f"--{f.replace('_', '-')}", type=type(default), default=default)
     parser.add_argument(
         "--assemble-only",
         action="store_true",
@@ -548,11 +541,7 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
     data, descriptors = load_data(descriptors)
     tg = data.scalers["Tg"]
     model_cfg = GlassSetConfig(
-        hidden=cfg.hidden,
-        n_layers=cfg.n_layers,
-        tg_mean=tg["mean"],
-        tg_std=tg["std"],
-        separate_viscosity=cfg.separate_viscosity,
+        hidden=cfg.hidden, n_layers=cfg.n_layers, tg_mean=tg["mean"], tg_std=tg["std"]
     )
 
     # applicability domain: compound counts and the sparse training compositions

@@ -123,33 +123,3 @@ def test_overfits_a_tiny_batch():
     assert ((visc - target_visc) ** 2).mean().item() < 0.1
     torch.set_num_threads(threads)
     assert time.monotonic() - start < 20
-
-
-def test_separate_viscosity_encoder_keeps_the_viscosity_loss_off_the_properties():
-    model = tiny(separate_viscosity=True)
-    desc, index, fraction = batch()
-    out = model(desc, index, fraction)
-    assert ((out["T12"] - out["Tg"]).abs() <= GlassSetConfig().t12_max_offset + 1e-3).all()
-    visc = myega_log10_viscosity(out["A"], out["T12"], out["m"], torch.full((B,), 900.0))
-    visc.sum().backward()
-    for name, p in model.named_parameters():
-        reached = p.grad is not None and bool(p.grad.abs().sum() > 0)
-        if name.startswith(("encoder.", "property_head.")):
-            assert not reached, name
-        else:  # viscosity_encoder.*, viscosity_head.*
-            assert reached, name
-
-
-def test_shared_encoder_weights_saved_before_the_encoder_module_still_load():
-    model = tiny()
-    legacy = {k.removeprefix("encoder."): v for k, v in model.state_dict().items()}
-    assert any(k.startswith("compound_mlp.") for k in legacy)
-    again = tiny(separate_viscosity=False)
-    with torch.no_grad():
-        for p in again.parameters():
-            p.zero_()
-    again.load_state_dict(legacy)
-    desc, index, fraction = batch()
-    torch.testing.assert_close(
-        again(desc, index, fraction)["T12"], model(desc, index, fraction)["T12"]
-    )
