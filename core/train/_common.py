@@ -22,8 +22,9 @@ def seed_everything(seed: int) -> None:
 
 def git_version(repo: Path = REPO_ROOT) -> str:
     """Commit hash of the code that trained the model (with '+dirty' if code is uncommitted;
-    changes under ``trained_models/``, such as the weights being evaluated, and benchmark
-    outputs under ``benchmarks/results/`` do not count)."""
+    changes under ``trained_models/``, such as the weights being evaluated, checkpoints of
+    members still training under ``checkpoints/`` and benchmark outputs under
+    ``benchmarks/results/`` do not count)."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -41,6 +42,7 @@ def git_version(repo: Path = REPO_ROOT) -> str:
                 "--",
                 ".",
                 ":!trained_models",
+                ":!checkpoints",
                 ":!benchmarks/results",
             ],
             cwd=repo,
