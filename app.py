@@ -26,7 +26,7 @@ GROUPS = (STRUCTURE, COMPOSITION, DESIGN, REFERENCE)
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One page of the app: file under ``pages/`` (relative to app.py), menu title, icon, group.
+    """One page of the app: file under ``app_pages/`` (relative to app.py), menu title, icon, group.
 
     ``group`` is a capability from :data:`GROUPS`, or ``""`` for the pages shown above the
     sections (Home).
@@ -41,27 +41,32 @@ class PageSpec:
         return (root / self.path).is_file()
 
 
-HOME = PageSpec("pages/0_Home.py", "Home", ":material/home:", "")
+HOME = PageSpec("app_pages/0_Home.py", "Home", ":material/home:", "")
 PAGES: tuple[PageSpec, ...] = (
     HOME,
     PageSpec(
-        "pages/1_Molecule_properties.py", "Molecule properties", ":material/science:", STRUCTURE
+        "app_pages/1_Molecule_properties.py", "Molecule properties", ":material/science:", STRUCTURE
     ),
     PageSpec(
-        "pages/2_Glass_properties.py", "Glass properties", ":material/lab_research:", COMPOSITION
+        "app_pages/2_Glass_properties.py",
+        "Glass properties",
+        ":material/lab_research:",
+        COMPOSITION,
     ),
-    PageSpec("pages/4_Recipe_optimisation.py", "Recipe optimisation", ":material/tune:", DESIGN),
     PageSpec(
-        "pages/5_Molecule_generator.py", "Molecule generator", ":material/auto_awesome:", DESIGN
+        "app_pages/4_Recipe_optimisation.py", "Recipe optimisation", ":material/tune:", DESIGN
     ),
     PageSpec(
-        "pages/6_Glass_structure_generator.py",
+        "app_pages/5_Molecule_generator.py", "Molecule generator", ":material/auto_awesome:", DESIGN
+    ),
+    PageSpec(
+        "app_pages/6_Glass_structure_generator.py",
         "Glass structure generator",
         ":material/grain:",
         DESIGN,
     ),
-    PageSpec("pages/8_Data_and_models.py", "Data & models", ":material/dataset:", REFERENCE),
-    PageSpec("pages/9_About.py", "About", ":material/info:", REFERENCE),
+    PageSpec("app_pages/8_Data_and_models.py", "Data & models", ":material/dataset:", REFERENCE),
+    PageSpec("app_pages/9_About.py", "About", ":material/info:", REFERENCE),
 )
 
 

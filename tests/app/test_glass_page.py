@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import REPO_ROOT
 
-PAGE = str(REPO_ROOT / "pages" / "2_Glass_properties.py")
+PAGE = str(REPO_ROOT / "app_pages" / "2_Glass_properties.py")
 
 
 @pytest.fixture

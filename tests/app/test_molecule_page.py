@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.config import REPO_ROOT, models_dir
 from core.models.molecules import MODEL_NAME
 
-PAGE = str(REPO_ROOT / "pages" / "1_Molecule_properties.py")
+PAGE = str(REPO_ROOT / "app_pages" / "1_Molecule_properties.py")
 HAS_MODEL = (models_dir() / MODEL_NAME / "member0.safetensors").exists()
 needs_model = pytest.mark.skipif(not HAS_MODEL, reason="no committed qm9_painn weights")
 

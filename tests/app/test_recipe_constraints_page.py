@@ -27,7 +27,7 @@ from core.optimize import (
     RatioConstraint,
 )
 
-PAGE = str(REPO_ROOT / "pages" / "4_Recipe_optimisation.py")
+PAGE = str(REPO_ROOT / "app_pages" / "4_Recipe_optimisation.py")
 CAMPAIGN = "recipe_campaign"  # the page's session-state key of the open campaign
 
 

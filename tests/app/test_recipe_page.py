@@ -11,7 +11,7 @@ from core.config import REPO_ROOT
 from core.data import concrete
 from core.optimize.builtins import concrete_space
 
-PAGE = str(REPO_ROOT / "pages" / "4_Recipe_optimisation.py")
+PAGE = str(REPO_ROOT / "app_pages" / "4_Recipe_optimisation.py")
 
 pytestmark = pytest.mark.data
 
