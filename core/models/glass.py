@@ -35,6 +35,7 @@ from core.data import sciglass as sciglass_data
 from core.exceptions import InvalidInputError, ModelNotAvailableError
 from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
 from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity, temperature_at
+from core.train._common import apply_std_model
 
 NAME = "glass"
 PROPERTIES = sciglass_data.PROPERTIES
@@ -158,8 +159,6 @@ class GlassPredictor:
         """Ensemble mean (in the standardised space, then to units) and std (units):
         ``sqrt((std_scale * spread)^2 + std_floor^2)`` with the card's per-property factors
         (``raw_std``: the members' spread alone)."""
-        from core.train._common import apply_std_model
-
         mean = self.to_units(raw["properties"].mean(axis=0))
         raw_std = self.to_units(raw["properties"]).std(axis=0)
         std = apply_std_model(raw_std, self.std_scale, self.std_floor)

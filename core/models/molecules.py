@@ -32,6 +32,7 @@ from rdkit import Chem
 from core import config
 from core.exceptions import InvalidInputError, ModelNotAvailableError
 from core.featurizers.molecules import CONFORMER_SEED, MoleculeGeometry, geometry_from_mol
+from core.train._common import apply_std_model
 
 MODEL_NAME = "qm9_painn"
 MAX_BATCH = 10_000  # molecules per uploaded batch file
@@ -209,8 +210,6 @@ class MoleculePredictor:
             mu = out["dipole"].norm(dim=-1, keepdim=True) * E_ANGSTROM_TO_DEBYE
             preds.append(torch.cat([mu, out["scalars"]], -1).double().cpu().numpy())
             outs.append(out)
-        from core.train._common import apply_std_model
-
         stacked = np.stack(preds)
         std = stacked.std(0, ddof=1) if len(preds) > 1 else np.full_like(stacked[0], np.nan)
         return stacked.mean(0), apply_std_model(std, self.std_scale, self.std_floor), outs

@@ -1,4 +1,5 @@
-"""Helpers shared by training scripts: seeding, git version, data provenance, cards."""
+"""Helpers shared by training scripts (seeding, git version, data provenance, cards) and
+the uncertainty model the predictors apply at inference (:func:`apply_std_model`)."""
 
 from __future__ import annotations
 
