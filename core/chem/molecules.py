@@ -11,8 +11,8 @@ Conventions:
   The lock is also held while embedding (well under a second for drug-sized molecules),
   which briefly delays other sessions' parsing; RDKit calls made elsewhere without this
   lock may lose their warnings while it is held. :func:`embed_conformers` embeds many
-  molecules on several threads (RDKit releases the GIL) under one hold of the lock per
-  slice.
+  molecules on several threads (RDKit releases the GIL), taking the lock for a fraction of a
+  second at a time.
 * A SMILES is one token: ``"CCO ethanol"`` is rejected (RDKit would silently take
   ``ethanol`` as the molecule's name) with the first token as ``suggestion``. Leading and
   trailing whitespace is ignored.
@@ -31,8 +31,9 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import PurePath
 
 from rdkit import Chem, rdBase
@@ -232,33 +233,65 @@ def embed_conformer(mol: Chem.Mol, *, seed: int = 0xF00D, optimize: bool = True)
 
 
 def embed_conformers(
-    mols: list[Chem.Mol], *, seed: int = 0xF00D, optimize: bool = True, threads: int | None = None
+    mols: list[Chem.Mol],
+    *,
+    seed: int = 0xF00D,
+    optimize: bool = True,
+    threads: int | None = None,
+    hold_seconds: float = 0.2,
+    max_extra_seconds: float = 2.0,
 ) -> list[Chem.Mol | InvalidInputError]:
     """:func:`embed_conformer` for many molecules on ``threads`` threads (default: the
     usable CPUs); identical coordinates, in input order, a molecule that cannot be
     embedded gets its :class:`InvalidInputError` in its place instead of stopping the rest.
 
-    RDKit releases the GIL while embedding and optimising, so threads run in parallel.
-    The RDKit lock (and its silenced log) is held per slice of a few dozen molecules, so
-    other sessions' parsing waits a fraction of a second at most.
+    RDKit releases the GIL while embedding and optimising, so threads run in parallel,
+    and each takes the next molecule as soon as it is free. The RDKit lock (and its
+    silenced log) is taken for ``hold_seconds`` at a time; then no new molecule is started,
+    the running ones finish and the lock is released, so other sessions' parsing gets its
+    turn. A molecule that is slow to embed (a strained cage for which ETKDG exhausts its
+    attempts takes up to a second) would then leave the other threads idle, so while one
+    started before the end of the hold is still running, free threads keep taking
+    molecules (for at most ``max_extra_seconds``).
     """
     from core import config
 
     threads = max(1, threads or config.cpu_count())
 
-    def one(mol: Chem.Mol) -> Chem.Mol | InvalidInputError:
+    def one(i: int) -> tuple[int, Chem.Mol | InvalidInputError]:
         try:
-            return _embed(mol, seed, optimize)
+            return i, _embed(mols[i], seed, optimize)
         except InvalidInputError as err:
-            return err
+            return i, err
 
-    out: list[Chem.Mol | InvalidInputError] = []
-    step = 8 * threads
+    out: list[Chem.Mol | InvalidInputError | None] = [None] * len(mols)
+    following = 0  # next molecule to start
     with ThreadPoolExecutor(threads) as pool:
-        for start in range(0, len(mols), step):
+        while following < len(mols):
             with _quiet_rdkit():  # workers call _embed unlocked while this thread holds it
-                out.extend(pool.map(one, mols[start : start + step]))
-    return out
+                until = time.monotonic() + hold_seconds
+                first = following  # at least one molecule per hold, however short
+                running: dict = {}  # future -> start time
+                while True:
+                    while len(running) < threads and following < len(mols):
+                        now = time.monotonic()
+                        waiting_anyway = any(t < until for t in running.values())
+                        if not (
+                            following == first
+                            or now < until
+                            or (waiting_anyway and now < until + max_extra_seconds)
+                        ):
+                            break
+                        running[pool.submit(one, following)] = now
+                        following += 1
+                    if not running:
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        del running[future]
+                        i, result = future.result()
+                        out[i] = result
+    return out  # type: ignore[return-value]
 
 
 def _embed(mol: Chem.Mol, seed: int, optimize: bool) -> Chem.Mol:

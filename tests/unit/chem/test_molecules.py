@@ -247,3 +247,74 @@ def test_threaded_embedding_matches_one_by_one_and_keeps_failures_in_place(
         expected = embed_conformer(mol).GetConformer().GetPositions()
         assert np.array_equal(got.GetConformer().GetPositions(), expected)
     assert capfd.readouterr().err == ""  # RDKit's warnings stay silenced on worker threads
+
+
+
+def _numbered_methanes(n: int) -> list[Chem.Mol]:
+    mols = []
+    for i in range(n):
+        mol = Chem.MolFromSmiles("C")
+        mol.SetIntProp("i", i)
+        mols.append(mol)
+    return mols
+
+
+def test_a_slow_molecule_holds_up_one_thread_not_the_batch(monkeypatch) -> None:
+    """Regression: molecules were embedded in slices of 8 x threads and each slice waited
+    for its slowest molecule, so one strained cage for which ETKDG exhausts its attempts
+    (about a second) left the other thread idle. Now the free thread keeps taking
+    molecules while the slow one runs."""
+    import threading
+
+    from core.chem import molecules as chem
+
+    others_done = threading.Event()
+    done: list[int] = []
+
+    def fake_embed(mol, seed, optimize):
+        index = mol.GetIntProp("i")
+        if index == 0:  # the slow one: finishes only after all the others
+            assert others_done.wait(10), "the other thread stopped while molecule 0 ran"
+        else:
+            done.append(index)
+            if len(done) == 59:
+                others_done.set()
+        return mol
+
+    monkeypatch.setattr(chem, "_embed", fake_embed)
+    out = chem.embed_conformers(_numbered_methanes(60), threads=2, hold_seconds=0.01)
+    assert [m.GetIntProp("i") for m in out] == list(range(60))
+    assert sorted(done) == list(range(1, 60))
+
+
+def test_batch_embedding_lets_other_sessions_take_the_rdkit_lock(monkeypatch) -> None:
+    import threading
+    import time
+
+    from core.chem import molecules as chem
+
+    batch_started, batch_over = threading.Event(), threading.Event()
+    got_lock_during_batch = threading.Event()
+
+    def fake_embed(mol, seed, optimize):
+        batch_started.set()
+        time.sleep(0.005)
+        return mol
+
+    def other_session() -> None:
+        assert batch_started.wait(10)
+        while not batch_over.is_set():
+            with chem._quiet_rdkit():
+                if not batch_over.is_set():
+                    got_lock_during_batch.set()
+                    return
+            time.sleep(0.001)
+
+    monkeypatch.setattr(chem, "_embed", fake_embed)
+    helper = threading.Thread(target=other_session)
+    helper.start()
+    out = chem.embed_conformers(_numbered_methanes(200), threads=2, hold_seconds=0.02)
+    batch_over.set()
+    helper.join()
+    assert len(out) == 200
+    assert got_lock_during_batch.is_set()
