@@ -249,7 +249,6 @@ def test_threaded_embedding_matches_one_by_one_and_keeps_failures_in_place(
     assert capfd.readouterr().err == ""  # RDKit's warnings stay silenced on worker threads
 
 
-
 def _numbered_methanes(n: int) -> list[Chem.Mol]:
     mols = []
     for i in range(n):
