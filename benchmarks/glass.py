@@ -1,6 +1,6 @@
 """Glass model vs GlassNet / ViscNet (glasspy==0.4.6) on the same held-out compositions.
 
-    .venv/bin/python benchmarks/glass.py [--max-glasses N] [--skip-peer]
+    .venv/bin/python benchmarks/glass.py [--max-glasses N] [--skip-peer] [--leak-check N]
 
 Creates ``benchmarks/.venv-glasspy`` on first use (glasspy==0.4.6 installed with --no-deps
 plus the packages it imports; torch==2.13.0 CPU), because glasspy's dependencies would break
@@ -103,6 +103,9 @@ g.eval()
 pred.loc[ok, pred.columns] = p[pred.columns].to_numpy()
 pred.insert(0, "row", glasses["row"].to_numpy())
 pred.to_csv(out + ".glassnet.csv", index=False)
+if len(points) == 0:  # properties only
+    pd.DataFrame(columns=["point", "viscnet", "glassnet"]).to_csv(out + ".viscnet.csv", index=False)
+    sys.exit()
 # GlassNet's own MYEGA parameters (its regression on its predicted viscosity table)
 vrows = np.unique(points["row"].to_numpy())
 vrows = vrows[ok[vrows]]
@@ -271,6 +274,78 @@ def extrapolation(epochs: int, seed: int = 0) -> None:
     print(f"saved {out}")
 
 
+def run_peer(python: Path, comps: list[dict], point_rows, point_temps):
+    """GlassNet on ``comps`` and ViscNet / GlassNet's MYEGA on the viscosity points (glass
+    ``point_rows[i]`` at ``point_temps[i]`` K), in the peer's venv.
+
+    Returns (GlassNet table sorted by row, ViscNet log10 viscosity per point, GlassNet's
+    MYEGA log10 viscosity per point, the peer's "cannot featurize" lines)."""
+    names = sorted({f for c in comps for f in c})
+    glasses = pd.DataFrame([{f: c.get(f, 0.0) for f in names} for c in comps])
+    glasses.insert(0, "row", np.arange(len(comps)))
+    points = glasses.iloc[point_rows].reset_index(drop=True)
+    points["T_K"] = point_temps
+    points["point"] = np.arange(len(point_rows))
+    with tempfile.TemporaryDirectory() as tmp:
+        gpath, ppath, out = f"{tmp}/g.csv", f"{tmp}/p.csv", f"{tmp}/out"
+        glasses.to_csv(gpath, index=False)
+        points.to_csv(ppath, index=False)
+        done = subprocess.run(
+            [str(python), "-c", PEER_SCRIPT, gpath, ppath, out],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        print(done.stdout, end="")
+        skipped = [line for line in done.stdout.splitlines() if "cannot featurize" in line]
+        peer = pd.read_csv(out + ".glassnet.csv").sort_values("row")
+        visc = pd.read_csv(out + ".viscnet.csv").sort_values("point")
+    return peer, visc["viscnet"].to_numpy(), visc["glassnet"].to_numpy(), skipped
+
+
+def leak_check(model, data, desc, python: Path, n: int, emit) -> None:
+    """Both models on a random sample of our *training* glasses next to the same number of
+    our test glasses (properties only).
+
+    GlassNet was trained on a random 90 % of SciGlass, so most of our test glasses are
+    probably in its training data. A model scores better on glasses it was trained on (ours
+    does: its measured-neighbour correction finds the glass itself); if GlassNet scores
+    about the same on our training and our test glasses, our test split is, for GlassNet,
+    mostly training data too, and the side-by-side table flatters it."""
+    from core.models.glass import PROPERTIES
+    from core.train.glass import _compositions
+
+    rng = np.random.default_rng(1)
+    emit(
+        f"\nLeak check: {n} random glasses of our training split and {n} of our test split "
+        "(RMSE; ours includes its measured-neighbour correction, which on a training glass "
+        "finds the glass itself)\n"
+    )
+    emit("| property | ours train | ours test | GlassNet on our train | GlassNet on our test |")
+    emit("|---|---|---|---|---|")
+    results = {}
+    for split in ("train", "test"):
+        rows = np.sort(rng.choice(np.flatnonzero(data.split == split), n, replace=False))
+        comps = _compositions(data, desc, rows)
+        ours = model.estimate(comps)["mean"]
+        peer, *_ = run_peer(python, comps, np.zeros(0, int), np.zeros(0))
+        results[split] = (rows, ours, peer)
+    for j, prop in enumerate(PROPERTIES):
+        scale = 1e6 if prop == "CTE" else 1.0
+        cells = []
+        for who in ("ours", "peer"):
+            for split in ("train", "test"):
+                rows, ours, peer = results[split]
+                col, conv = PEER_COLUMNS[prop]
+                theirs = conv(peer[col].to_numpy())
+                y = data.raw_targets[rows, j] * scale
+                both = np.isfinite(theirs)  # the same glasses for both models
+                pred = ours[:, j] if who == "ours" else theirs
+                m = metrics(y[both], pred[both] * scale)
+                cells.append(f"{m['rmse']:.4g} (n {m['n']})")
+        emit(f"| {prop} | " + " | ".join(cells) + " |")
+
+
 def emit_largest_tg_errors(emit, comps, measured, ours, peer, n: int = 12, close: float = 30.0):
     """The test glasses with the largest Tg errors of each model, with the other model's value
     beside it. GlassNet trained on a random 90 % of SciGlass, so where a SciGlass value looks
@@ -315,6 +390,13 @@ def main() -> None:
         metavar="EPOCHS",
         help="only run the Na2O extrapolation experiment with this many epochs",
     )
+    parser.add_argument(
+        "--leak-check",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also score both models on N random glasses of our training and test splits",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.extrapolation:
@@ -353,30 +435,11 @@ def main() -> None:
     peer, peer_visc, skipped = None, None, []
     if not args.skip_peer:
         python = ensure_venv()
-        names = sorted({f for c in comps for f in c})
-        glasses = pd.DataFrame([{f: c.get(f, 0.0) for f in names} for c in comps])
-        glasses.insert(0, "row", np.arange(len(comps)))
-        points = glasses.iloc[ppos].reset_index(drop=True)
-        points["T_K"] = data.visc_T[pts].astype(np.float64)
-        points["point"] = np.arange(len(pts))
-        with tempfile.TemporaryDirectory() as tmp:
-            gpath, ppath, out = f"{tmp}/g.csv", f"{tmp}/p.csv", f"{tmp}/out"
-            glasses.to_csv(gpath, index=False)
-            points.to_csv(ppath, index=False)
-            start = time.perf_counter()
-            done = subprocess.run(
-                [str(python), "-c", PEER_SCRIPT, gpath, ppath, out],
-                check=True,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            print(done.stdout, end="")
-            skipped = [line for line in done.stdout.splitlines() if "cannot featurize" in line]
-            peer_seconds = time.perf_counter() - start
-            peer = pd.read_csv(out + ".glassnet.csv").sort_values("row")
-            peer_visc_table = pd.read_csv(out + ".viscnet.csv").sort_values("point")
-            peer_visc = peer_visc_table["viscnet"].to_numpy()
-            glassnet_visc = peer_visc_table["glassnet"].to_numpy()
+        start = time.perf_counter()
+        peer, peer_visc, glassnet_visc, skipped = run_peer(
+            python, comps, ppos, data.visc_T[pts].astype(np.float64)
+        )
+        peer_seconds = time.perf_counter() - start
 
     rows = []
     for j, prop in enumerate(PROPERTIES):
@@ -482,6 +545,8 @@ def main() -> None:
         emit(line)
     if peer is not None:
         emit_largest_tg_errors(emit, comps, data.raw_targets[test, 0], ours[:, 0], peer)
+        if args.leak_check:
+            leak_check(model, data, desc, python, args.leak_check, emit)
     emit(
         f"\nOne formulation + viscosity curve (report()): median {1000 * np.median(times):.1f} ms, "
         f"min {1000 * min(times):.1f} ms (CPU, 1 thread)"
