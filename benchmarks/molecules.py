@@ -90,7 +90,8 @@ def stage_rates(predictor, smiles, threads: int, n: int = 1024) -> str:
     """The two stages of the batch path measured apart on a fixed sample, so a throughput
     below target can be traced to this host's conformer speed or to the network."""
     from core import config
-    from core.models.molecules import BATCH_SIZE, prepare_smiles_batch
+    from core.models.molecules import prepare_smiles_batch
+    from core.nn.painn import inference_batch_size
 
     sample = smiles.sample(min(n, len(smiles)), random_state=0).tolist()
     t = time.perf_counter()
@@ -98,8 +99,9 @@ def stage_rates(predictor, smiles, threads: int, n: int = 1024) -> str:
     conformers = len(sample) / (time.perf_counter() - t)
     geometries = [p.geometry for p in prepared if p.geometry is not None]
     t = time.perf_counter()
-    for i in range(0, len(geometries), BATCH_SIZE):
-        predictor._run(geometries[i : i + BATCH_SIZE])
+    step = inference_batch_size(predictor.device)
+    for i in range(0, len(geometries), step):
+        predictor._run(geometries[i : i + step])
     network = len(geometries) / (time.perf_counter() - t)
     return (
         f"stages apart ({len(sample)} test molecules): conformers {conformers:.0f} molecules/s "

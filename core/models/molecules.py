@@ -32,6 +32,7 @@ from rdkit import Chem
 from core import config
 from core.exceptions import InvalidInputError, ModelNotAvailableError
 from core.featurizers.molecules import CONFORMER_SEED, MoleculeGeometry, geometry_from_mol
+from core.nn.painn import inference_batch_size
 from core.train._common import apply_std_model
 
 MODEL_NAME = "qm9_painn"
@@ -139,11 +140,11 @@ def prepare_smiles_batch(smiles: list[str], threads: int | None = None) -> list[
     return out  # type: ignore[return-value]
 
 
-# Molecules per network pass. PaiNN's edge tensors (edges x 3 x hidden) for 256 QM9
-# molecules are ~55 MB, above glibc's largest mmap threshold (32 MB): every one is mapped
-# fresh and page-faulted in, which made the batch path twice as slow (3 members, 2 cores:
-# 70 molecules/s at 256 against 139 at 64; benchmarks/molecules.py measures the default).
-BATCH_SIZE = 64
+# Molecules whose conformers are embedded ahead, as one job, while the network runs on
+# the previous ones. The job ends with its slowest molecule (up to a second), so it is
+# long enough for that wait to be a small share; the network runs in passes of
+# core.nn.painn.inference_batch_size within it.
+PREPARE_CHUNK = 128
 
 
 class MoleculePredictor:
@@ -218,7 +219,7 @@ class MoleculePredictor:
         self,
         smiles: Sequence[str],
         progress: Callable[[int, int], None] | None = None,
-        batch_size: int = BATCH_SIZE,
+        chunk_size: int = PREPARE_CHUNK,
     ) -> pd.DataFrame:
         """One row per input: input, smiles (canonical), a column per property in card
         units, ``<prop>_std``, ``in_domain``, ``domain_warning``, ``error``.
@@ -229,7 +230,7 @@ class MoleculePredictor:
         network then runs on one thread, as the embedding threads already use the others.
         """
         smiles = list(smiles)
-        chunks = [smiles[i : i + batch_size] for i in range(0, len(smiles), batch_size)]
+        chunks = [smiles[i : i + chunk_size] for i in range(0, len(smiles), chunk_size)]
         rows: list[dict] = []
         done = 0
         overlap = len(chunks) > 1 and self.device.type == "cpu"
@@ -249,7 +250,7 @@ class MoleculePredictor:
         self,
         structures: Sequence[Chem.Mol | InvalidInputError],
         progress: Callable[[int, int], None] | None = None,
-        batch_size: int = BATCH_SIZE,
+        chunk_size: int = PREPARE_CHUNK,
     ) -> pd.DataFrame:
         """Like :meth:`predict` for uploaded 3D structures, used as given (no conformer is
         generated). ``input`` is the record's name, else ``record <n>``; an
@@ -262,24 +263,28 @@ class MoleculePredictor:
             for i, s in enumerate(structures)
         ]
         rows: list[dict] = []
-        for start in range(0, len(structures), batch_size):
-            chunk = structures[start : start + batch_size]
+        for start in range(0, len(structures), chunk_size):
+            chunk = structures[start : start + chunk_size]
             prepared = [
                 self._prepare_structure(s)
                 if isinstance(s, Chem.Mol)
                 else PreparedSmiles(None, "", [], str(s))
                 for s in chunk
             ]
-            rows.extend(self._rows(labels[start : start + batch_size], prepared))
+            rows.extend(self._rows(labels[start : start + chunk_size], prepared))
             if progress:
-                progress(min(start + batch_size, len(structures)), len(structures))
+                progress(min(start + chunk_size, len(structures)), len(structures))
         return pd.DataFrame(rows)
 
     def _rows(self, chunk: list, prepared: list[PreparedSmiles]) -> list[dict]:
         ok = [i for i, p in enumerate(prepared) if p.geometry is not None]
         mean = std = None
         if ok:
-            mean, std, _ = self._run([prepared[i].geometry for i in ok])
+            geometries = [prepared[i].geometry for i in ok]
+            step = inference_batch_size(self.device)
+            parts = [self._run(geometries[i : i + step]) for i in range(0, len(ok), step)]
+            mean = np.concatenate([m for m, _, _ in parts])
+            std = np.concatenate([s for _, s, _ in parts])
         slot = {i: k for k, i in enumerate(ok)}
         rows = []
         for i, (text, p) in enumerate(zip(chunk, prepared, strict=True)):

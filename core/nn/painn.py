@@ -148,6 +148,17 @@ class PaiNN(nn.Module):
 E_ANGSTROM_TO_DEBYE = 4.803204544  # 1 e·Å in debye
 
 
+def inference_batch_size(device: str | torch.device) -> int:
+    """Molecules per forward pass without gradients: 8 on a CPU, 256 on a GPU.
+
+    On a CPU, small passes are much faster per molecule: the (edges, 3, hidden) tensors of
+    a pass stay in the cache and glibc does not map and page-fault every one afresh
+    (QM9, 3 members, one thread, ad hoc: 345 molecules/s at 8, 291 at 16, 165 at 32, 123
+    at 64). A GPU wants large passes to amortise kernel launches.
+    """
+    return 256 if torch.device(device).type == "cuda" else 8
+
+
 def radius_graph(pos: Tensor, batch: Tensor, cutoff: float) -> tuple[Tensor, Tensor]:
     """All ordered pairs (src, dst), src != dst, in the same molecule and within ``cutoff``.
 
@@ -233,4 +244,4 @@ class _Update(nn.Module):
         return ds, dv
 
 
-__all__ = ["PaiNN", "PaiNNConfig", "radius_graph", "E_ANGSTROM_TO_DEBYE"]
+__all__ = ["PaiNN", "PaiNNConfig", "radius_graph", "E_ANGSTROM_TO_DEBYE", "inference_batch_size"]

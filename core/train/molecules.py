@@ -27,7 +27,7 @@ import torch
 from safetensors.torch import save_file
 
 from core import config
-from core.nn.painn import E_ANGSTROM_TO_DEBYE, PaiNN, PaiNNConfig
+from core.nn.painn import E_ANGSTROM_TO_DEBYE, PaiNN, PaiNNConfig, inference_batch_size
 from core.train._common import git_version, seed_everything
 
 MODEL_NAME = "qm9_painn"
@@ -159,8 +159,9 @@ def build_model(cfg: TrainConfig, norm: dict | None = None) -> PaiNN:
 
 
 @torch.no_grad()
-def evaluate_ids(model, data, ids, device, batch_size=256) -> np.ndarray:
+def evaluate_ids(model, data, ids, device, batch_size: int | None = None) -> np.ndarray:
     model.eval()
+    batch_size = batch_size or inference_batch_size(device)
     preds = []
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]

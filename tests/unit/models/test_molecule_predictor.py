@@ -18,7 +18,7 @@ def predictor():
 def test_batches_give_the_same_rows_as_one_molecule_at_a_time(predictor) -> None:
     smiles = ["CCO", "c1ccncc1", "not a smiles", "OCC(F)(F)F", "C1CC", "CC(=O)NC1CC1", "c1ccsc1"]
     threads = torch.get_num_threads()
-    batch = predictor.predict(smiles, batch_size=2)  # four batches: embedding runs ahead
+    batch = predictor.predict(smiles, chunk_size=2)  # four chunks: embedding runs ahead
     assert torch.get_num_threads() == threads  # the one-thread setting is undone
     single = pd.concat([predictor.predict([s]) for s in smiles], ignore_index=True)
     assert list(batch["input"]) == smiles
@@ -28,6 +28,10 @@ def test_batches_give_the_same_rows_as_one_molecule_at_a_time(predictor) -> None
     assert bad.tolist() == [False, False, True, False, True, False, False]
     assert batch.loc[bad, "homo"].isna().all()
     assert not batch.loc[6, "in_domain"] and "S" in batch.loc[6, "domain_warning"]
+    # one chunk of 21 runs the network in several passes (inference_batch_size on a CPU)
+    long = predictor.predict(smiles * 3, chunk_size=21)
+    expected = pd.concat([single] * 3, ignore_index=True)
+    pd.testing.assert_frame_equal(long, expected, check_exact=False, rtol=1e-4, atol=1e-5)
 
 
 def test_every_prediction_has_a_positive_std(predictor) -> None:
