@@ -244,15 +244,41 @@ def embed_conformers(
     """:func:`embed_conformer` for many molecules on ``threads`` threads (default: the
     usable CPUs); identical coordinates, in input order, a molecule that cannot be
     embedded gets its :class:`InvalidInputError` in its place instead of stopping the rest.
+    See :func:`iter_embedded` for the scheduling."""
+    out: list[Chem.Mol | InvalidInputError | None] = [None] * len(mols)
+    for i, result in iter_embedded(
+        mols,
+        seed=seed,
+        optimize=optimize,
+        threads=threads,
+        hold_seconds=hold_seconds,
+        max_extra_seconds=max_extra_seconds,
+    ):
+        out[i] = result
+    return out  # type: ignore[return-value]
+
+
+def iter_embedded(
+    mols: list[Chem.Mol],
+    *,
+    seed: int = 0xF00D,
+    optimize: bool = True,
+    threads: int | None = None,
+    hold_seconds: float = 0.2,
+    max_extra_seconds: float = 2.0,
+) -> Iterator[tuple[int, Chem.Mol | InvalidInputError]]:
+    """``(index, molecule with its conformer or InvalidInputError)`` for every molecule,
+    in the order they finish, so a caller can use the first ones while the rest embed.
 
     RDKit releases the GIL while embedding and optimising, so threads run in parallel,
     and each takes the next molecule as soon as it is free. The RDKit lock (and its
     silenced log) is taken for ``hold_seconds`` at a time; then no new molecule is started,
-    the running ones finish and the lock is released, so other sessions' parsing gets its
-    turn. A molecule that is slow to embed (a strained cage for which ETKDG exhausts its
-    attempts takes up to a second) would then leave the other threads idle, so while one
-    started before the end of the hold is still running, free threads keep taking
-    molecules (for at most ``max_extra_seconds``).
+    the running ones finish, the lock is released so other sessions' parsing gets its turn,
+    and the molecules finished in that hold are yielded (never while holding the lock). A
+    molecule that is slow to embed (a strained cage for which ETKDG exhausts its attempts
+    takes up to a second) would then leave the other threads idle, so while one started
+    before the end of the hold is still running, free threads keep taking molecules (for
+    at most ``max_extra_seconds``).
     """
     from core import config
 
@@ -264,10 +290,10 @@ def embed_conformers(
         except InvalidInputError as err:
             return i, err
 
-    out: list[Chem.Mol | InvalidInputError | None] = [None] * len(mols)
     following = 0  # next molecule to start
     with ThreadPoolExecutor(threads) as pool:
         while following < len(mols):
+            finished_here: list[tuple[int, Chem.Mol | InvalidInputError]] = []
             with _quiet_rdkit():  # workers call _embed unlocked while this thread holds it
                 until = time.monotonic() + hold_seconds
                 first = following  # at least one molecule per hold, however short
@@ -289,9 +315,8 @@ def embed_conformers(
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
                         del running[future]
-                        i, result = future.result()
-                        out[i] = result
-    return out  # type: ignore[return-value]
+                        finished_here.append(future.result())
+            yield from finished_here
 
 
 def _embed(mol: Chem.Mol, seed: int, optimize: bool) -> Chem.Mol:

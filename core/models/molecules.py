@@ -18,8 +18,9 @@ import contextlib
 import functools
 import json
 import os
+import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,31 +121,41 @@ def prepare_smiles(smiles: str) -> PreparedSmiles:
 def prepare_smiles_batch(smiles: list[str], threads: int | None = None) -> list[PreparedSmiles]:
     """:func:`prepare_smiles` over a list: parsing in this thread, conformer embedding
     (most of the time) on ``threads`` threads; same results as one by one."""
-    from core.chem.molecules import canonical_smiles, embed_conformers, parse_smiles
-
     out: list[PreparedSmiles | None] = [None] * len(smiles)
+    for i, prepared in iter_prepared_smiles(smiles, threads):
+        out[i] = prepared
+    return out  # type: ignore[return-value]
+
+
+def iter_prepared_smiles(
+    smiles: list[str], threads: int | None = None
+) -> Iterator[tuple[int, PreparedSmiles]]:
+    """``(index, PreparedSmiles)`` for every input, those that fail to parse first, then
+    the others as their conformers are ready (:func:`core.chem.molecules.iter_embedded`)."""
+    from core.chem.molecules import canonical_smiles, iter_embedded, parse_smiles
+
     parsed: list[tuple[int, Chem.Mol]] = []
     for i, text in enumerate(smiles):
         try:
             parsed.append((i, parse_smiles(text if isinstance(text, str) else "")))
         except InvalidInputError as err:
-            out[i] = PreparedSmiles(None, "", [], str(err))
-    embedded = embed_conformers([m for _, m in parsed], seed=CONFORMER_SEED, threads=threads)
-    for (i, mol), mol_h in zip(parsed, embedded, strict=True):
+            yield i, PreparedSmiles(None, "", [], str(err))
+    mols = [m for _, m in parsed]
+    for j, mol_h in iter_embedded(mols, seed=CONFORMER_SEED, threads=threads):
+        i, mol = parsed[j]
         if isinstance(mol_h, InvalidInputError):
-            out[i] = PreparedSmiles(None, "", [], str(mol_h))
+            yield i, PreparedSmiles(None, "", [], str(mol_h))
         else:
-            out[i] = PreparedSmiles(
-                geometry_from_mol(mol_h), canonical_smiles(mol), domain_warnings(mol), "", mol_h
+            yield (
+                i,
+                PreparedSmiles(
+                    geometry_from_mol(mol_h), canonical_smiles(mol), domain_warnings(mol), "", mol_h
+                ),
             )
-    return out  # type: ignore[return-value]
 
 
-# Molecules whose conformers are embedded ahead, as one job, while the network runs on
-# the previous ones. The job ends with its slowest molecule (up to a second), so it is
-# long enough for that wait to be a small share; the network runs in passes of
-# core.nn.painn.inference_batch_size within it.
-PREPARE_CHUNK = 128
+# Rows of a batch prediction per progress update (the page's progress bar).
+PROGRESS_EVERY = 64
 
 
 class MoleculePredictor:
@@ -219,38 +230,63 @@ class MoleculePredictor:
         self,
         smiles: Sequence[str],
         progress: Callable[[int, int], None] | None = None,
-        chunk_size: int = PREPARE_CHUNK,
     ) -> pd.DataFrame:
         """One row per input: input, smiles (canonical), a column per property in card
         units, ``<prop>_std``, ``in_domain``, ``domain_warning``, ``error``.
 
-        Conformers are embedded on all usable CPUs (``MDS_WORKERS``), and the next batch is
-        embedded while the network runs on the current one; results are identical to
-        predicting one molecule at a time (embedding is seeded per molecule). On a CPU the
-        network then runs on one thread, as the embedding threads already use the others.
+        Conformers are embedded on all usable CPUs (``MDS_WORKERS``) in a background
+        thread, and the network runs on the molecules whose conformers are ready, in passes
+        of :func:`core.nn.painn.inference_batch_size`, while the rest embed. Results are
+        identical to predicting one molecule at a time (embedding is seeded per molecule;
+        the network's float32 sums agree to rounding). On a CPU the network then runs on
+        one thread, as the embedding threads already use the others.
         """
         smiles = list(smiles)
-        chunks = [smiles[i : i + chunk_size] for i in range(0, len(smiles), chunk_size)]
-        rows: list[dict] = []
-        done = 0
-        overlap = len(chunks) > 1 and self.device.type == "cpu"
+        rows: list[dict | None] = [None] * len(smiles)
+        step = inference_batch_size(self.device)
+        ready: list[tuple[int, PreparedSmiles]] = []
+        done = reported = 0
+        finished = object()
+        handoff: queue.Queue = queue.Queue()
+
+        def embed_ahead() -> None:
+            try:
+                for item in iter_prepared_smiles(smiles):
+                    handoff.put(item)
+            finally:
+                handoff.put(finished)
+
+        def run_ready() -> None:
+            mean, std, _ = self._run([p.geometry for _, p in ready])
+            for k, (i, p) in enumerate(ready):
+                rows[i] = self._row(smiles[i], p, mean[k], std[k])
+            ready.clear()
+
+        overlap = len(smiles) > 1 and self.device.type == "cpu"
         with ThreadPoolExecutor(1) as ahead, _torch_threads(1 if overlap else None):
-            pending = ahead.submit(prepare_smiles_batch, chunks[0]) if chunks else None
-            for k, chunk in enumerate(chunks):
-                prepared = pending.result()
-                if k + 1 < len(chunks):
-                    pending = ahead.submit(prepare_smiles_batch, chunks[k + 1])
-                rows.extend(self._rows(chunk, prepared))
-                done += len(chunk)
-                if progress:
-                    progress(done, len(smiles))
+            producer = ahead.submit(embed_ahead)
+            while (item := handoff.get()) is not finished:
+                i, prepared = item
+                if prepared.geometry is None:
+                    rows[i] = self._row(smiles[i], prepared, None, None)
+                else:
+                    ready.append(item)
+                done += 1
+                if len(ready) >= step or (ready and done == len(smiles)):
+                    run_ready()
+                if progress and (done - reported >= PROGRESS_EVERY or done == len(smiles)):
+                    progress(done - len(ready), len(smiles))
+                    reported = done
+            producer.result()  # an unexpected error in the embedding thread surfaces here
+            if ready:
+                run_ready()
         return pd.DataFrame(rows)
 
     def predict_structures(
         self,
         structures: Sequence[Chem.Mol | InvalidInputError],
         progress: Callable[[int, int], None] | None = None,
-        chunk_size: int = PREPARE_CHUNK,
+        chunk_size: int = 128,
     ) -> pd.DataFrame:
         """Like :meth:`predict` for uploaded 3D structures, used as given (no conformer is
         generated). ``input`` is the record's name, else ``record <n>``; an
@@ -278,26 +314,25 @@ class MoleculePredictor:
 
     def _rows(self, chunk: list, prepared: list[PreparedSmiles]) -> list[dict]:
         ok = [i for i, p in enumerate(prepared) if p.geometry is not None]
-        mean = std = None
-        if ok:
-            geometries = [prepared[i].geometry for i in ok]
-            step = inference_batch_size(self.device)
-            parts = [self._run(geometries[i : i + step]) for i in range(0, len(ok), step)]
-            mean = np.concatenate([m for m, _, _ in parts])
-            std = np.concatenate([s for _, s, _ in parts])
-        slot = {i: k for k, i in enumerate(ok)}
-        rows = []
-        for i, (text, p) in enumerate(zip(chunk, prepared, strict=True)):
-            row = {"input": text, "smiles": p.canonical}
-            hit = slot.get(i)
-            for k, name in enumerate(self.properties):
-                row[name] = float(mean[hit, k]) if hit is not None else np.nan
-                row[f"{name}_std"] = float(std[hit, k]) if hit is not None else np.nan
-            row["in_domain"] = p.geometry is not None and not p.warnings
-            row["domain_warning"] = "; ".join(p.warnings)
-            row["error"] = p.error
-            rows.append(row)
+        rows = [self._row(text, p, None, None) for text, p in zip(chunk, prepared, strict=True)]
+        step = inference_batch_size(self.device)
+        for start in range(0, len(ok), step):
+            part = ok[start : start + step]
+            mean, std, _ = self._run([prepared[i].geometry for i in part])
+            for k, i in enumerate(part):
+                rows[i] = self._row(chunk[i], prepared[i], mean[k], std[k])
         return rows
+
+    def _row(self, text, p: PreparedSmiles, mean: np.ndarray | None, std) -> dict:
+        """One output row; ``mean``/``std`` are None where the molecule failed."""
+        row = {"input": text, "smiles": p.canonical}
+        for k, name in enumerate(self.properties):
+            row[name] = float(mean[k]) if mean is not None else np.nan
+            row[f"{name}_std"] = float(std[k]) if mean is not None else np.nan
+        row["in_domain"] = p.geometry is not None and not p.warnings
+        row["domain_warning"] = "; ".join(p.warnings)
+        row["error"] = p.error
+        return row
 
     def explain(self, smiles: str, prop: str) -> pd.DataFrame:
         """Per-atom contributions to ``prop`` (ensemble mean), heavy atoms with their Hs.

@@ -18,20 +18,20 @@ def predictor():
 def test_batches_give_the_same_rows_as_one_molecule_at_a_time(predictor) -> None:
     smiles = ["CCO", "c1ccncc1", "not a smiles", "OCC(F)(F)F", "C1CC", "CC(=O)NC1CC1", "c1ccsc1"]
     threads = torch.get_num_threads()
-    batch = predictor.predict(smiles, chunk_size=2)  # four chunks: embedding runs ahead
+    seen: list[tuple[int, int]] = []
+    # 21 rows: the network runs in passes of 8 on the first conformers while the rest embed
+    batch = predictor.predict(smiles * 3, progress=lambda done, total: seen.append((done, total)))
     assert torch.get_num_threads() == threads  # the one-thread setting is undone
     single = pd.concat([predictor.predict([s]) for s in smiles], ignore_index=True)
-    assert list(batch["input"]) == smiles
-    # float32 sums depend on the batch, so equal up to rounding
-    pd.testing.assert_frame_equal(batch, single, check_exact=False, rtol=1e-4, atol=1e-5)
-    bad = batch["error"] != ""
-    assert bad.tolist() == [False, False, True, False, True, False, False]
-    assert batch.loc[bad, "homo"].isna().all()
-    assert not batch.loc[6, "in_domain"] and "S" in batch.loc[6, "domain_warning"]
-    # one chunk of 21 runs the network in several passes (inference_batch_size on a CPU)
-    long = predictor.predict(smiles * 3, chunk_size=21)
+    assert list(batch["input"]) == smiles * 3
     expected = pd.concat([single] * 3, ignore_index=True)
-    pd.testing.assert_frame_equal(long, expected, check_exact=False, rtol=1e-4, atol=1e-5)
+    # float32 sums depend on the pass, so equal up to rounding
+    pd.testing.assert_frame_equal(batch, expected, check_exact=False, rtol=1e-4, atol=1e-5)
+    bad = single["error"] != ""
+    assert bad.tolist() == [False, False, True, False, True, False, False]
+    assert single.loc[bad, "homo"].isna().all()
+    assert not single.loc[6, "in_domain"] and "S" in single.loc[6, "domain_warning"]
+    assert seen[-1] == (21, 21) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
 def test_every_prediction_has_a_positive_std(predictor) -> None:
