@@ -48,8 +48,8 @@ def main() -> None:
     lines: list[str] = []
     emit = lines.append
     emit(
-        f"device: {predictor.device}, torch threads: {args.threads} (1 while conformers of "
-        f"the next batch are embedded on {config.cpu_count()} threads), "
+        f"device: {predictor.device}, torch threads: {args.threads} (1 in the batch path, "
+        f"while conformers are embedded on {config.cpu_count()} threads), "
         f"members: {len(predictor.members)}, test molecules: {len(test)} "
         f"({int((~ok).sum())} failed: {table.loc[~ok, 'error'].head(3).tolist()})"
     )
