@@ -78,6 +78,10 @@ class TrainConfig:
     max_minutes_per_member: float = 0.0  # > 0: stop a member after this long (not reproducible)
     hidden: int = 64
     n_layers: int = 1
+    # a JSON file {"keys": [...]} of glass keys that form the test split instead of the fixed
+    # SciGlass one (e.g. a peer's own test set, benchmarks/glass.py --glassnet-split); the
+    # other test glasses join training, the validation split is kept
+    test_keys: str = ""
 
 
 # ----------------------------------------------------------------------------- data
@@ -176,7 +180,19 @@ def test_viscosity_outliers(data: GlassData) -> np.ndarray:
     return inconsistent_viscosity_series(visc, tg)["key"].to_numpy()
 
 
-def load_data(descriptors: DescriptorTable | None = None) -> tuple[GlassData, DescriptorTable]:
+def _resplit(frame: pd.DataFrame, test_keys: set[str]) -> pd.DataFrame:
+    """The glasses in ``test_keys`` become the test split, the other test glasses training."""
+    in_test = frame["key"].isin(test_keys).to_numpy()
+    split = frame["split"].to_numpy()
+    frame = frame.copy()
+    frame["split"] = np.where(in_test, "test", np.where(split == "val", "val", "train"))
+    return frame
+
+
+def load_data(
+    descriptors: DescriptorTable | None = None, test_keys: str = ""
+) -> tuple[GlassData, DescriptorTable]:
+    """Oxide glasses of SciGlass as set tensors; ``test_keys``: see :class:`TrainConfig`."""
     from core.data import sciglass, sciglass_viscosity
 
     props = sciglass.load()
@@ -185,6 +201,9 @@ def load_data(descriptors: DescriptorTable | None = None) -> tuple[GlassData, De
     visc = sciglass_viscosity.load()
     vcols = sciglass.compound_columns(visc)
     visc = visc[oxide_mask(visc, vcols)].reset_index(drop=True)
+    if test_keys:
+        keys = set(json.loads(Path(test_keys).read_text())["keys"])
+        props, visc = _resplit(props, keys), _resplit(visc, keys)
     visc = visc[np.isfinite(visc["temperature"]) & np.isfinite(visc["log_viscosity"])]
     visc = visc[visc["temperature"] > 0].reset_index(drop=True)
     tg = props.set_index("key")["Tg"]
@@ -389,7 +408,8 @@ def _member_worker(args):
     data, descriptors = load_data(
         DescriptorTable.from_json(
             folder / "descriptors.json", ElementTable.from_json(folder / "elements.json")
-        )
+        ),
+        cfg.test_keys,
     )
     log_path = folder / "_members" / f"seed{seed}.log"
 
@@ -538,7 +558,7 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
 
     elements = ElementTable.from_json(folder / "elements.json")
     descriptors = DescriptorTable.from_json(folder / "descriptors.json", elements)
-    data, descriptors = load_data(descriptors)
+    data, descriptors = load_data(descriptors, cfg.test_keys)
     tg = data.scalers["Tg"]
     model_cfg = GlassSetConfig(
         hidden=cfg.hidden, n_layers=cfg.n_layers, tg_mean=tg["mean"], tg_std=tg["std"]
@@ -604,8 +624,13 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
         },
         "filter": "oxide glasses: every component contains O, has another element and no "
         "F/Cl/Br/I; physical targets only (nD > 1, Abbe, CTE, E > 0)",
-        "split": "fixed SciGlass splits by rounded composition (core.data.sciglass): train fit, "
-        "val early stopping, test metrics",
+        "split": (
+            f"test: the glasses listed in {cfg.test_keys} (sha256 {_sha256(cfg.test_keys)}); "
+            "validation: the fixed SciGlass validation split without them; train: the rest"
+            if cfg.test_keys
+            else "fixed SciGlass splits by rounded composition (core.data.sciglass): train "
+            "fit, val early stopping, test metrics"
+        ),
         "n_glasses": {s: int((data.split == s).sum()) for s in ("train", "val", "test")},
         "viscosity_filter": data.viscosity_filter,
         "n_viscosity_points": {
@@ -845,8 +870,15 @@ def _data_for(folder: Path, data, descriptors):
     if data is None or descriptors is None:
         elements = ElementTable.from_json(folder / "elements.json")
         descriptors = DescriptorTable.from_json(folder / "descriptors.json", elements)
-        data, descriptors = load_data(descriptors)
+        card = json.loads((folder / "card.json").read_text())
+        data, descriptors = load_data(descriptors, card["train_config"].get("test_keys", ""))
     return data, descriptors
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 CALIBRATION_METHOD = (

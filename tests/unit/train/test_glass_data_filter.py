@@ -28,3 +28,19 @@ def test_a_series_in_degrees_celsius_is_flagged_and_a_good_one_kept() -> None:
     bad = inconsistent_viscosity_series(pd.concat([good, celsius, no_tg]), tg)
     assert bad["key"].tolist() == ["celsius"]
     assert bad["T12_points"].iloc[0] - bad["Tg"].iloc[0] == pytest.approx(-273.15, abs=15)
+
+
+def test_a_test_key_list_replaces_the_test_split_and_keeps_validation() -> None:
+    """``TrainConfig.test_keys`` (a peer's own test set, e.g. GlassNet's): the listed glasses
+    are the test split wherever they were; other test glasses train; validation stays."""
+    from core.train.glass import _resplit
+
+    frame = pd.DataFrame(
+        {
+            "key": ["a", "b", "c", "d", "e", "f"],
+            "split": ["train", "val", "test", "test", "val", "train"],
+        }
+    )
+    out = _resplit(frame, {"a", "b", "c"})
+    assert out["split"].tolist() == ["test", "test", "test", "train", "val", "train"]
+    assert frame["split"].tolist()[0] == "train"  # the input is not modified
