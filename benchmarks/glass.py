@@ -137,6 +137,15 @@ pd.DataFrame({"point": points["point"].to_numpy(), "viscnet": visc, "glassnet": 
 """
 
 
+def save_table(lines: list[str], name: str) -> None:
+    """Print a result table and keep it in ``results/<name>``."""
+    text = "\n".join(lines) + "\n"
+    print("\n" + text)
+    out = RESULTS / name
+    out.write_text(text)
+    print(f"saved {out}")
+
+
 def ensure_venv() -> Path:
     python = VENV / "bin" / "python"
     if python.exists():
@@ -269,11 +278,7 @@ def extrapolation(epochs: int, seed: int = 0) -> None:
                 f"| {system} | log10 viscosity | {int(in_sys.sum())} | {cells[0]:.4g} | "
                 f"{cells[1]:.4g} |"
             )
-    text = "\n".join(lines) + "\n"
-    print("\n" + text)
-    out = RESULTS / "glass_extrapolation.txt"
-    out.write_text(text)
-    print(f"saved {out}")
+    save_table(lines, "glass_extrapolation.txt")
 
 
 def run_peer(python: Path, comps: list[dict], point_rows, point_temps):
@@ -530,11 +535,7 @@ def glassnet_split(python: Path, epochs: int) -> None:
             f"| {prop} | {unit} | {a['n']} | {a['rmse']:.4g} | {a['mae']:.4g} | {a['r2']:.3f} | "
             f"{b['rmse']:.4g} | {b['mae']:.4g} | {b['r2']:.3f} | {a['rmse'] / b['rmse']:.2f} |"
         )
-    text = "\n".join(lines) + "\n"
-    print("\n" + text)
-    out = RESULTS / "glass_glassnet_split_table.txt"
-    out.write_text(text)
-    print(f"saved {out}")
+    save_table(lines, "glass_glassnet_split_table.txt")
 
 
 def emit_largest_tg_errors(emit, comps, measured, ours, peer, n: int = 12, close: float = 30.0):
