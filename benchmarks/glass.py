@@ -63,6 +63,16 @@ PEER_COLUMNS = {
     "ElasticModulus": ("YoungModulus", lambda x: x),
 }
 
+# table units of our properties (CTE is shown in ppm/K)
+UNITS = {
+    "Tg": "K",
+    "Tliquidus": "K",
+    "RefractiveIndex": "-",
+    "AbbeNumber": "-",
+    "CTE": "ppm/K",
+    "ElasticModulus": "GPa",
+}
+
 PEER_SCRIPT = r"""
 import sys, warnings
 warnings.filterwarnings("ignore")
@@ -483,7 +493,13 @@ def glassnet_split(python: Path, epochs: int) -> None:
     )
     folder = REPO_ROOT / "artifacts" / "glass_glassnet_split"
     card = folder / "card.json"
-    trained = card.exists() and json.loads(card.read_text())["train_config"]["epochs"] == epochs
+    from core.train.glass import _sha256
+
+    # reuse the model only if it was trained for this budget on exactly these test glasses
+    trained = card.exists() and (
+        json.loads(card.read_text())["train_config"]["epochs"] == epochs
+        and _sha256(str(keys_file)) in json.loads(card.read_text())["split"]
+    )
     if not trained:
         print(f"training our ensemble without GlassNet's test glasses into {folder}", flush=True)
         subprocess.run(
@@ -530,7 +546,7 @@ def glassnet_split(python: Path, epochs: int) -> None:
         both = np.isfinite(theirs) & np.isfinite(y)
         a = metrics(y[both] * scale, ours[both, j] * scale)
         b = metrics(y[both] * scale, theirs[both] * scale)
-        unit = {"Tg": "K", "Tliquidus": "K", "ElasticModulus": "GPa", "CTE": "ppm/K"}.get(prop, "-")
+        unit = UNITS[prop]
         lines.append(
             f"| {prop} | {unit} | {a['n']} | {a['rmse']:.4g} | {a['mae']:.4g} | {a['r2']:.3f} | "
             f"{b['rmse']:.4g} | {b['mae']:.4g} | {b['r2']:.3f} | {a['rmse'] / b['rmse']:.2f} |"
@@ -662,9 +678,7 @@ def main() -> None:
         rows.append(
             (
                 prop,
-                "ppm/K"
-                if prop == "CTE"
-                else {"Tg": "K", "Tliquidus": "K", "ElasticModulus": "GPa"}.get(prop, "-"),
+                UNITS[prop],
                 mine_m,
                 theirs_m,
             )

@@ -278,8 +278,6 @@ class MoleculePredictor:
                     progress(done - len(ready), len(smiles))
                     reported = done
             producer.result()  # an unexpected error in the embedding thread surfaces here
-            if ready:
-                run_ready()
         return pd.DataFrame(rows)
 
     def predict_structures(
