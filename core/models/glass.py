@@ -127,7 +127,8 @@ class GlassPredictor:
     # ------------------------------------------------------------------ internals
     def _desc(self) -> torch.Tensor:
         if self._desc_cache is None or self._desc_cache[0] != len(self.descriptors):
-            self._desc_cache = (len(self.descriptors), torch.from_numpy(self.descriptors.scaled()))
+            inputs = self.descriptors.inputs(self.config.elements)
+            self._desc_cache = (len(self.descriptors), torch.from_numpy(inputs))
         return self._desc_cache[1]
 
     @torch.no_grad()

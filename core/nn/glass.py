@@ -5,7 +5,11 @@ descriptors (:mod:`core.featurizers.composition`) together with its mole fractio
 components talk to each other through one self-attention block (a Set Transformer layer,
 Lee et al., ICML 2019, arXiv:1810.00825) and are pooled by attention whose logits are
 shifted by log(mole fraction), so a component's weight scales with its amount, plus a
-fraction-weighted mean. Two heads read the pooled vector:
+fraction-weighted mean. Optionally (``config.elements``) an element channel joins them: the
+glass's atomic fractions of those elements (from the components' formulas and mole
+fractions, as GlassNet's input) through an MLP, so that effects tied to one element are
+shared by every compound that carries it (FeO and Fe2O3, Na2O and Na2SO4). Two heads read the
+pooled vector:
 
 * properties: Tg, Tliquidus, nD, Abbe number, CTE, E (standardised targets),
 * viscosity: the MYEGA parameters (Mauro et al., PNAS 106, 19780 (2009)),
@@ -38,7 +42,9 @@ class GlassSetConfig:
     """Hyper-parameters of :class:`GlassSetNet`; the card stores ``asdict(config)``.
 
     ``tg_mean``/``tg_std`` (K) undo the standardisation of the Tg output so that T12 can be
-    built from it in kelvin.
+    built from it in kelvin. ``elements``: symbols of the element channel (empty: none); the
+    network's compound input then carries ``len(elements) + 1`` more columns after the
+    descriptors (:meth:`core.featurizers.composition.DescriptorTable.inputs`).
     """
 
     n_descriptors: int = N_DESCRIPTORS
@@ -54,6 +60,7 @@ class GlassSetConfig:
     m_min: float = 14.97
     t12_max_offset: float = 50.0
     property_names: list[str] = field(default_factory=lambda: list(PROPERTY_NAMES))
+    elements: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,7 +86,9 @@ class GlassSetNet(nn.Module):
             [_SetAttentionBlock(h, c.n_heads, c.dropout) for _ in range(c.n_layers)]
         )
         self.pool_score = nn.Sequential(nn.Linear(h, h), nn.Tanh(), nn.Linear(h, 1))
-        self.trunk = _mlp(2 * h, 2 * h, h, dropout=c.dropout)
+        self.element_mlp = _mlp(len(c.elements), h, h) if c.elements else None
+        n_pooled = 3 * h if c.elements else 2 * h
+        self.trunk = _mlp(n_pooled, 2 * h, h, dropout=c.dropout)
         self.property_head = _mlp(h, h, c.n_properties)
         self.viscosity_head = _mlp(h, h, 3)  # raw A, raw (m - m_floor), raw T12 offset
         self.reset_parameters()
@@ -99,7 +108,8 @@ class GlassSetNet(nn.Module):
         """Pooled glass embedding.
 
         Args:
-            descriptors: (C, n_descriptors) standardised descriptors of every compound.
+            descriptors: (C, n_descriptors [+ len(elements) + 1]) standardised descriptors of
+                every compound [and its atoms per formula unit of each element, then all].
             index: (B, K) long, rows of ``descriptors`` (any value where padded).
             fraction: (B, K) mole fractions, 0 where padded; rows sum to 1.
 
@@ -107,7 +117,8 @@ class GlassSetNet(nn.Module):
             (B, hidden) embedding.
         """
         mask = fraction > 0  # (B, K)
-        compound = self.compound_mlp(descriptors)  # (C, H)
+        n = self.config.n_descriptors
+        compound = self.compound_mlp(descriptors[:, :n])  # (C, H)
         x = compound[index]  # (B, K, H)
         f = fraction.unsqueeze(-1)
         log_f = torch.log(fraction.clamp_min(1e-6)).unsqueeze(-1)
@@ -117,8 +128,11 @@ class GlassSetNet(nn.Module):
         score = self.pool_score(x).squeeze(-1) + log_f.squeeze(-1)  # (B, K)
         score = score.masked_fill(~mask, float("-inf"))
         alpha = torch.softmax(score, dim=-1).unsqueeze(-1)  # (B, K, 1)
-        pooled = torch.cat([(alpha * x).sum(1), (f * x).sum(1)], dim=-1)  # (B, 2H)
-        return self.trunk(pooled)  # (B, H)
+        parts = [(alpha * x).sum(1), (f * x).sum(1)]
+        if self.element_mlp is not None:
+            atoms = (f * descriptors[:, n:][index]).sum(1)  # (B, E + 1) per formula unit
+            parts.append(self.element_mlp(atoms[:, :-1] / atoms[:, -1:].clamp_min(1e-6)))
+        return self.trunk(torch.cat(parts, dim=-1))  # (B, H)
 
     def forward(self, descriptors: Tensor, index: Tensor, fraction: Tensor) -> dict[str, Tensor]:
         """Properties and MYEGA parameters of a batch of compositions.

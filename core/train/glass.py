@@ -78,6 +78,9 @@ class TrainConfig:
     max_minutes_per_member: float = 0.0  # > 0: stop a member after this long (not reproducible)
     hidden: int = 64
     n_layers: int = 1
+    # element channel (GlassSetConfig.elements): the elements found in at least
+    # RARE_COMPOUND_GLASSES training glasses; 0: none
+    element_channel: int = 0
     # a JSON file {"keys": [...]} of glass keys that form the test split instead of the fixed
     # SciGlass one (e.g. a peer's own test set, benchmarks/glass.py --glassnet-split); the
     # other test glasses join training, the validation split is kept
@@ -273,6 +276,25 @@ def load_data(
     return data, descriptors
 
 
+def element_vocabulary(
+    data: GlassData, descriptors: DescriptorTable, min_glasses: int = RARE_COMPOUND_GLASSES
+) -> list[str]:
+    """Elements (sorted by symbol) present in at least ``min_glasses`` training glasses: the
+    element channel's inputs. Rarer elements would keep untrained weights; the descriptor
+    path still sees them."""
+    from core.chem.composition import parse_formula
+
+    symbols = sorted({e for f in descriptors.formulas for e in parse_formula(f)})
+    has = descriptors.atom_counts(symbols)[:, :-1] > 0  # (C, E)
+    train = data.split == "train"
+    index, present = data.index[train], data.fraction[train] > 0
+    glass_has = np.zeros((len(index), len(symbols)), dtype=bool)
+    for k in range(index.shape[1]):
+        glass_has |= present[:, k, None] & has[index[:, k]]
+    counts = glass_has.sum(axis=0)
+    return [s for s, n in zip(symbols, counts, strict=True) if n >= min_glasses]
+
+
 def inverse_transform(z: np.ndarray, scaler: dict) -> np.ndarray:
     t = z * scaler["std"] + scaler["mean"]
     return np.exp(t) if scaler["transform"] == "log" else t
@@ -350,19 +372,29 @@ def _evaluate(model, desc, data, cfg, visc_var, split: str) -> float:
     return float(p + cfg.visc_weight * v)
 
 
-def train_member(seed: int, data: GlassData, desc_np: np.ndarray, cfg: TrainConfig, log=print):
-    """Train one member; returns (best state_dict by validation loss, history)."""
+def train_member(
+    seed: int,
+    data: GlassData,
+    desc_np: np.ndarray,
+    cfg: TrainConfig,
+    log=print,
+    elements: list[str] | tuple = (),
+):
+    """Train one member; returns (best state_dict by validation loss, history).
+
+    ``desc_np``: the compound inputs, ``DescriptorTable.inputs(elements)``."""
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     tg = data.scalers["Tg"]
     model = GlassSetNet(
         GlassSetConfig(
-            n_descriptors=desc_np.shape[1],
+            n_descriptors=desc_np.shape[1] - (len(elements) + 1 if len(elements) else 0),
             hidden=cfg.hidden,
             n_layers=cfg.n_layers,
             tg_mean=tg["mean"],
             tg_std=tg["std"],
+            elements=list(elements),
         )
     )
     desc = torch.from_numpy(desc_np)
@@ -418,7 +450,8 @@ def _member_worker(args):
             fh.write(msg + "\n")
         print(msg, flush=True)
 
-    state, history = train_member(seed, data, descriptors.scaled(), cfg, log)
+    elements = element_vocabulary(data, descriptors) if cfg.element_channel else []
+    state, history = train_member(seed, data, descriptors.inputs(elements), cfg, log, elements)
     save_file(state, str(folder / "_members" / f"seed{seed}.safetensors"))
     record = {"seed": seed, "train_config": asdict(cfg), "history": history}
     (folder / "_members" / f"seed{seed}.json").write_text(json.dumps(record))
@@ -561,7 +594,11 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
     data, descriptors = load_data(descriptors, cfg.test_keys)
     tg = data.scalers["Tg"]
     model_cfg = GlassSetConfig(
-        hidden=cfg.hidden, n_layers=cfg.n_layers, tg_mean=tg["mean"], tg_std=tg["std"]
+        hidden=cfg.hidden,
+        n_layers=cfg.n_layers,
+        tg_mean=tg["mean"],
+        tg_std=tg["std"],
+        elements=element_vocabulary(data, descriptors) if cfg.element_channel else [],
     )
 
     # applicability domain: compound counts and the sparse training compositions

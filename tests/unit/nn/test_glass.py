@@ -123,3 +123,42 @@ def test_overfits_a_tiny_batch():
     assert ((visc - target_visc) ** 2).mean().item() < 0.1
     torch.set_num_threads(threads)
     assert time.monotonic() - start < 20
+
+
+def test_element_channel_reads_the_glass_atomic_fractions():
+    """With ``elements`` the network also sees the glass's atomic fractions of those elements
+    (computed from the components' formulas), after the descriptor columns."""
+    from core.featurizers.composition import DescriptorTable, ElementTable
+
+    table = DescriptorTable.build(["SiO2", "Na2O", "Na2SO4"], ElementTable.from_mendeleev())
+    symbols = ["Na", "O", "Si"]
+    counts = table.atom_counts(symbols)
+    np.testing.assert_array_equal(counts, [[0, 2, 1, 3], [2, 1, 0, 3], [2, 4, 0, 7]])
+    inputs = torch.from_numpy(table.inputs(symbols))
+    assert inputs.shape == (3, table.scaled().shape[1] + 4)
+    torch.manual_seed(0)
+    model = GlassSetNet(
+        GlassSetConfig(n_descriptors=table.scaled().shape[1], hidden=8, n_heads=2, elements=symbols)
+    ).eval()
+    seen = []
+    model.element_mlp.register_forward_hook(lambda mod, args, out: seen.append(args[0]))
+    index = torch.tensor([[0, 1, 0], [2, 0, 0]])
+    fraction = torch.tensor([[0.75, 0.25, 0.0], [0.5, 0.5, 0.0]])  # last slot padded
+    out = model(inputs, index, fraction)
+    # 75 SiO2 25 Na2O: 0.75*3 + 0.25*3 = 3 atoms per unit; Na 0.5, O 1.75, Si 0.75
+    # 50 Na2SO4 50 SiO2: 5 atoms; Na 1, O 3, Si 0.5 (S is not in the channel)
+    expected = torch.tensor([[0.5, 1.75, 0.75], [1.0, 3.0, 0.5]]) / torch.tensor([[3.0], [5.0]])
+    torch.testing.assert_close(seen[0], expected)
+    # the channel reaches the outputs
+    changed = inputs.clone()
+    changed[1, -4] = 0.0  # pretend Na2O carried no Na
+    assert not torch.allclose(
+        model(changed, index, fraction)["properties"][0], out["properties"][0]
+    )
+    # a model without the channel ignores extra columns it was not built for
+    plain = tiny()
+    desc, index, fraction = batch()
+    padded = torch.cat([desc, torch.randn(C, 3)], 1)
+    torch.testing.assert_close(
+        plain(desc, index, fraction)["Tg"], plain(padded, index, fraction)["Tg"]
+    )
