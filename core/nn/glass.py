@@ -25,7 +25,7 @@ pooled vector:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -61,6 +61,12 @@ class GlassSetConfig:
     t12_max_offset: float = 50.0
     property_names: list[str] = field(default_factory=lambda: list(PROPERTY_NAMES))
     elements: list[str] = field(default_factory=list)
+    # True: T12 is built from a detached Tg, so the viscosity loss cannot move the Tg output
+    # (it still trains the shared layers through A, m and the offset)
+    t12_detach_tg: bool = False
+    # True: the MYEGA head reads its own set network (same layout), so the viscosity and
+    # property tasks share no weights; T12 is built from the detached Tg as above
+    separate_viscosity: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,8 +95,11 @@ class GlassSetNet(nn.Module):
         self.element_mlp = _mlp(len(c.elements), h, h) if c.elements else None
         n_pooled = 3 * h if c.elements else 2 * h
         self.trunk = _mlp(n_pooled, 2 * h, h, dropout=c.dropout)
-        self.property_head = _mlp(h, h, c.n_properties)
-        self.viscosity_head = _mlp(h, h, 3)  # raw A, raw (m - m_floor), raw T12 offset
+        self.property_head = _mlp(h, h, c.n_properties) if c.n_properties else None
+        if c.separate_viscosity:  # the same layout without a property head
+            self.viscosity_net = GlassSetNet(replace(c, separate_viscosity=False, n_properties=0))
+        else:
+            self.viscosity_head = _mlp(h, h, 3)  # raw A, raw (m - m_floor), raw T12 offset
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -146,13 +155,18 @@ class GlassSetNet(nn.Module):
         c = self.config
         z = self.embed(descriptors, index, fraction)
         props = self.property_head(z)  # (B, P)
-        raw = self.viscosity_head(z)  # (B, 3)
+        if c.separate_viscosity:
+            net = self.viscosity_net
+            raw = net.viscosity_head(net.embed(descriptors, index, fraction))  # (B, 3)
+        else:
+            raw = self.viscosity_head(z)  # (B, 3)
         a = c.a_min + (c.a_max - c.a_min) * torch.sigmoid(raw[:, 0])
         m_floor = torch.clamp(12.0 - a, min=c.m_min)
         m = m_floor + F.softplus(raw[:, 1] + 3.0)  # +3: start near m = 15 + 3 (fragile-ish)
         tg = c.tg_mean + c.tg_std * props[:, 0]
         offset = c.t12_max_offset * torch.tanh(raw[:, 2])
-        t12 = 50.0 + F.softplus(tg + offset - 50.0)  # > 50 K, ~ tg + offset
+        base = tg.detach() if c.t12_detach_tg or c.separate_viscosity else tg
+        t12 = 50.0 + F.softplus(base + offset - 50.0)  # > 50 K, ~ tg + offset
         return {"properties": props, "A": a, "T12": t12, "m": m, "Tg": tg, "embedding": z}
 
 

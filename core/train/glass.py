@@ -81,6 +81,11 @@ class TrainConfig:
     # element channel (GlassSetConfig.elements): the elements found in at least
     # RARE_COMPOUND_GLASSES training glasses; 0: none
     element_channel: int = 0
+    # 1: the viscosity loss does not move the Tg output (GlassSetConfig.t12_detach_tg)
+    t12_detach_tg: int = 0
+    # 1: the viscosity head has its own set network (GlassSetConfig.separate_viscosity)
+    separate_viscosity: int = 0
+    t12_max_offset: float = 50.0  # K, |T12 - Tg| bound of the tie
     # a JSON file {"keys": [...]} of glass keys that form the test split instead of the fixed
     # SciGlass one (e.g. a peer's own test set, benchmarks/glass.py --glassnet-split); the
     # other test glasses join training, the validation split is kept
@@ -395,6 +400,9 @@ def train_member(
             tg_mean=tg["mean"],
             tg_std=tg["std"],
             elements=list(elements),
+            t12_detach_tg=bool(cfg.t12_detach_tg),
+            separate_viscosity=bool(cfg.separate_viscosity),
+            t12_max_offset=cfg.t12_max_offset,
         )
     )
     desc = torch.from_numpy(desc_np)
@@ -599,6 +607,9 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
         tg_mean=tg["mean"],
         tg_std=tg["std"],
         elements=element_vocabulary(data, descriptors) if cfg.element_channel else [],
+        t12_detach_tg=bool(cfg.t12_detach_tg),
+        separate_viscosity=bool(cfg.separate_viscosity),
+        t12_max_offset=cfg.t12_max_offset,
     )
 
     # applicability domain: compound counts and the sparse training compositions

@@ -162,3 +162,43 @@ def test_element_channel_reads_the_glass_atomic_fractions():
     torch.testing.assert_close(
         plain(desc, index, fraction)["Tg"], plain(padded, index, fraction)["Tg"]
     )
+
+
+def test_detached_tie_keeps_the_viscosity_loss_off_the_tg_output():
+    """``t12_detach_tg``: T12 is still Tg plus the bounded offset, but a loss on T12 (the
+    viscosity curve) sends no gradient into the Tg output row of the property head."""
+    desc, index, fraction = batch()
+    grads = {}
+    for detach in (False, True):
+        model = tiny(t12_detach_tg=detach)
+        out = model(desc, index, fraction)
+        out["T12"].sum().backward()
+        grad = model.property_head[-1].weight.grad
+        grads[detach] = None if grad is None else grad[0]
+        assert ((out["T12"] - out["Tg"]).abs() <= model.config.t12_max_offset + 1e-3).all()
+    assert grads[False].abs().sum() > 0
+    assert grads[True] is None or not grads[True].any()
+
+
+def test_separate_viscosity_network_shares_no_weights_with_the_properties():
+    """``separate_viscosity``: the MYEGA head reads its own set network. Changing it leaves
+    the properties alone, a loss on the viscosity outputs reaches none of the property
+    network's weights, and T12 stays tied to the (detached) Tg."""
+    desc, index, fraction = batch()
+    model = tiny(separate_viscosity=True)
+    assert model.viscosity_net.property_head is None
+    assert not hasattr(model, "viscosity_head")
+    out = model(desc, index, fraction)
+    assert ((out["T12"] - out["Tg"]).abs() <= model.config.t12_max_offset + 1e-3).all()
+    (out["T12"].sum() + out["A"].sum() + out["m"].sum()).backward()
+    for name, p in model.named_parameters():
+        if name.startswith("viscosity_net."):
+            continue
+        assert p.grad is None or not p.grad.any(), name
+    assert any(p.grad is not None and p.grad.any() for p in model.viscosity_net.parameters())
+    with torch.no_grad():
+        for p in model.viscosity_net.parameters():
+            p.add_(0.5)
+    again = model(desc, index, fraction)
+    torch.testing.assert_close(again["properties"], out["properties"])
+    assert not torch.allclose(again["A"], out["A"])
