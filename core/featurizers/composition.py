@@ -238,24 +238,6 @@ class DescriptorTable:
         """(C, N_DESCRIPTORS) float32 standardised descriptors (clipped to ±10 std)."""
         return np.clip((self.raw - self.mean) / self.std, -10, 10).astype(np.float32)
 
-    def atom_counts(self, symbols: Sequence[str]) -> np.ndarray:
-        """(C, len(symbols) + 1) float32: atoms of each element in ``symbols`` per formula unit
-        of every compound, and in the last column all its atoms per formula unit."""
-        column = {s: j for j, s in enumerate(symbols)}
-        out = np.zeros((len(self.formulas), len(symbols) + 1), dtype=np.float32)
-        for i, formula in enumerate(self.formulas):
-            for element, n in parse_formula(formula).items():
-                if element in column:
-                    out[i, column[element]] = n
-                out[i, -1] += n
-        return out
-
-    def inputs(self, symbols: Sequence[str] = ()) -> np.ndarray:
-        """Network input per compound: :meth:`scaled` descriptors, followed (when ``symbols``
-        is not empty) by :meth:`atom_counts` of those elements."""
-        scaled = self.scaled()
-        return np.hstack([scaled, self.atom_counts(symbols)]) if len(symbols) else scaled
-
     def to_json(self, path: Path) -> None:
         data = {
             "descriptor_names": list(DESCRIPTOR_NAMES),

@@ -127,8 +127,7 @@ class GlassPredictor:
     # ------------------------------------------------------------------ internals
     def _desc(self) -> torch.Tensor:
         if self._desc_cache is None or self._desc_cache[0] != len(self.descriptors):
-            inputs = self.descriptors.inputs(self.config.elements)
-            self._desc_cache = (len(self.descriptors), torch.from_numpy(inputs))
+            self._desc_cache = (len(self.descriptors), torch.from_numpy(self.descriptors.scaled()))
         return self._desc_cache[1]
 
     @torch.no_grad()

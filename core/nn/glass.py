@@ -5,11 +5,7 @@ descriptors (:mod:`core.featurizers.composition`) together with its mole fractio
 components talk to each other through one self-attention block (a Set Transformer layer,
 Lee et al., ICML 2019, arXiv:1810.00825) and are pooled by attention whose logits are
 shifted by log(mole fraction), so a component's weight scales with its amount, plus a
-fraction-weighted mean. Optionally (``config.elements``) an element channel joins them: the
-glass's atomic fractions of those elements (from the components' formulas and mole
-fractions, as GlassNet's input) through an MLP, so that effects tied to one element are
-shared by every compound that carries it (FeO and Fe2O3, Na2O and Na2SO4). Two heads read the
-pooled vector:
+fraction-weighted mean. Two heads read the pooled vector:
 
 * properties: Tg, Tliquidus, nD, Abbe number, CTE, E (standardised targets),
 * viscosity: the MYEGA parameters (Mauro et al., PNAS 106, 19780 (2009)),
@@ -20,6 +16,12 @@ pooled vector:
   and ``T12 > 0``. ``T12`` *is* the predicted Tg plus a bounded learned offset
   (``|offset| <= t12_max_offset`` K), which ties the property and viscosity heads, as in
   ViscNet (Cassar, Acta Mater. 206, 116602 (2021)) where Tg-like T12 is shared.
+
+The viscosity task helps the shared layers far more than it is helped: trained alone, a
+MYEGA network generalises poorly, while the properties (Tg above all) come out better from a
+network trained without it. ``separate_viscosity`` therefore combines two networks of this
+layout: one trained on the properties alone gives the properties, a joint one (as above)
+gives A, m and T12, and T12 is held within ``t12_max_offset`` of the first one's Tg.
 """
 
 from __future__ import annotations
@@ -42,9 +44,7 @@ class GlassSetConfig:
     """Hyper-parameters of :class:`GlassSetNet`; the card stores ``asdict(config)``.
 
     ``tg_mean``/``tg_std`` (K) undo the standardisation of the Tg output so that T12 can be
-    built from it in kelvin. ``elements``: symbols of the element channel (empty: none); the
-    network's compound input then carries ``len(elements) + 1`` more columns after the
-    descriptors (:meth:`core.featurizers.composition.DescriptorTable.inputs`).
+    built from it in kelvin.
     """
 
     n_descriptors: int = N_DESCRIPTORS
@@ -60,12 +60,10 @@ class GlassSetConfig:
     m_min: float = 14.97
     t12_max_offset: float = 50.0
     property_names: list[str] = field(default_factory=lambda: list(PROPERTY_NAMES))
-    elements: list[str] = field(default_factory=list)
-    # True: T12 is built from a detached Tg, so the viscosity loss cannot move the Tg output
-    # (it still trains the shared layers through A, m and the offset)
-    t12_detach_tg: bool = False
-    # True: the MYEGA head reads its own set network (same layout), so the viscosity and
-    # property tasks share no weights; T12 is built from the detached Tg as above
+    # True: this network's own properties (trained without the viscosity loss) are the output,
+    # and the MYEGA parameters come from ``viscosity_net``, a joint network of the same layout
+    # (properties + viscosity, T12 tied to its own Tg); T12 is then kept within
+    # ``t12_max_offset`` of this network's Tg
     separate_viscosity: bool = False
 
     def to_dict(self) -> dict:
@@ -92,12 +90,10 @@ class GlassSetNet(nn.Module):
             [_SetAttentionBlock(h, c.n_heads, c.dropout) for _ in range(c.n_layers)]
         )
         self.pool_score = nn.Sequential(nn.Linear(h, h), nn.Tanh(), nn.Linear(h, 1))
-        self.element_mlp = _mlp(len(c.elements), h, h) if c.elements else None
-        n_pooled = 3 * h if c.elements else 2 * h
-        self.trunk = _mlp(n_pooled, 2 * h, h, dropout=c.dropout)
-        self.property_head = _mlp(h, h, c.n_properties) if c.n_properties else None
-        if c.separate_viscosity:  # the same layout without a property head
-            self.viscosity_net = GlassSetNet(replace(c, separate_viscosity=False, n_properties=0))
+        self.trunk = _mlp(2 * h, 2 * h, h, dropout=c.dropout)
+        self.property_head = _mlp(h, h, c.n_properties)
+        if c.separate_viscosity:
+            self.viscosity_net = GlassSetNet(replace(c, separate_viscosity=False))
         else:
             self.viscosity_head = _mlp(h, h, 3)  # raw A, raw (m - m_floor), raw T12 offset
         self.reset_parameters()
@@ -117,8 +113,7 @@ class GlassSetNet(nn.Module):
         """Pooled glass embedding.
 
         Args:
-            descriptors: (C, n_descriptors [+ len(elements) + 1]) standardised descriptors of
-                every compound [and its atoms per formula unit of each element, then all].
+            descriptors: (C, n_descriptors) standardised descriptors of every compound.
             index: (B, K) long, rows of ``descriptors`` (any value where padded).
             fraction: (B, K) mole fractions, 0 where padded; rows sum to 1.
 
@@ -126,8 +121,7 @@ class GlassSetNet(nn.Module):
             (B, hidden) embedding.
         """
         mask = fraction > 0  # (B, K)
-        n = self.config.n_descriptors
-        compound = self.compound_mlp(descriptors[:, :n])  # (C, H)
+        compound = self.compound_mlp(descriptors)  # (C, H)
         x = compound[index]  # (B, K, H)
         f = fraction.unsqueeze(-1)
         log_f = torch.log(fraction.clamp_min(1e-6)).unsqueeze(-1)
@@ -137,11 +131,8 @@ class GlassSetNet(nn.Module):
         score = self.pool_score(x).squeeze(-1) + log_f.squeeze(-1)  # (B, K)
         score = score.masked_fill(~mask, float("-inf"))
         alpha = torch.softmax(score, dim=-1).unsqueeze(-1)  # (B, K, 1)
-        parts = [(alpha * x).sum(1), (f * x).sum(1)]
-        if self.element_mlp is not None:
-            atoms = (f * descriptors[:, n:][index]).sum(1)  # (B, E + 1) per formula unit
-            parts.append(self.element_mlp(atoms[:, :-1] / atoms[:, -1:].clamp_min(1e-6)))
-        return self.trunk(torch.cat(parts, dim=-1))  # (B, H)
+        pooled = torch.cat([(alpha * x).sum(1), (f * x).sum(1)], dim=-1)  # (B, 2H)
+        return self.trunk(pooled)  # (B, H)
 
     def forward(self, descriptors: Tensor, index: Tensor, fraction: Tensor) -> dict[str, Tensor]:
         """Properties and MYEGA parameters of a batch of compositions.
@@ -155,18 +146,25 @@ class GlassSetNet(nn.Module):
         c = self.config
         z = self.embed(descriptors, index, fraction)
         props = self.property_head(z)  # (B, P)
+        tg = c.tg_mean + c.tg_std * props[:, 0]
         if c.separate_viscosity:
-            net = self.viscosity_net
-            raw = net.viscosity_head(net.embed(descriptors, index, fraction))  # (B, 3)
-        else:
-            raw = self.viscosity_head(z)  # (B, 3)
+            v = self.viscosity_net(descriptors, index, fraction)
+            bound = c.t12_max_offset
+            t12 = tg + torch.clamp(v["T12"] - tg, -bound, bound)
+            return {
+                "properties": props,
+                "A": v["A"],
+                "T12": t12,
+                "m": v["m"],
+                "Tg": tg,
+                "embedding": z,
+            }
+        raw = self.viscosity_head(z)  # (B, 3)
         a = c.a_min + (c.a_max - c.a_min) * torch.sigmoid(raw[:, 0])
         m_floor = torch.clamp(12.0 - a, min=c.m_min)
         m = m_floor + F.softplus(raw[:, 1] + 3.0)  # +3: start near m = 15 + 3 (fragile-ish)
-        tg = c.tg_mean + c.tg_std * props[:, 0]
         offset = c.t12_max_offset * torch.tanh(raw[:, 2])
-        base = tg.detach() if c.t12_detach_tg or c.separate_viscosity else tg
-        t12 = 50.0 + F.softplus(base + offset - 50.0)  # > 50 K, ~ tg + offset
+        t12 = 50.0 + F.softplus(tg + offset - 50.0)  # > 50 K, ~ tg + offset
         return {"properties": props, "A": a, "T12": t12, "m": m, "Tg": tg, "embedding": z}
 
 

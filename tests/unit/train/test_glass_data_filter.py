@@ -44,25 +44,3 @@ def test_a_test_key_list_replaces_the_test_split_and_keeps_validation() -> None:
     out = _resplit(frame, {"a", "b", "c"})
     assert out["split"].tolist() == ["test", "test", "test", "train", "val", "train"]
     assert frame["split"].tolist()[0] == "train"  # the input is not modified
-
-
-def test_the_element_channel_keeps_elements_of_enough_training_glasses() -> None:
-    """Only elements present in ``min_glasses`` training glasses enter the element channel;
-    validation and test glasses do not count, nor does an element repeated in one glass."""
-    from types import SimpleNamespace
-
-    from core.featurizers.composition import DescriptorTable, ElementTable
-    from core.train.glass import element_vocabulary
-
-    table = DescriptorTable.build(
-        ["SiO2", "Na2O", "K2O", "Li2O", "Na2SO4"], ElementTable.from_mendeleev()
-    )
-    index = np.array([[0, 1], [0, 2], [0, 2], [0, 3], [1, 4], [4, 0]])
-    fraction = np.array([[0.5, 0.5], [0.5, 0.5], [0.5, 0.5], [1.0, 0.0], [0.5, 0.5], [1.0, 0]])
-    split = np.array(["train", "train", "val", "train", "train", "train"])
-    data = SimpleNamespace(index=index, fraction=fraction, split=split)
-    # training glasses: O 5, Si 3 (the Li2O slot is padded: no Li), Na 3 (glass 4 counts
-    # once), S 2, K 1 (the second K glass is a validation glass)
-    assert element_vocabulary(data, table, min_glasses=2) == ["Na", "O", "S", "Si"]
-    assert element_vocabulary(data, table, min_glasses=4) == ["O"]
-    assert element_vocabulary(data, table, min_glasses=3) == ["Na", "O", "Si"]
