@@ -495,17 +495,9 @@ def show_card(model) -> None:
     tie = card["tg_t12_agreement"]
     network_gap = tie.get("mean_abs_T12_minus_network_Tg_K", tie["mean_abs_T12_minus_Tg_pred_K"])
     network_max = tie.get("max_abs_T12_minus_network_Tg_K", tie["max_abs_T12_minus_Tg_pred_K"])
-    how = (
-        "T12 (10^12 Pa s) comes from the viscosity network, whose T12 is its own Tg plus a "
-        "bounded offset, and is held within "
-        f"±{tie.get('t12_max_offset_K', 50):.0f} K of the property network's Tg (held at "
-        f"that bound for {100 * tie.get('share_T12_held_at_bound', 0):.1f} % of "
-        "member predictions)"
-        if card["config"].get("separate_viscosity")
-        else "T12 (10^12 Pa s) of the viscosity head is the network's Tg plus a bounded offset"
-    )
     st.markdown(
-        f"**Tg and T12.** {how}: on the {tie['n_test_glasses']} test glasses they differ by "
+        f"**Tg and T12.** T12 (10^12 Pa s) of the viscosity head is the network's Tg plus a "
+        f"bounded offset: on the {tie['n_test_glasses']} test glasses they differ by "
         f"{network_gap:.1f} K on average (at most {network_max:.1f} K)"
         + (
             f"; the Tg shown, with the measured-neighbour correction, differs from T12 by "
@@ -516,14 +508,6 @@ def show_card(model) -> None:
         + f". RMSE against measured Tg: Tg {tie['rmse_Tg_pred_vs_measured_Tg_K']:.1f} K, "
         f"T12 {tie['rmse_T12_vs_measured_Tg_K']:.1f} K."
     )
-    check = card.get("separate_viscosity_check", {}).get("test")
-    if check:
-        st.markdown(
-            "Why two networks per member: on the test glasses the property networks' Tg has an "
-            f"RMSE of {check['property_networks']:.1f} K, the viscosity networks' own Tg "
-            f"{check['viscosity_networks']:.1f} K (ensemble means, before the "
-            "measured-neighbour correction)."
-        )
     nkas = card["test_metrics"].get("Tg_NKAS", {})
     if nkas.get("n"):
         st.markdown(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -83,16 +82,17 @@ def test_viscosity_curve_is_monotonic_and_consistent(model):
         model.viscosity(SODA_LIME, [-5.0])
 
 
-def test_report_is_fast(model):
-    model.report(SODA_LIME)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        out = model.report({"SiO2": 72, "Na2O": 14, "CaO": 9, "MgO": 4, "Al2O3": 1})
-        times.append(time.perf_counter() - start)
-    assert {"prediction", "curve", "characteristic"} <= set(out)
-    # target < 0.1 s (benchmarks/glass.py measures it); generous here for a shared CI CPU
-    assert min(times) < 0.5
+def test_report_gives_one_prediction_its_curve_and_the_characteristic_points(model):
+    """What the page shows for one formulation, from one call (its speed is measured by
+    benchmarks/glass.py, not here: a timed assertion fails on a busy CPU)."""
+    out = model.report({"SiO2": 72, "Na2O": 14, "CaO": 9, "MgO": 4, "Al2O3": 1})
+    assert len(out["prediction"]) == 1
+    curve, points = out["curve"], out["characteristic"]
+    assert np.all(np.diff(curve["log10_viscosity"].to_numpy()) < 0)
+    assert list(points["point"]) == ["strain", "annealing", "softening", "working", "melting"]
+    assert np.all(np.diff(points["T_K"].to_numpy()) > 0)  # less viscous = hotter
+    # the annealing point (10^12 Pa s) is T12 of the curve
+    assert points["T_K"].iloc[1] == pytest.approx(curve["T12"].iloc[0], rel=1e-4)
 
 
 def test_predict_table_both_layouts(model):
