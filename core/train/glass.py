@@ -482,18 +482,19 @@ def _member_worker(args):
             fh.write(msg + "\n")
         print(msg, flush=True)
 
-    state, history = train_member(seed, data, descriptors.scaled(), cfg, log)
+    desc = descriptors.scaled()
+    state, history = train_member(seed, data, desc, cfg, log)
     record = {"seed": seed, "train_config": asdict(cfg), "history": history}
     if cfg.separate_viscosity:
         log(f"seed {seed}: the property network (no viscosity loss)")
         prop_state, record["property_history"] = train_member(
-            seed, data, descriptors.scaled(), property_config(cfg), log
+            seed, data, desc, property_config(cfg), log
         )
         log(f"seed {seed}: the viscosity network on the frozen property network")
         state, record["finetune_history"] = train_member(
             seed,
             data,
-            descriptors.scaled(),
+            desc,
             finetune_config(cfg),
             log,
             init=combine_member(prop_state, state),
@@ -813,9 +814,8 @@ def evaluate_test(
         "rmse_T12_vs_measured_Tg_K": float(np.sqrt(((t12_pred - tg_meas)[has_tg] ** 2).mean())),
         "rmse_Tg_pred_vs_measured_Tg_K": detail["Tg"]["rmse"],
         "n_test_glasses": int(len(test)),
+        "t12_max_offset_K": predictor.config.t12_max_offset,
     }
-    if predictor.config.separate_viscosity:
-        tie["t12_max_offset_K"] = predictor.config.t12_max_offset
     # Na2O-K2O-Al2O3-SiO2 glasses (i-Melt's system)
     nkas = np.array([set(c) <= {"Na2O", "K2O", "Al2O3", "SiO2"} for c in comps])
     detail["Tg_NKAS"] = _metrics(tg_meas[nkas], tg_pred[nkas])
