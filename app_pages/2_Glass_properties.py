@@ -252,6 +252,8 @@ def show_prediction(model, composition: dict[str, float]) -> None:
         f"T12 = **{first['T12']:.0f} ± {first['T12_std']:.0f} K**, "
         f"log10 η∞ = {first['A']:.2f} ± {first['A_std']:.2f} (Pa s). {band}"
     )
+    if row["tie_message"]:
+        st.info(row["tie_message"], icon=":material/info:")
     table = char[["point", "log10_viscosity", "T_K", "T_K_std"]].assign(T_C=char["T_K"] - 273.15)
     st.dataframe(
         table,
@@ -493,21 +495,39 @@ def show_card(model) -> None:
             },
         )
     tie = card["tg_t12_agreement"]
-    network_gap = tie.get("mean_abs_T12_minus_network_Tg_K", tie["mean_abs_T12_minus_Tg_pred_K"])
-    network_max = tie.get("max_abs_T12_minus_network_Tg_K", tie["max_abs_T12_minus_Tg_pred_K"])
-    st.markdown(
-        f"**Tg and T12.** T12 (10^12 Pa s) of the viscosity head is the network's Tg plus a "
-        f"bounded offset: on the {tie['n_test_glasses']} test glasses they differ by "
-        f"{network_gap:.1f} K on average (at most {network_max:.1f} K)"
-        + (
-            f"; the Tg shown, with the measured-neighbour correction, differs from T12 by "
-            f"{tie['mean_abs_T12_minus_Tg_pred_K']:.1f} K on average"
-            if correction
-            else ""
+    if tie.get("tg_network"):
+        st.markdown(
+            "**Tg and T12.** Tg comes from a network trained on Tg alone (every task a network "
+            "shares with Tg, the viscosity above all, cost Tg accuracy). The viscosity curve "
+            "comes from the joint property + viscosity network, whose T12 (10^12 Pa s) is its "
+            f"own Tg plus a bounded offset (on average {tie['mean_abs_T12_minus_joint_Tg_K']:.1f}"
+            " K apart). Forcing T12 onto the better Tg made held-out viscosity worse, so the "
+            f"two are reported, not forced together: on the {tie['n_test_glasses']} test "
+            f"glasses T12 and the Tg shown differ by {tie['mean_abs_T12_minus_Tg_pred_K']:.1f} K"
+            f" on average, by more than 50 K for "
+            f"{tie['share_abs_T12_minus_Tg_pred_over_50_K']:.1%} of them (the result then says "
+            f"so). RMSE against measured Tg: Tg shown {tie['rmse_Tg_pred_vs_measured_Tg_K']:.1f}"
+            f" K, the joint network's Tg {tie['rmse_joint_Tg_vs_measured_Tg_K']:.1f} K, T12 "
+            f"{tie['rmse_T12_vs_measured_Tg_K']:.1f} K."
         )
-        + f". RMSE against measured Tg: Tg {tie['rmse_Tg_pred_vs_measured_Tg_K']:.1f} K, "
-        f"T12 {tie['rmse_T12_vs_measured_Tg_K']:.1f} K."
-    )
+    else:
+        network_gap = tie.get(
+            "mean_abs_T12_minus_network_Tg_K", tie["mean_abs_T12_minus_Tg_pred_K"]
+        )
+        network_max = tie.get("max_abs_T12_minus_network_Tg_K", tie["max_abs_T12_minus_Tg_pred_K"])
+        st.markdown(
+            f"**Tg and T12.** T12 (10^12 Pa s) of the viscosity head is the network's Tg plus a "
+            f"bounded offset: on the {tie['n_test_glasses']} test glasses they differ by "
+            f"{network_gap:.1f} K on average (at most {network_max:.1f} K)"
+            + (
+                f"; the Tg shown, with the measured-neighbour correction, differs from T12 by "
+                f"{tie['mean_abs_T12_minus_Tg_pred_K']:.1f} K on average"
+                if correction
+                else ""
+            )
+            + f". RMSE against measured Tg: Tg {tie['rmse_Tg_pred_vs_measured_Tg_K']:.1f} K, "
+            f"T12 {tie['rmse_T12_vs_measured_Tg_K']:.1f} K."
+        )
     nkas = card["test_metrics"].get("Tg_NKAS", {})
     if nkas.get("n"):
         st.markdown(

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import _path  # noqa: F401  (repo root on sys.path)
@@ -494,28 +495,30 @@ def glassnet_split(python: Path) -> None:
     )
     folder = REPO_ROOT / "artifacts" / "glass_glassnet_split"
     card = folder / "card.json"
-    from core.train.glass import _sha256
+    from core.train.glass import JOINT_RECIPE_IGNORES, TrainConfig, _sha256
+
+    def recipe_of(card_path: Path) -> dict:  # a card's recipe, older cards filled by defaults
+        given = json.loads(card_path.read_text())["train_config"]
+        return {
+            k: v
+            for k, v in {**asdict(TrainConfig()), **given}.items()
+            if k not in ("test_keys", "jobs", "joint_from")
+        }
 
     # the shipped model's recipe; only the test split differs
-    recipe = {
-        k: v
-        for k, v in json.loads((shipped / "card.json").read_text())["train_config"].items()
-        if k not in ("test_keys", "jobs")
-    }
+    recipe = recipe_of(shipped / "card.json")
     # reuse the model only if it was trained with this recipe on exactly these test glasses
-    trained = card.exists() and (
-        {
-            k: v
-            for k, v in json.loads(card.read_text())["train_config"].items()
-            if k not in ("test_keys", "jobs")
-        }
-        == recipe
-        and _sha256(str(keys_file)) in json.loads(card.read_text())["split"]
-    )
+    same_split = card.exists() and _sha256(str(keys_file)) in json.loads(card.read_text())["split"]
+    trained = same_split and recipe_of(card) == recipe
     epochs = recipe["epochs"]
     if not trained:
         print(f"training our ensemble without GlassNet's test glasses into {folder}", flush=True)
         flags = [a for k, v in recipe.items() for a in (f"--{k.replace('_', '-')}", str(v))]
+        # its joint networks are reused when only the Tg networks' recipe changed
+        if same_split and all(
+            recipe_of(card)[k] == v for k, v in recipe.items() if k not in JOINT_RECIPE_IGNORES
+        ):
+            flags += ["--joint-from", str(folder)]
         subprocess.run(
             [sys.executable, "-m", "core.train.glass", *flags, "--jobs", "2"]
             + ["--test-keys", str(keys_file), "--out", str(folder)],

@@ -133,15 +133,19 @@ class GlassPredictor:
     @torch.no_grad()
     def raw_outputs(self, compositions: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
         """Per-member outputs: ``properties`` (M, B, P) standardised; ``A``, ``T12``, ``m``
-        (M, B). Compositions are mole-fraction mappings (already normalised)."""
+        and ``Tg_joint`` (M, B), the Tg (K) that T12 is tied to (the joint network's; the
+        reported Tg comes from the Tg network when the model has one). Compositions are
+        mole-fraction mappings (already normalised)."""
         index, fraction = encode(compositions, self.descriptors)
         desc = self._desc()
-        outs = {"properties": [], "A": [], "T12": [], "m": []}
+        outs = {"properties": [], "A": [], "T12": [], "m": [], "Tg_joint": []}
         idx, frac = torch.from_numpy(index), torch.from_numpy(fraction)
         for model in self.members:
             chunks = [
                 model(desc, idx[i : i + 4096], frac[i : i + 4096]) for i in range(0, len(idx), 4096)
             ]
+            for c in chunks:
+                c.setdefault("Tg_joint", c["Tg"])
             for k in outs:
                 outs[k].append(torch.cat([c[k] for c in chunks]).numpy())
         return {k: np.stack(v) for k, v in outs.items()}
@@ -323,6 +327,7 @@ class GlassPredictor:
             row[f"{p}_correction"] = summary["correction"][0, j]  # measured neighbours' part
         row["CTE_ppm_per_K"], row["CTE_ppm_per_K_std"] = row["CTE"] * 1e6, row["CTE_std"] * 1e6
         row["T12"], row["fragility"] = float(raw["T12"].mean()), float(raw["m"].mean())
+        row["tie_message"] = tie_message(row["Tg"], row["T12"])
         row.update(self.domain([comp]).iloc[0].to_dict())
         row["error"] = ""
         a, t12, m = (torch.from_numpy(raw[k][:, 0]).double() for k in ("A", "T12", "m"))
@@ -543,6 +548,22 @@ class _SparseCompositions:
 
     def nearest_distance(self, queries: Sequence[Mapping[int, float]]) -> np.ndarray:
         return self.nearest(queries, 1)[0][:, 0]
+
+
+TIE_WARN_K = 50.0  # the bound on T12 - Tg inside the joint network
+
+
+def tie_message(tg: float, t12: float) -> str:
+    """A note for the user when the Tg shown and the viscosity curve's T12 disagree by more
+    than :data:`TIE_WARN_K` ("" otherwise)."""
+    if abs(t12 - tg) <= TIE_WARN_K:
+        return ""
+    return (
+        f"The viscosity curve's T12 ({t12:.0f} K) and the Tg shown ({tg:.0f} K) differ by "
+        f"{abs(t12 - tg):.0f} K. They come from two estimates (Tg from the Tg network and the "
+        "measured neighbours, the curve from the property + viscosity network) that disagree "
+        "on this glass: trust the low-temperature end of the curve less."
+    )
 
 
 def neighbour_correction(

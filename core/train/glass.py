@@ -20,10 +20,10 @@ val: early stopping, test: the reported metrics only).
 Members are trained with seeds ``seed, seed+1, ...`` (``--jobs`` processes, one torch thread
 each); the same seed and arguments give the same weights on the same machine.
 
-``--separate-viscosity 1`` makes each member two networks (see :class:`TrainConfig`): a
-property network trained without the viscosity loss and a viscosity network whose T12 is
-built from that network's Tg. It is not the shipped recipe: its properties were better but
-its held-out viscosity worse (issue #4 notes of 2026-12-02).
+``--tg-network 1`` adds to each member a network trained on Tg alone (same seed, viscosity
+and tie losses off, ``--tg-epochs``), which gives the reported Tg (see
+:class:`core.nn.glass.GlassSetConfig`). ``--joint-from DIR`` takes the joint networks from a
+model trained with the same recipe (same seeds) instead of training them again.
 """
 
 from __future__ import annotations
@@ -43,7 +43,13 @@ import torch
 
 from core.config import models_dir
 from core.featurizers.composition import DescriptorTable, ElementTable, is_oxide_compound
-from core.nn.glass import PROPERTY_NAMES, GlassSetConfig, GlassSetNet, myega_log10_viscosity
+from core.nn.glass import (
+    PROPERTY_NAMES,
+    GlassSetConfig,
+    GlassSetNet,
+    myega_log10_viscosity,
+    tg_network_config,
+)
 
 NAME = "glass"
 # Transform of each property before standardising (log for positive, skewed quantities).
@@ -83,15 +89,13 @@ class TrainConfig:
     max_minutes_per_member: float = 0.0  # > 0: stop a member after this long (not reproducible)
     hidden: int = 64
     n_layers: int = 1
-    # 1: each member is two networks (GlassSetConfig.separate_viscosity), same seed: a joint
-    # network is trained as above, a property network on the properties alone (viscosity
-    # weight 0) for property_epochs epochs; then the viscosity network, warm-started from the
-    # joint one, is trained for finetune_epochs at finetune_lr with T12 built from the frozen
-    # property network's Tg
-    separate_viscosity: int = 0
-    property_epochs: int = 0  # 0: epochs
-    finetune_epochs: int = 20
-    finetune_lr: float = 5e-4
+    # 1: each member also gets a Tg network (GlassSetConfig.tg_network), same seed, trained
+    # on Tg alone (no viscosity or tie loss) for tg_epochs epochs
+    tg_network: int = 0
+    tg_epochs: int = 100
+    # a model folder trained with this recipe (same seeds): its joint networks are reused
+    # instead of trained again (the same seed gives the same weights on the same machine)
+    joint_from: str = ""
     # a JSON file {"keys": [...]} of glass keys that form the test split instead of the fixed
     # SciGlass one (e.g. a peer's own test set, benchmarks/glass.py --glassnet-split); the
     # other test glasses join training, the validation split is kept
@@ -319,7 +323,7 @@ def _losses(model, desc, data, rows, cfg: TrainConfig, visc_var: float, rng, max
     """(total, property, viscosity) losses of one batch of glasses (one forward pass)."""
     idx, frac = _batch(data, rows)
     out = model(desc, idx, frac)
-    y = torch.from_numpy(data.targets[rows])
+    y = torch.from_numpy(data.targets[rows, : model.config.n_properties])
     seen = torch.isfinite(y)
     err = torch.where(seen, out["properties"] - torch.nan_to_num(y), torch.zeros_like(y))
     n_seen = seen.sum(0)
@@ -327,6 +331,8 @@ def _losses(model, desc, data, rows, cfg: TrainConfig, visc_var: float, rng, max
     prop_loss = per_prop.sum() / (n_seen > 0).sum().clamp_min(1)
     pts, pos = _points_of(data, rows, rng, max_points)
     visc_loss = torch.zeros(())
+    if not model.config.viscosity:
+        return prop_loss, prop_loss, visc_loss, 0
     if len(pts):
         p = torch.from_numpy(pos)
         pred = myega_log10_viscosity(
@@ -370,36 +376,29 @@ def train_member(
     desc_np: np.ndarray,
     cfg: TrainConfig,
     log=print,
-    init: dict | None = None,
+    tg_only: bool = False,
 ):
-    """Train one member; returns (best state_dict by validation loss, history).
+    """Train one member's network; returns (best state_dict by validation loss, history).
 
-    ``init``: weights of a ``separate_viscosity`` network (:func:`combine_member`); only its
-    viscosity network is trained, the property network stays frozen."""
+    ``tg_only``: the member's Tg network (:func:`tg_config`; one output, no MYEGA head)."""
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     tg = data.scalers["Tg"]
-    model = GlassSetNet(
-        GlassSetConfig(
-            n_descriptors=desc_np.shape[1],
-            hidden=cfg.hidden,
-            n_layers=cfg.n_layers,
-            tg_mean=tg["mean"],
-            tg_std=tg["std"],
-            separate_viscosity=init is not None,
-        )
+    config = GlassSetConfig(
+        n_descriptors=desc_np.shape[1],
+        hidden=cfg.hidden,
+        n_layers=cfg.n_layers,
+        tg_mean=tg["mean"],
+        tg_std=tg["std"],
     )
-    if init is not None:
-        model.load_state_dict(init)
-        for name, param in model.named_parameters():
-            param.requires_grad_(name.startswith("viscosity_net."))
+    model = GlassSetNet(tg_network_config(config) if tg_only else config)
     desc = torch.from_numpy(desc_np)
     train_rows = np.flatnonzero(data.split == "train")
     train_pts = np.flatnonzero(data.split[data.visc_glass] == "train")
     visc_var = float(np.var(data.visc_log_eta[train_pts]))
     steps_per_epoch = math.ceil(len(train_rows) / cfg.batch_size)
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = list(model.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch + 1, pct_start=0.05
@@ -430,37 +429,44 @@ def train_member(
     return best_state, history
 
 
-def property_config(cfg: TrainConfig) -> TrainConfig:
-    """The recipe of a member's property network when ``cfg.separate_viscosity``: the same
-    but without the viscosity and tie losses, for ``property_epochs`` epochs."""
+def tg_config(cfg: TrainConfig) -> TrainConfig:
+    """The recipe of a member's Tg network: the member's, without the viscosity and tie
+    losses, for ``tg_epochs`` epochs."""
     return replace(
-        cfg,
-        visc_weight=0.0,
-        offset_weight=0.0,
-        epochs=cfg.property_epochs or cfg.epochs,
-        separate_viscosity=0,
+        cfg, visc_weight=0.0, offset_weight=0.0, epochs=cfg.tg_epochs, tg_network=0, joint_from=""
     )
 
 
-def finetune_config(cfg: TrainConfig) -> TrainConfig:
-    """The recipe of the viscosity network's training with the property network frozen."""
-    return replace(
-        cfg, epochs=cfg.finetune_epochs, lr=cfg.finetune_lr, patience=cfg.finetune_epochs
-    )
+def with_tg_network(joint_state: dict, tg_state: dict) -> dict:
+    """One ``tg_network`` member's weights: the joint network's and, under ``tg_net.``, the
+    Tg network's."""
+    return {**joint_state, **{f"tg_net.{k}": v for k, v in tg_state.items()}}
 
 
-def combine_member(property_state: dict, joint_state: dict) -> dict:
-    """The starting weights of a ``separate_viscosity`` member: a property network's weights
-    (its untrained MYEGA head dropped) and a joint network's (its property head dropped)
-    under ``viscosity_net.``."""
-    out = {k: v for k, v in property_state.items() if not k.startswith("viscosity_head.")}
-    out.update(
-        {
-            f"viscosity_net.{k}": v
-            for k, v in joint_state.items()
-            if not k.startswith("property_head.")
+JOINT_RECIPE_IGNORES = ("jobs", "tg_network", "tg_epochs", "joint_from", "seed", "members")
+
+
+def joint_members(folder: Path, cfg: TrainConfig) -> dict[int, dict]:
+    """The joint networks of the model in ``folder`` by seed, after checking that it was
+    trained with the joint recipe of ``cfg`` (every field but those that only concern the
+    Tg networks or the run)."""
+    from safetensors.torch import load_file
+
+    card = json.loads((folder / "card.json").read_text())
+    theirs = {**asdict(TrainConfig()), **card["train_config"]}
+    ours = asdict(cfg)
+    differ = [k for k in ours if k not in JOINT_RECIPE_IGNORES and theirs.get(k) != ours[k]]
+    if differ:
+        raise SystemExit(f"--joint-from {folder}: its recipe differs in {differ}")
+    weights = load_file(str(folder / "model.safetensors"))
+    out = {}
+    for i, seed in enumerate(card["seeds"]):
+        prefix = f"member{i}."
+        out[seed] = {
+            k[len(prefix) :]: v
+            for k, v in weights.items()
+            if k.startswith(prefix) and not k.startswith(prefix + "tg_net.")
         }
-    )
     return out
 
 
@@ -483,22 +489,17 @@ def _member_worker(args):
         print(msg, flush=True)
 
     desc = descriptors.scaled()
-    state, history = train_member(seed, data, desc, cfg, log)
-    record = {"seed": seed, "train_config": asdict(cfg), "history": history}
-    if cfg.separate_viscosity:
-        log(f"seed {seed}: the property network (no viscosity loss)")
-        prop_state, record["property_history"] = train_member(
-            seed, data, desc, property_config(cfg), log
-        )
-        log(f"seed {seed}: the viscosity network on the frozen property network")
-        state, record["finetune_history"] = train_member(
-            seed,
-            data,
-            desc,
-            finetune_config(cfg),
-            log,
-            init=combine_member(prop_state, state),
-        )
+    record = {"seed": seed, "train_config": asdict(cfg)}
+    if cfg.joint_from:  # the same recipe and seed: its history is this network's
+        state = joint_members(Path(cfg.joint_from), cfg)[seed]
+        source = json.loads((Path(cfg.joint_from) / "card.json").read_text())
+        record["history"] = source["members"][str(seed)]["history"]
+    else:
+        state, record["history"] = train_member(seed, data, desc, cfg, log)
+    if cfg.tg_network:
+        log(f"seed {seed}: the Tg network (Tg alone)")
+        tg_state, record["tg_history"] = train_member(seed, data, desc, tg_config(cfg), log, True)
+        state = with_tg_network(state, tg_state)
     save_file(state, str(folder / "_members" / f"seed{seed}.safetensors"))
     (folder / "_members" / f"seed{seed}.json").write_text(json.dumps(record))
     return seed
@@ -644,7 +645,7 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
         n_layers=cfg.n_layers,
         tg_mean=tg["mean"],
         tg_std=tg["std"],
-        separate_viscosity=bool(cfg.separate_viscosity),
+        tg_network=bool(cfg.tg_network),
     )
 
     # applicability domain: compound counts and the sparse training compositions
@@ -727,7 +728,8 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
                 args=" ".join(
                     f"--{k.replace('_', '-')} {v}"
                     for k, v in histories[str(s)]["train_config"].items()
-                    if k not in ("seed", "members", "jobs") and v != getattr(TrainConfig(), k)
+                    if k not in ("seed", "members", "jobs", "joint_from")
+                    and v != getattr(TrainConfig(), k)
                 ),
             ).strip()
             for s in seeds
@@ -737,11 +739,7 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
         "speed; the others are reproducible from their seed on the same machine",
         "train_minutes_per_member": {  # all of a member's training stages
             s: round(
-                sum(
-                    rec[h][-1]["minutes"]
-                    for h in ("history", "property_history", "finetune_history")
-                    if rec.get(h)
-                ),
+                sum(rec[h][-1]["minutes"] for h in ("history", "tg_history") if rec.get(h)),
                 2,
             )
             for s, rec in histories.items()
@@ -806,7 +804,15 @@ def evaluate_test(
     tg_meas = data.raw_targets[test, 0]
     has_tg = np.isfinite(tg_meas)
     tg_net = summary["network_mean"][:, 0]
+    tg_joint = raw["Tg_joint"].mean(0)
     tie = {
+        "tg_network": bool(predictor.config.tg_network),
+        "mean_abs_T12_minus_joint_Tg_K": float(np.abs(t12_pred - tg_joint).mean()),
+        "max_abs_T12_minus_joint_Tg_K": float(np.abs(t12_pred - tg_joint).max()),
+        "share_abs_T12_minus_Tg_pred_over_50_K": float((np.abs(t12_pred - tg_pred) > 50).mean()),
+        "rmse_joint_Tg_vs_measured_Tg_K": float(
+            np.sqrt(((tg_joint - tg_meas)[has_tg] ** 2).mean())
+        ),
         "mean_abs_T12_minus_Tg_pred_K": float(np.abs(t12_pred - tg_pred).mean()),
         "max_abs_T12_minus_Tg_pred_K": float(np.abs(t12_pred - tg_pred).max()),
         "mean_abs_T12_minus_network_Tg_K": float(np.abs(t12_pred - tg_net).mean()),

@@ -10,7 +10,14 @@ import pytest
 
 from core.config import REPO_ROOT
 from core.exceptions import DataNotAvailableError, InvalidInputError, ModelNotAvailableError
-from core.models.glass import PROPERTIES, VISCOSITY_POINTS, GlassPredictor, load_predictor
+from core.models.glass import (
+    PROPERTIES,
+    TIE_WARN_K,
+    VISCOSITY_POINTS,
+    GlassPredictor,
+    load_predictor,
+    tie_message,
+)
 from core.nn.glass import GlassSetConfig, GlassSetNet
 
 MODEL = REPO_ROOT / "trained_models" / "glass"
@@ -93,6 +100,15 @@ def test_report_gives_one_prediction_its_curve_and_the_characteristic_points(mod
     assert np.all(np.diff(points["T_K"].to_numpy()) > 0)  # less viscous = hotter
     # the annealing point (10^12 Pa s) is T12 of the curve
     assert points["T_K"].iloc[1] == pytest.approx(curve["T12"].iloc[0], rel=1e-4)
+    row = out["prediction"].iloc[0]
+    assert row["tie_message"] == tie_message(row["Tg"], row["T12"])
+
+
+def test_tie_message_only_when_tg_and_t12_disagree_beyond_the_bound():
+    assert tie_message(800.0, 800.0 + TIE_WARN_K) == ""
+    assert tie_message(800.0, 800.0 - TIE_WARN_K + 1) == ""
+    text = tie_message(800.0, 730.0)
+    assert "T12 (730 K)" in text and "Tg shown (800 K)" in text and "differ by 70 K" in text
 
 
 def test_predict_table_both_layouts(model):

@@ -1,24 +1,44 @@
-"""Recipe helpers of the glass training: the property network of a separate-viscosity member."""
+"""Recipe helpers of the glass training: a member's Tg network and reused joint networks."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 
-from core.train.glass import TrainConfig, finetune_config, property_config
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from core.train.glass import TrainConfig, joint_members, tg_config
 
 
-def test_property_network_recipe_drops_the_viscosity_losses_and_keeps_the_rest():
-    cfg = TrainConfig(seed=3, epochs=60, property_epochs=100, separate_viscosity=1, lr=1e-3)
-    prop = property_config(cfg)
-    assert (prop.visc_weight, prop.offset_weight, prop.epochs) == (0.0, 0.0, 100)
-    assert prop.separate_viscosity == 0
-    changed = {k for k, v in asdict(prop).items() if v != asdict(cfg)[k]}
-    assert changed == {"visc_weight", "offset_weight", "epochs", "separate_viscosity"}
-    assert property_config(TrainConfig(epochs=40, separate_viscosity=1)).epochs == 40
+def test_tg_network_recipe_drops_the_viscosity_losses_and_keeps_the_rest():
+    cfg = TrainConfig(seed=3, epochs=60, tg_epochs=100, tg_network=1, lr=1e-3, joint_from="x")
+    tg = tg_config(cfg)
+    assert (tg.visc_weight, tg.offset_weight, tg.epochs, tg.seed, tg.lr) == (0.0, 0.0, 100, 3, 1e-3)
+    changed = {k for k, v in asdict(tg).items() if v != asdict(cfg)[k]}
+    assert changed == {"visc_weight", "offset_weight", "epochs", "tg_network", "joint_from"}
 
 
-def test_viscosity_finetune_recipe_uses_its_own_epochs_and_rate_without_early_stop():
-    cfg = TrainConfig(epochs=60, finetune_epochs=20, finetune_lr=5e-4, separate_viscosity=1)
-    ft = finetune_config(cfg)
-    assert (ft.epochs, ft.lr, ft.patience) == (20, 5e-4, 20)
-    assert (ft.visc_weight, ft.offset_weight, ft.seed) == (cfg.visc_weight, cfg.offset_weight, 0)
+def _model(folder, train_config: dict, seeds=(0, 1)) -> None:
+    folder.mkdir()
+    card = {"train_config": train_config, "seeds": list(seeds)}
+    (folder / "card.json").write_text(json.dumps(card))
+    weights = {}
+    for i, s in enumerate(seeds):
+        weights[f"member{i}.trunk.w"] = torch.full((2,), float(s))
+        weights[f"member{i}.tg_net.trunk.w"] = torch.zeros(2)
+    save_file(weights, str(folder / "model.safetensors"))
+
+
+def test_joint_networks_are_reused_by_seed_only_from_the_same_recipe(tmp_path):
+    cfg = TrainConfig(tg_network=1, joint_from=str(tmp_path / "same"))
+    # an older card without the Tg-network fields, another seed and job count: same recipe
+    _model(tmp_path / "same", {"epochs": 60, "lr": 2e-3, "seed": 5, "jobs": 1})
+    members = joint_members(tmp_path / "same", cfg)
+    assert sorted(members) == [0, 1]
+    assert set(members[1]) == {"trunk.w"}  # the old model's own Tg network is not reused
+    assert members[1]["trunk.w"].tolist() == [1.0, 1.0]
+    _model(tmp_path / "other", {"epochs": 40, "visc_weight": 0.5})
+    with pytest.raises(SystemExit, match="epochs.*visc_weight"):
+        joint_members(tmp_path / "other", cfg)
