@@ -692,7 +692,8 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
     card = {
         "name": NAME,
         "version": "1",
-        "model": "GlassSetNet ensemble (core.nn.glass): descriptor set network + MYEGA head",
+        "model": "GlassSetNet ensemble (core.nn.glass): descriptor set network + MYEGA head"
+        + (", and a Tg network per member" if cfg.tg_network else ""),
         "config": model_cfg.to_dict(),
         "train_config": asdict(cfg),
         "ensemble_size": len(seeds),
@@ -734,7 +735,10 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
             ).strip()
             for s in seeds
         ]
-        + [f"python -m core.train.glass --assemble-only --seed {seeds[0]} --members {len(seeds)}"],
+        + [
+            f"python -m core.train.glass --assemble-only --seed {seeds[0]} --members {len(seeds)}"
+            + (" --tg-network 1" if cfg.tg_network else "")
+        ],
         "note": "a member stopped by max_minutes_per_member (> 0) depends on the machine's "
         "speed; the others are reproducible from their seed on the same machine",
         "train_minutes_per_member": {  # all of a member's training stages

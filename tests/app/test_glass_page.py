@@ -92,3 +92,21 @@ def test_compare_and_model_card(page):
     calibration = next(df.value for df in page.dataframe if "within 1 std" in df.value.columns)
     assert any("validation RMSE, corrected" in df.value.columns for df in page.dataframe)
     assert len(calibration) == 7 and calibration["within 1 std"].between(0.5, 0.9).all()
+    # the shipped model's Tg comes from its Tg networks: the card says how far T12 is from it
+    tie = next(m.value for m in page.markdown if m.value.startswith("**Tg and T12.**"))
+    assert "trained on Tg alone" in tie and "more than 50 K" in tie
+
+
+def test_tg_and_t12_disagreement_is_said_beside_the_curve(page):
+    """A CaO-MnO-SiO2 slag: the joint network puts T12 far below the Tg shown."""
+    page.text_input(key="glass_text").input("CaO 40, MnO 20, SiO2 40")
+    page.button(key="glass_use_text").click()
+    page.run()
+    assert not page.exception and not page.error
+    notes = [i.value for i in page.info if "differ by" in i.value]
+    assert len(notes) == 1 and "The viscosity curve's T12" in notes[0]
+    # a soda-lime glass: they agree, no note
+    page.text_input(key="glass_text").input("SiO2 75, Na2O 15, CaO 10")
+    page.button(key="glass_use_text").click()
+    page.run()
+    assert not [i.value for i in page.info if "differ by" in i.value]
