@@ -613,7 +613,7 @@ def main() -> None:
         "--glassnet-split",
         action="store_true",
         help="only the comparison on GlassNet's own test split (trains our ensemble without "
-        "those glasses with the shipped model's recipe, about 45 min on 2 cores, unless "
+        "those glasses with the shipped model's recipe, about 1.5 h on 2 cores, unless "
         "artifacts/ holds it)",
     )
     args = parser.parse_args()
