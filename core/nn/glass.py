@@ -22,7 +22,8 @@ such as the annealing point or the density too). ``tg_network`` adds a set netwo
 layout trained on Tg alone (``tg_net``): the reported Tg is its output, while the MYEGA
 head keeps the joint network, whose own Tg output builds T12 as above. The two Tg estimates
 are not forced together (forcing T12 to follow the better Tg made held-out viscosity clearly
-worse): the card reports how closely they agree, and the app shows it with every curve.
+worse): the card reports how closely they agree, and a result whose two values differ by
+more than 50 K says so (:func:`core.models.glass.tie_message`).
 """
 
 from __future__ import annotations
