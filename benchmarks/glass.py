@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import _path  # noqa: F401  (repo root on sys.path)
@@ -495,28 +494,27 @@ def glassnet_split(python: Path) -> None:
     )
     folder = REPO_ROOT / "artifacts" / "glass_glassnet_split"
     card = folder / "card.json"
-    from core.train.glass import JOINT_RECIPE_IGNORES, TrainConfig, _sha256
+    from core.train.glass import JOINT_RECIPE_IGNORES, _sha256, card_recipe
 
-    def recipe_of(card_path: Path) -> dict:  # a card's recipe, older cards filled by defaults
-        given = json.loads(card_path.read_text())["train_config"]
+    def recipe_of(model_folder: Path) -> dict:
         return {
             k: v
-            for k, v in {**asdict(TrainConfig()), **given}.items()
+            for k, v in card_recipe(model_folder).items()
             if k not in ("test_keys", "jobs", "joint_from")
         }
 
     # the shipped model's recipe; only the test split differs
-    recipe = recipe_of(shipped / "card.json")
+    recipe = recipe_of(shipped)
     # reuse the model only if it was trained with this recipe on exactly these test glasses
     same_split = card.exists() and _sha256(str(keys_file)) in json.loads(card.read_text())["split"]
-    trained = same_split and recipe_of(card) == recipe
+    trained = same_split and recipe_of(folder) == recipe
     epochs = recipe["epochs"]
     if not trained:
         print(f"training our ensemble without GlassNet's test glasses into {folder}", flush=True)
         flags = [a for k, v in recipe.items() for a in (f"--{k.replace('_', '-')}", str(v))]
         # its joint networks are reused when only the Tg networks' recipe changed
         if same_split and all(
-            recipe_of(card)[k] == v for k, v in recipe.items() if k not in JOINT_RECIPE_IGNORES
+            recipe_of(folder)[k] == v for k, v in recipe.items() if k not in JOINT_RECIPE_IGNORES
         ):
             flags += ["--joint-from", str(folder)]
         subprocess.run(

@@ -144,8 +144,6 @@ class GlassPredictor:
             chunks = [
                 model(desc, idx[i : i + 4096], frac[i : i + 4096]) for i in range(0, len(idx), 4096)
             ]
-            for c in chunks:
-                c.setdefault("Tg_joint", c["Tg"])
             for k in outs:
                 outs[k].append(torch.cat([c[k] for c in chunks]).numpy())
         return {k: np.stack(v) for k, v in outs.items()}

@@ -93,7 +93,7 @@ class GlassSetNet(nn.Module):
         )
         self.pool_score = nn.Sequential(nn.Linear(h, h), nn.Tanh(), nn.Linear(h, 1))
         self.trunk = _mlp(2 * h, 2 * h, h, dropout=c.dropout)
-        self.property_head = _mlp(h, h, c.n_properties) if c.n_properties else None
+        self.property_head = _mlp(h, h, c.n_properties)
         if c.viscosity:
             self.viscosity_head = _mlp(h, h, 3)  # raw A, raw (m - m_floor), raw T12 offset
         if c.tg_network:
@@ -144,8 +144,8 @@ class GlassSetNet(nn.Module):
         Returns:
             ``properties`` (B, n_properties) standardised; ``Tg`` (B,) K; ``embedding``
             (B, H); with the MYEGA head ``A`` (B,) log10 eta_inf (Pa s), ``T12`` (B,) K and
-            ``m`` (B,) fragility; with ``tg_network`` ``Tg_joint`` (B,) K, the joint
-            network's Tg that T12 is built from (``Tg`` and ``properties[:, 0]`` are then
+            ``m`` (B,) fragility and ``Tg_joint`` (B,) K, the Tg that T12 is built from (the
+            same as ``Tg`` unless ``tg_network``: ``Tg`` and ``properties[:, 0]`` are then
             the Tg network's).
         """
         c = self.config
@@ -160,10 +160,9 @@ class GlassSetNet(nn.Module):
             m = m_floor + F.softplus(raw[:, 1] + 3.0)  # +3: start near m = 15 + 3 (fragile-ish)
             offset = c.t12_max_offset * torch.tanh(raw[:, 2])
             t12 = 50.0 + F.softplus(tg + offset - 50.0)  # > 50 K, ~ tg + offset
-            out.update(A=a, T12=t12, m=m)
+            out.update(A=a, T12=t12, m=m, Tg_joint=tg)  # the Tg that T12 is tied to
         if c.tg_network:
             tg_z = self.tg_net(descriptors, index, fraction)["properties"]  # (B, 1)
-            out["Tg_joint"] = tg
             out["properties"] = torch.cat([tg_z, props[:, 1:]], dim=1)
             out["Tg"] = c.tg_mean + c.tg_std * tg_z[:, 0]
         return out

@@ -443,6 +443,13 @@ def with_tg_network(joint_state: dict, tg_state: dict) -> dict:
     return {**joint_state, **{f"tg_net.{k}": v for k, v in tg_state.items()}}
 
 
+def card_recipe(folder: Path) -> dict:
+    """The training recipe on the card of the model in ``folder``, as a full
+    :class:`TrainConfig` dict (fields the card predates take their defaults)."""
+    given = json.loads((folder / "card.json").read_text())["train_config"]
+    return {**asdict(TrainConfig()), **{k: v for k, v in given.items() if hasattr(TrainConfig, k)}}
+
+
 JOINT_RECIPE_IGNORES = ("jobs", "tg_network", "tg_epochs", "joint_from", "seed", "members")
 
 
@@ -453,7 +460,7 @@ def joint_members(folder: Path, cfg: TrainConfig) -> dict[int, dict]:
     from safetensors.torch import load_file
 
     card = json.loads((folder / "card.json").read_text())
-    theirs = {**asdict(TrainConfig()), **card["train_config"]}
+    theirs = card_recipe(folder)
     ours = asdict(cfg)
     differ = [k for k in ours if k not in JOINT_RECIPE_IGNORES and theirs.get(k) != ours[k]]
     if differ:
