@@ -1,0 +1,384 @@
+"""Train the conditional SMILES generator (:class:`core.nn.smiles_gpt.SmilesGPT`) on MOSES.
+
+    python -m core.train.molecule_generator train [--out checkpoints/smiles_gpt_wip] [--steps 60000]
+    python -m core.train.molecule_generator export [--ckpt ...] [--samples 2000]
+
+Data: the MOSES training split with RDKit labels (:mod:`core.data.moses_labels`; training uses
+whatever is labelled, re-read at every checkpoint). Each sample is the canonical SMILES after
+``<bos>`` or (with probability ``p_random``) a randomised SMILES after ``<bos_r>``; each
+condition is dropped per sample (all of them with ``p_uncond``, else each with
+``1 - p_keep``). AdamW, linear warm-up then cosine decay to ``min_lr_frac``, gradient clip 1.
+
+Resumable: every ``ckpt_minutes`` (and on SIGTERM/SIGINT) the work folder gets
+``model.safetensors`` (fp32 weights), ``optim.pt`` (AdamW state with bf16 moments to keep
+commits small, plus the torch RNG state; ``torch.load(weights_only=True)``) and
+``state.json`` (step, molecules seen, configs, vocabulary, condition statistics, numpy RNG
+state). Re-running ``train`` with the same ``--out`` continues. ``log.jsonl`` holds the loss
+and, every ``eval_every`` steps, validation loss and validity/uniqueness of 256 unconditional
+samples (T=1): the validity-vs-training-molecules curve.
+
+``export`` writes ``trained_models/smiles_gpt_moses/{model.safetensors, card.json}`` with
+metrics measured on held-out data (samples vs the MOSES test labels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import math
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from rdkit import Chem, rdBase
+from safetensors.torch import load_file, save_file
+
+from core import config
+from core.chem.descriptors import PROPERTIES
+from core.chem.smiles_tokens import BOS, BOS_RANDOM, SmilesVocab, tokenize
+from core.nn.smiles_gpt import SmilesGPT, SmilesGPTConfig
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "smiles_gpt_moses"
+WORK_DIR = config.REPO_ROOT / "checkpoints" / "smiles_gpt_wip"
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    steps: int = 60_000  # length of the LR schedule
+    batch_size: int = 64
+    lr: float = 2e-3
+    min_lr_frac: float = 0.1
+    warmup: int = 500
+    weight_decay: float = 0.1
+    p_random: float = 0.4  # randomised-SMILES (<bos_r>) samples: the fragment-prompt mode
+    p_uncond: float = 0.2  # samples with no condition at all
+    p_keep: float = 0.5  # else each condition kept with this probability
+    eval_every: int = 1000
+    eval_samples: int = 256
+    log_every: int = 50
+    ckpt_minutes: float = 5.0
+    max_minutes: float = 0.0  # 0: run until `steps`
+    train_limit: int = 0  # 0: every labelled molecule (positive: the first n, for tests)
+    threads: int = 1
+    model: dict = field(default_factory=lambda: {"n_layer": 6, "n_head": 4, "n_embd": 128})
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up to 1, then cosine decay to ``min_lr_frac`` at ``cfg.steps``."""
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+class MoleculeData:
+    """Labelled SMILES, their standardised properties and batch assembly."""
+
+    def __init__(self, smiles: list[str], props: np.ndarray, vocab: SmilesVocab, stats: dict):
+        self.vocab = vocab
+        self.stats = stats
+        self.max_tokens = None
+        self.smiles = smiles
+        mean = np.array([stats[k]["mean"] for k in PROPERTIES])
+        std = np.array([stats[k]["std"] for k in PROPERTIES])
+        self.cond = ((props - mean) / std).astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.smiles)
+
+    def sequence(self, smi: str, randomise: bool, seed: int, max_len: int) -> list[int] | None:
+        """Token ids of one sample (None if it does not fit the block or the vocabulary)."""
+        if randomise:
+            mol = Chem.MolFromSmiles(smi)
+            if mol is None:
+                return None
+            smi = Chem.MolToRandomSmilesVect(mol, 1, randomSeed=seed)[0]
+        toks = tokenize(smi)
+        if len(toks) + 2 > max_len or any(t not in self.vocab for t in toks):
+            return None
+        return self.vocab.encode(smi, bos=BOS_RANDOM if randomise else BOS)
+
+    def batch(self, rng: np.random.Generator, cfg: TrainConfig, max_len: int):
+        """(idx (B, T) padded, cond (B, P), cond_mask (B, P)) of a random batch."""
+        seqs, rows = [], []
+        while len(seqs) < cfg.batch_size:
+            i = int(rng.integers(len(self)))
+            rand = bool(rng.random() < cfg.p_random)
+            s = self.sequence(self.smiles[i], rand, int(rng.integers(2**31 - 1)), max_len)
+            if s is None:
+                continue
+            seqs.append(s)
+            rows.append(i)
+        B, P = len(seqs), len(PROPERTIES)
+        idx = torch.full((B, max(len(s) for s in seqs)), self.vocab.pad_id, dtype=torch.long)
+        for b, s in enumerate(seqs):
+            idx[b, : len(s)] = torch.tensor(s)
+        uncond = rng.random(B) < cfg.p_uncond
+        mask = (rng.random((B, P)) < cfg.p_keep) & ~uncond[:, None]
+        return idx, torch.from_numpy(self.cond[rows]), torch.from_numpy(mask)
+
+
+def load_train_data(vocab: SmilesVocab, stats: dict | None, limit: int = 0) -> MoleculeData:
+    from core.data.moses_labels import load_labels, property_stats
+
+    df = load_labels("train")
+    if limit:
+        df = df.iloc[:limit]
+    if len(df) == 0:
+        raise RuntimeError("no labelled MOSES molecules: run python -m core.data.moses_labels")
+    stats = stats or property_stats(df)
+    return MoleculeData(df["smiles"].tolist(), df[list(PROPERTIES)].to_numpy(float), vocab, stats)
+
+
+def build_vocab() -> SmilesVocab:
+    from core.data import moses
+
+    return SmilesVocab.build(moses.load_split("train", columns=["smiles"])["smiles"])
+
+
+def sample_unconditional(
+    model: SmilesGPT, vocab: SmilesVocab, n: int, seed: int, temperature: float = 1.0,
+    batch_size: int = 256,
+) -> list[str]:
+    """n SMILES strings (maybe invalid) sampled in canonical mode without conditions."""
+    gen = torch.Generator().manual_seed(seed)
+    P = model.config.n_cond
+    out: list[str] = []
+    model.eval()
+    while len(out) < n:
+        B = min(batch_size, n - len(out))
+        prompt = torch.full((B, 1), vocab.bos_id, dtype=torch.long)
+        seq = model.generate(
+            prompt, torch.zeros(B, P), torch.zeros(B, P, dtype=torch.bool),
+            max_new_tokens=model.config.block_size, eos_id=vocab.eos_id,
+            temperature=temperature, generator=gen,
+        )
+        out.extend(vocab.decode(s[1:].tolist()) for s in seq)
+    return out
+
+
+def validity_uniqueness(smiles: list[str]) -> tuple[float, float, list[str]]:
+    """Fraction parsed by RDKit, fraction of unique canonical SMILES among the valid ones."""
+    blocker = rdBase.BlockLogs()
+    canon = []
+    for s in smiles:
+        mol = Chem.MolFromSmiles(s) if s else None
+        if mol is not None:
+            canon.append(Chem.MolToSmiles(mol))
+    del blocker
+    valid = len(canon) / max(1, len(smiles))
+    unique = len(set(canon)) / max(1, len(canon))
+    return valid, unique, canon
+
+
+def _val_batch(vocab: SmilesVocab, stats: dict, n: int = 512):
+    """Fixed held-out batch (MOSES val, canonical, all conditions given) for the val loss."""
+    from core.data.moses_labels import load_labels
+
+    df = load_labels("val").iloc[:n]
+    data = MoleculeData(df["smiles"].tolist(), df[list(PROPERTIES)].to_numpy(float), vocab, stats)
+    seqs = [vocab.encode(s) for s in data.smiles]
+    idx = torch.full((len(seqs), max(map(len, seqs))), vocab.pad_id, dtype=torch.long)
+    for b, s in enumerate(seqs):
+        idx[b, : len(s)] = torch.tensor(s)
+    return idx, torch.from_numpy(data.cond)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(out: Path, model, opt, state: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic(out / "model.safetensors", lambda p: save_file(
+        {k: v.detach().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}, str(p)))
+    osd = opt.state_dict()
+    for s in osd["state"].values():  # bf16 moments: half the size, harmless for Adam
+        for k in ("exp_avg", "exp_avg_sq"):
+            s[k] = s[k].to(torch.bfloat16)
+    blob = {"optimizer": osd, "torch_rng": torch.get_rng_state()}
+    _atomic(out / "optim.pt", lambda p: torch.save(blob, p))
+    _atomic(out / "state.json", lambda p: p.write_text(json.dumps(state, indent=1)))
+
+
+def load_model(folder: Path, cfg_dict: dict) -> SmilesGPT:
+    model = SmilesGPT(SmilesGPTConfig(**cfg_dict))
+    sd = load_file(str(folder / "model.safetensors"))
+    sd["lm_head.weight"] = sd["wte.weight"]
+    model.load_state_dict(sd)
+    return model
+
+
+# ---------------------------------------------------------------- training
+
+
+def train(cfg: TrainConfig, out: Path = WORK_DIR) -> dict:
+    torch.set_num_threads(cfg.threads)
+    state_path = out / "state.json"
+    if state_path.exists():
+        state = json.loads(state_path.read_text())
+        cfg = TrainConfig(**{**state["train"], "max_minutes": cfg.max_minutes, "steps": cfg.steps})
+        vocab = SmilesVocab(tuple(state["vocab"]))
+        model = load_model(out, state["model_config"])
+        log.info("resuming at step %d (%d molecules seen)", state["step"], state["molecules_seen"])
+    else:
+        torch.manual_seed(cfg.seed)
+        vocab = build_vocab()
+        mcfg = SmilesGPTConfig(vocab_size=len(vocab), n_cond=len(PROPERTIES), **cfg.model)
+        model = SmilesGPT(mcfg)
+        state = {"step": 0, "molecules_seen": 0, "vocab": list(vocab.tokens),
+                 "model_config": mcfg.to_dict(), "stats": None, "rng": None,
+                 "cpu_seconds": 0.0}
+    data = load_train_data(vocab, state["stats"], cfg.train_limit)
+    state["stats"] = data.stats
+    state["train"] = asdict(cfg)
+    state["train_molecules_available"] = len(data)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "cond_" not in n]
+    other = [p for n, p in model.named_parameters() if p.dim() < 2 or "cond_" in n]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": other, "weight_decay": 0.0}],
+        lr=cfg.lr, betas=(0.9, 0.95),
+    )
+    if (out / "optim.pt").exists() and state["step"] > 0:
+        blob = torch.load(out / "optim.pt", weights_only=True)
+        opt.load_state_dict(blob["optimizer"])  # moments are cast back to fp32 by AdamW
+        for s in opt.state.values():
+            for k in ("exp_avg", "exp_avg_sq"):
+                s[k] = s[k].float()
+        torch.set_rng_state(blob["torch_rng"])
+    rng = np.random.default_rng(cfg.seed)
+    if state["rng"] is not None:
+        rng.bit_generator.state = state["rng"]
+    val_idx, val_cond = _val_batch(vocab, data.stats)
+    max_len = model.config.block_size - model.config.n_cond
+
+    stop = {"flag": False}
+
+    def _handler(signum, frame):  # checkpoint on kill, then leave
+        stop["flag"] = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _handler)
+
+    log_path = out / "log.jsonl"
+    out.mkdir(parents=True, exist_ok=True)
+    t_wall0, t_ckpt = time.time(), time.time()
+    t_cpu = time.process_time()
+    losses: list[float] = []
+
+    def checkpoint() -> None:
+        nonlocal t_cpu
+        now = time.process_time()
+        state["cpu_seconds"] += now - t_cpu
+        t_cpu = now
+        state["rng"] = rng.bit_generator.state
+        state["saved"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        save_checkpoint(out, model, opt, state)
+
+    def write_log(rec: dict) -> None:
+        with log_path.open("a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+    step_t0 = time.process_time()
+    while state["step"] < cfg.steps and not stop["flag"]:
+        step = state["step"]
+        model.train()
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * lr_factor(step, cfg)
+        idx, cond, mask = data.batch(rng, cfg, max_len)
+        loss = model.loss(idx, cond, mask, pad_id=vocab.pad_id)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(loss.item())
+        state["step"] += 1
+        state["molecules_seen"] += idx.shape[0]
+        if state["step"] % cfg.log_every == 0:
+            cpu = (time.process_time() - step_t0) / cfg.log_every
+            rec = {"step": state["step"], "molecules": state["molecules_seen"],
+                   "loss": float(np.mean(losses)), "lr": opt.param_groups[0]["lr"],
+                   "cpu_s_per_step": round(cpu, 4)}
+            log.info("step %(step)d mols %(molecules)d loss %(loss).4f lr %(lr).2e %(cpu_s_per_step).3f s/step", rec)
+            write_log(rec)
+            losses.clear()
+            step_t0 = time.process_time()
+        if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
+            model.eval()
+            with torch.no_grad():
+                all_on = torch.ones_like(val_cond, dtype=torch.bool)
+                vl_c = float(model.loss(val_idx, val_cond, all_on, pad_id=vocab.pad_id))
+                vl_u = float(model.loss(val_idx, val_cond, ~all_on, pad_id=vocab.pad_id))
+            smi = sample_unconditional(model, vocab, cfg.eval_samples, seed=state["step"])
+            valid, unique, _ = validity_uniqueness(smi)
+            rec = {"step": state["step"], "molecules": state["molecules_seen"],
+                   "val_loss_cond": round(vl_c, 4), "val_loss_uncond": round(vl_u, 4),
+                   "validity_T1": round(valid, 4), "uniqueness_T1": round(unique, 4)}
+            log.info("eval %s", rec)
+            write_log(rec)
+            step_t0 = time.process_time()
+        if time.time() - t_ckpt > cfg.ckpt_minutes * 60:
+            checkpoint()
+            t_ckpt = time.time()
+            # molecules labelled since the start join the training set
+            if not cfg.train_limit:
+                fresh = load_train_data(vocab, data.stats)
+                if len(fresh) > len(data):
+                    log.info("training set grows %d -> %d labelled molecules", len(data), len(fresh))
+                    data = fresh
+                    state["train_molecules_available"] = len(data)
+        if cfg.max_minutes and time.time() - t_wall0 > cfg.max_minutes * 60:
+            break
+    checkpoint()
+    log.info("checkpoint at step %d", state["step"])
+    return state
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train / export the SMILES generator")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    tr = sub.add_parser("train")
+    tr.add_argument("--out", type=Path, default=WORK_DIR)
+    for f in fields(TrainConfig):
+        if f.type in ("int", "float"):
+            tr.add_argument("--" + f.name.replace("_", "-"), type={"int": int, "float": float}[f.type], default=None)
+    for key in ("n_layer", "n_head", "n_embd"):
+        tr.add_argument("--" + key.replace("_", "-"), type=int, default=None)
+    ex = sub.add_parser("export")
+    ex.add_argument("--ckpt", type=Path, default=WORK_DIR)
+    ex.add_argument("--samples", type=int, default=2000)
+    ex.add_argument("--cond-samples", type=int, default=200)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.cmd == "train":
+        cfg = TrainConfig()
+        for f in fields(TrainConfig):
+            v = getattr(args, f.name, None)
+            if v is not None:
+                setattr(cfg, f.name, v)
+        for key in ("n_layer", "n_head", "n_embd"):
+            if getattr(args, key) is not None:
+                cfg.model[key] = getattr(args, key)
+        train(cfg, args.out)
+    else:
+        from core.train.molecule_generator_export import export
+
+        export(args.ckpt, samples=args.samples, cond_samples=args.cond_samples)
+
+
+if __name__ == "__main__":
+    main()
