@@ -29,25 +29,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core import config
+from core import config, properties
 from core.chem.composition import parse_composition
 from core.data import sciglass as sciglass_data
-from core.exceptions import InvalidInputError, ModelNotAvailableError
+from core.exceptions import DataNotAvailableError, InvalidInputError, ModelNotAvailableError
 from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
+from core.models.glass_report import GlassReport
 from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity, temperature_at
 from core.train._common import apply_std_model
 
 NAME = "glass"
 PROPERTIES = sciglass_data.PROPERTIES
 UNITS = {p: sciglass_data.UNITS[p] for p in PROPERTIES}
-LABELS = {
-    "Tg": "Glass transition Tg",
-    "Tliquidus": "Liquidus temperature",
-    "RefractiveIndex": "Refractive index nD",
-    "AbbeNumber": "Abbe number",
-    "CTE": "Thermal expansion (CTE)",
-    "ElasticModulus": "Young's modulus E",
-}
+LABELS = {p: properties.GLASS[p].label for p in PROPERTIES}
 # Characteristic viscosity points, log10(eta / Pa s).
 VISCOSITY_POINTS = {
     "strain": 13.5,
@@ -307,15 +301,26 @@ class GlassPredictor:
         frame.attrs["characteristic"] = self._characteristic(a, t12, m, self.viscosity_std_scale)
         return frame
 
-    def report(self, composition: object, basis: str = "mol", n_points: int = 200) -> dict:
+    def report(
+        self,
+        composition: object,
+        basis: str = "mol",
+        n_points: int = 200,
+        neighbours: int = 0,
+    ) -> GlassReport:
         """Everything the page shows for one formulation, from one forward pass.
 
-        Returns ``{"composition": mole fractions, "prediction": one-row predict() frame,
-        "curve": viscosity() frame, "characteristic": characteristic temperatures}``.
+        Args:
+            composition: mapping or text, amounts in ``basis``.
+            neighbours: also look up this many nearest measured SciGlass glasses (and the
+                measured viscosity points of the nearest glasses that have some); needs the
+                data cache: without it the report says so in ``neighbours_note``.
 
         Raises:
             InvalidInputError: the composition cannot be read (message says why).
         """
+        from core.models import glass_report as gr
+
         comp = parse_composition(composition, basis)
         summary = self.estimate([comp])
         raw = summary["raw"]
@@ -335,12 +340,42 @@ class GlassPredictor:
         temps = torch.linspace(max(lo, 1.0), hi, n_points, dtype=torch.float64)
         curves = myega_log10_viscosity(a[:, None], t12[:, None], m[:, None], temps[None, :]).numpy()
         curve = _curve_frame(temps.numpy(), curves, a, t12, m, self.viscosity_std_scale)
-        return {
-            "composition": comp,
-            "prediction": pd.DataFrame([row]),
-            "curve": curve,
-            "characteristic": characteristic,
-        }
+        coverage = self.card.get("calibration", {}).get("log10_viscosity", {}).get("within_2std")
+        level, text = gr.domain_text(row)
+        near_table, measured, note = None, pd.DataFrame(), ""
+        if neighbours > 0:
+            try:
+                near_table = gr.neighbours_table(self.nearest(comp, k=neighbours))
+                near_visc = self.nearest(comp, k=neighbours, with_viscosity=True)
+                measured = self.measured_viscosity(near_visc["key"].tolist())
+                names = {
+                    k: f"{d:.1f} mol% away: {c[:60]}"
+                    for k, d, c in zip(
+                        near_visc["key"],
+                        near_visc["distance_molpct"],
+                        near_visc["composition"],
+                        strict=True,
+                    )
+                }
+                measured = measured.assign(glass=measured["key"].map(names))
+            except DataNotAvailableError as err:
+                note = f"{err} The predictions above do not need it."
+        return GlassReport(
+            composition=comp,
+            prediction=pd.DataFrame([row]),
+            curve=curve,
+            characteristic=characteristic,
+            values=gr.values(row),
+            domain_level=level,
+            domain_text=text,
+            correction_note=gr.correction_note(row),
+            curve_note=gr.curve_note(curve, coverage),
+            tie_message=row["tie_message"],
+            characteristic_table=gr.characteristic_table(characteristic),
+            neighbours=near_table,
+            measured_viscosity=measured,
+            neighbours_note=note,
+        )
 
     def predict_table(self, table: pd.DataFrame, basis: str = "mol") -> pd.DataFrame:
         """Predictions for an uploaded table, one row per table row, with an ``error`` column.

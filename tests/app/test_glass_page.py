@@ -36,7 +36,7 @@ def test_default_formulation_shows_predictions_and_curve(page):
     shown = metrics(page)
     assert len(shown) == 6 and all("±" in v for v in shown.values())
     assert "Glass transition Tg" in shown and shown["Glass transition Tg"].endswith("K")
-    assert any(chart for chart in page.get("arrow_vega_lite_chart")) or page.get("vega_lite_chart")
+    assert page.get("plotly_chart")  # the viscosity curve
     assert any("cache" in i.value or "prepare" in i.value for i in page.info)  # no data cache
     # the band's label says how much of the held-out data it actually covers (card value)
     band = next(m.value for m in page.markdown if "Band: ± 2 std" in m.value)

@@ -45,7 +45,7 @@ def expected_t12(text: str, basis: str) -> str:
     from core.chem.composition import parse_composition
     from core.models.glass import load_predictor
 
-    first = load_predictor().report(parse_composition(text, basis))["curve"].iloc[0]
+    first = load_predictor().report(parse_composition(text, basis)).curve.iloc[0]
     return f"T12 = {first['T12']:.0f} ± {first['T12_std']:.0f} K"
 
 
@@ -64,7 +64,7 @@ def test_edit_formulation_and_see_the_curve(page, server_url) -> None:
     page.goto(f"{server_url}/Glass_properties", wait_until="domcontentloaded")
     main = page.get_by_test_id("stMain")
     expect(main.get_by_role("heading", name="Glass properties")).to_be_visible(timeout=TIMEOUT_MS)
-    chart = main.get_by_test_id("stVegaLiteChart").first
+    chart = main.get_by_test_id("stPlotlyChart").first
     expect(chart).to_be_visible(timeout=TIMEOUT_MS)
     settled(page)
     before = tg_text(main)
@@ -79,10 +79,10 @@ def test_edit_formulation_and_see_the_curve(page, server_url) -> None:
         .get_by_test_id("stMetricValue")
     ).not_to_have_text(before, timeout=TIMEOUT_MS)
     settled(page)
-    expect(main.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=TIMEOUT_MS)
-    # the curve is drawn: vega renders marks into a canvas or an svg with paths
+    expect(main.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=TIMEOUT_MS)
+    # the curve is drawn: plotly renders its traces into svg layers
     expect(
-        main.get_by_test_id("stVegaLiteChart").first.locator("canvas, svg").first
+        main.get_by_test_id("stPlotlyChart").first.locator("canvas, svg").first
     ).to_be_visible()
     assert not page.get_by_test_id("stException").count()
     assert not main.get_by_test_id("stAlert").filter(has_text="How to fix").count()

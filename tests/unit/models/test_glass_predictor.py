@@ -93,15 +93,20 @@ def test_report_gives_one_prediction_its_curve_and_the_characteristic_points(mod
     """What the page shows for one formulation, from one call (its speed is measured by
     benchmarks/glass.py, not here: a timed assertion fails on a busy CPU)."""
     out = model.report({"SiO2": 72, "Na2O": 14, "CaO": 9, "MgO": 4, "Al2O3": 1})
-    assert len(out["prediction"]) == 1
-    curve, points = out["curve"], out["characteristic"]
+    assert len(out.prediction) == 1
+    curve, points = out.curve, out.characteristic
     assert np.all(np.diff(curve["log10_viscosity"].to_numpy()) < 0)
     assert list(points["point"]) == ["strain", "annealing", "softening", "working", "melting"]
     assert np.all(np.diff(points["T_K"].to_numpy()) > 0)  # less viscous = hotter
     # the annealing point (10^12 Pa s) is T12 of the curve
     assert points["T_K"].iloc[1] == pytest.approx(curve["T12"].iloc[0], rel=1e-4)
-    row = out["prediction"].iloc[0]
-    assert row["tie_message"] == tie_message(row["Tg"], row["T12"])
+    row = out.row
+    assert row["tie_message"] == tie_message(row["Tg"], row["T12"]) == out.tie_message
+    # display values come in display units (CTE in ppm/K) with their std
+    shown = dict(out.values)
+    assert shown["Thermal expansion (CTE)"].endswith("ppm/K")
+    assert " ± " in shown["Glass transition Tg"] and shown["Glass transition Tg"].endswith(" K")
+    assert out.neighbours is None and out.measured_viscosity.empty  # not asked for
 
 
 def test_tie_message_only_when_tg_and_t12_disagree_beyond_the_bound():
@@ -168,9 +173,10 @@ def test_std_is_the_member_spread_times_the_cards_calibration(model, tmp_path):
         ("characteristic", "T_K_std"),
     ):
         assert np.allclose(
-            scaled[frame][column], unscaled[frame][column] * model.viscosity_std_scale
+            getattr(scaled, frame)[column],
+            getattr(unscaled, frame)[column] * model.viscosity_std_scale,
         ), column
-    assert np.allclose(scaled["curve"]["log10_viscosity"], unscaled["curve"]["log10_viscosity"])
+    assert np.allclose(scaled.curve["log10_viscosity"], unscaled.curve["log10_viscosity"])
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path):
@@ -207,5 +213,5 @@ def test_estimate_is_the_network_plus_the_fitted_correction(model, tmp_path):
     (folder / "residuals.safetensors").unlink()
     plain = GlassPredictor(folder).estimate(comps)
     assert np.allclose(plain["mean"], est["network_mean"]) and not plain["correction"].any()
-    report = model.report(SODA_LIME)["prediction"].iloc[0]
+    report = model.report(SODA_LIME).row
     assert np.isclose(report["Tg"] - report["Tg_correction"], est["network_mean"][0, 0])
