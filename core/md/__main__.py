@@ -1,0 +1,60 @@
+"""``python -m core.md generate|export|status``: the melt-quench reference data (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    parser = argparse.ArgumentParser(prog="python -m core.md", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    gen = sub.add_parser("generate", help="run the plan's unfinished melt-quench runs")
+    gen.add_argument("--plan", default="default")
+    gen.add_argument("--out", type=Path, default=None, help="default <cache>/glass_md")
+    gen.add_argument("--max-hours", type=float, default=None)
+    gen.add_argument(
+        "--checkpoint", type=Path, default=None, help="default trained_models/glass_md_reference"
+    )
+    gen.add_argument(
+        "--no-export", action="store_true", help="do not write the checkpoint after each run"
+    )
+    exp = sub.add_parser("export", help="write the committed checkpoint from the cache")
+    exp.add_argument("--out", type=Path, default=None)
+    exp.add_argument("--checkpoint", type=Path, default=None)
+    st = sub.add_parser("status", help="planned / finished / test runs per condition")
+    st.add_argument("--plan", default="default")
+    st.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    from core.md import generate as g
+
+    if args.cmd == "generate":
+        done = g.generate(
+            args.plan, args.out, args.max_hours, args.checkpoint, export=not args.no_export
+        )
+        logging.getLogger("core.md").info("this call finished %d runs", len(done))
+    elif args.cmd == "export":
+        out = args.out or g.default_out_dir()
+        ckpt = args.checkpoint or g.default_checkpoint_dir()
+        n = g.export_checkpoint(out, ckpt)
+        logging.getLogger("core.md").info("exported %d runs to %s", n, ckpt)
+    else:
+        for row in g.status(args.plan, args.out):
+            sys.stdout.write(json.dumps(row) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
