@@ -17,7 +17,10 @@ smaller than twice the RDF range are handled):
   2.2-2.3 Å); Na-O within ``NAO_CUTOFF`` = 3.0 Å. Si n-fold: Si with n O neighbours. O n-fold:
   O with n Si neighbours (1-fold are non-bridging oxygens, 2-fold bridging). Q^n: Si with n
   bridging O.
-- Angles: O-Si-O between pairs of bonds at each Si, Si-O-Si at each bridging O (degrees).
+- Angles: O-Si-O between pairs of bonds at each Si, Si-O-Si at each O with two or more Si
+  (degrees). The same pairs give two distances that are far less noisy than the broad O-O
+  and Si-Si RDF peaks in a small box: ``oo_tetra_mean_A`` (O-O edge of the SiO4
+  tetrahedra) and ``sisi_bridged_mean_A`` (Si-Si across a shared O).
 - Rings: shortest-path rings of the Si-O network (Franzblau, PRB 44, 4925 (1991); matscipy's
   ``find_sp_rings``), counted by the number of Si in the ring (an n-ring has n Si and n O).
   ``ring_frac_n`` is the fraction of rings with n Si; ``rings_per_si`` the count per Si.
@@ -152,20 +155,26 @@ def peak_position(
 
 
 # ----------------------------------------------------------------------------- bonds/angles
-def _pair_angles(centres: np.ndarray, vectors: np.ndarray, n_atoms: int) -> np.ndarray:
-    """Angles (deg) between every pair of bond vectors sharing a centre atom."""
+def _pair_angles(
+    centres: np.ndarray, vectors: np.ndarray, n_atoms: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Angles (deg) between every pair of bond vectors sharing a centre atom, and the
+    distances (Å) between the two outer atoms of each pair."""
     order = np.argsort(centres, kind="stable")
     centres, vectors = centres[order], vectors[order]
     counts = np.bincount(centres, minlength=n_atoms)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    angles = []
+    angles, spans = [], []
     for c in np.flatnonzero(counts >= 2):
         v = vectors[starts[c] : starts[c] + counts[c]]
         u = v / np.linalg.norm(v, axis=1, keepdims=True)
         cos = np.clip(u @ u.T, -1.0, 1.0)
-        iu = np.triu_indices(len(u), k=1)
-        angles.append(np.degrees(np.arccos(cos[iu])))
-    return np.concatenate(angles) if angles else np.zeros(0)
+        a, b = np.triu_indices(len(u), k=1)
+        angles.append(np.degrees(np.arccos(cos[a, b])))
+        spans.append(np.linalg.norm(v[a] - v[b], axis=1))
+    if not angles:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(angles), np.concatenate(spans)
 
 
 def bonds_and_angles(atoms) -> dict[str, Any]:
@@ -184,9 +193,9 @@ def bonds_and_angles(atoms) -> dict[str, Any]:
     o_si_count = np.bincount(i[osi], minlength=n)
     bridging = o_si_count == 2
     qn = np.bincount(i[sio][bridging[j[sio]]], minlength=n)[symbols == "Si"]
-    o_si_o = _pair_angles(i[sio], D[sio], n)
+    o_si_o, oo_tetra = _pair_angles(i[sio], D[sio], n)
     si_o_si_mask = osi & (o_si_count[i] >= 2)
-    si_o_si = _pair_angles(i[si_o_si_mask], D[si_o_si_mask], n)
+    si_o_si, sisi_bridged = _pair_angles(i[si_o_si_mask], D[si_o_si_mask], n)
     return {
         "cn_si": cn_si,
         "cn_o": cn_o,
@@ -195,6 +204,8 @@ def bonds_and_angles(atoms) -> dict[str, Any]:
         "sio_lengths": d[sio],
         "OSiO": o_si_o,
         "SiOSi": si_o_si,
+        "oo_tetra": oo_tetra,
+        "sisi_bridged": sisi_bridged,
     }
 
 
@@ -230,11 +241,12 @@ def analyse(atoms, rings: bool = True) -> dict[str, float]:
 
     Keys: ``n_atoms``, ``density_g_cm3``, ``si_4fold_frac``, ``si_3fold_frac``,
     ``si_5fold_frac``, ``si_cn_mean``, ``o_2fold_frac``, ``o_1fold_frac``, ``o_3fold_frac``,
-    ``sio_bond_mean_A``, ``peak_SiO_A``, ``peak_OO_A``, ``peak_SiSi_A`` (and ``peak_NaO_A``,
-    ``na_cn_mean``, ``q0_frac`` ... ``q4_frac`` with Na), ``OSiO_mean_deg``,
-    ``OSiO_std_deg``, ``SiOSi_mean_deg``, ``SiOSi_std_deg``, ``ring_frac_3`` ...
-    ``ring_frac_12``, ``ring_mean_size``, ``rings_per_si`` and ``energy_per_atom_eV`` when the
-    structure carries one in ``atoms.info`` (after relaxation or from MD).
+    ``sio_bond_mean_A``, ``oo_tetra_mean_A``, ``sisi_bridged_mean_A``, ``peak_SiO_A``,
+    ``peak_OO_A``, ``peak_SiSi_A`` (and ``peak_NaO_A``, ``na_cn_mean``, ``q0_frac`` ...
+    ``q4_frac`` with Na), ``OSiO_mean_deg``, ``OSiO_std_deg``, ``SiOSi_mean_deg``,
+    ``SiOSi_std_deg``, ``ring_frac_3`` ... ``ring_frac_12``, ``ring_mean_size``,
+    ``rings_per_si`` and ``energy_per_atom_eV`` when the structure carries one in
+    ``atoms.info`` (after relaxation or from MD).
     """
     _check(atoms)
     out: dict[str, float] = {"n_atoms": float(len(atoms)), "density_g_cm3": density_g_cm3(atoms)}
@@ -249,6 +261,10 @@ def analyse(atoms, rings: bool = True) -> dict[str, float]:
         o_1fold_frac=float(np.mean(cn_o == 1)),
         o_3fold_frac=float(np.mean(cn_o >= 3)),
         sio_bond_mean_A=float(np.mean(ba["sio_lengths"])) if len(ba["sio_lengths"]) else np.nan,
+        oo_tetra_mean_A=float(np.mean(ba["oo_tetra"])) if len(ba["oo_tetra"]) else np.nan,
+        sisi_bridged_mean_A=(
+            float(np.mean(ba["sisi_bridged"])) if len(ba["sisi_bridged"]) else np.nan
+        ),
     )
     has_na = len(ba["cn_na"]) > 0
     if has_na:

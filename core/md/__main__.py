@@ -1,4 +1,4 @@
-"""``python -m core.md generate|export|status``: the melt-quench reference data (see README)."""
+"""``python -m core.md generate|export|status|summary``: melt-quench reference data (README)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     st = sub.add_parser("status", help="planned / finished / test runs per condition")
     st.add_argument("--plan", default="default")
     st.add_argument("--out", type=Path, default=None)
+    sm = sub.add_parser("summary", help="structural measures per condition (mean, spread)")
+    sm.add_argument("--out", type=Path, default=None)
+    sm.add_argument("--state", default="min", choices=["min", "300K"])
+    sm.add_argument("--csv", type=Path, default=None, help="also write the per-run table")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
@@ -50,6 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = args.checkpoint or g.default_checkpoint_dir()
         n = g.export_checkpoint(out, ckpt)
         logging.getLogger("core.md").info("exported %d runs to %s", n, ckpt)
+    elif args.cmd == "summary":
+        import pandas as pd
+
+        from core.md.summary import analyse_runs, by_condition
+
+        runs = analyse_runs(args.out, args.state)
+        if args.csv:
+            runs.to_csv(args.csv, index=False)
+        with pd.option_context("display.width", 250, "display.max_columns", 200):
+            sys.stdout.write(by_condition(runs).T.round(4).to_string() + "\n")
     else:
         for row in g.status(args.plan, args.out):
             sys.stdout.write(json.dumps(row) + "\n")

@@ -50,6 +50,9 @@ def test_cristobalite(cristobalite_result):
     assert r["peak_SiO_A"] == pytest.approx(1.550, abs=0.01)
     assert r["OSiO_mean_deg"] == pytest.approx(109.47, abs=0.01)
     assert r["SiOSi_mean_deg"] == pytest.approx(180.0, abs=1e-3)
+    bond = r["sio_bond_mean_A"]
+    assert r["oo_tetra_mean_A"] == pytest.approx(bond * np.sqrt(8 / 3), abs=1e-6)
+    assert r["sisi_bridged_mean_A"] == pytest.approx(2 * bond, abs=1e-6)
     assert r["ring_frac_6"] == 1.0 and r["rings_per_si"] == pytest.approx(2.0)
     assert r["density_g_cm3"] == pytest.approx(2.175, abs=0.01)
 

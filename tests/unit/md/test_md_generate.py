@@ -119,3 +119,16 @@ def test_committed_checkpoint_is_readable(repo_root):
         s = structs[rec["run_id"]]
         assert len(s["numbers"]) == rec["n_atoms"] == len(s["positions_min"])
         assert json.dumps(rec)  # plain JSON
+
+
+def test_summary_per_condition(smoke_out):
+    from core.md.summary import analyse_runs, by_condition
+
+    out, _, _ = smoke_out
+    runs = analyse_runs(out)
+    assert len(runs) == 2 and runs["density_g_cm3"].tolist() == [2.2, 2.2]
+    assert {"si_4fold_frac", "SiOSi_mean_deg", "energy_per_atom_eV", "split"} <= set(runs)
+    again = analyse_runs(out)  # from the per-run cache
+    assert again.drop(columns="split").equals(runs.drop(columns="split"))
+    table = by_condition(runs)
+    assert table[("runs", "n")].tolist() == [2]
