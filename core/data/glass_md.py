@@ -11,14 +11,16 @@ finished runs is committed in ``trained_models/glass_md_reference/`` and restore
   ``atoms.info``.
 
 **Held-out test set.** Fixed per *condition* (composition, atom count, density, cooling
-rate), so the generator benchmark can compare against unseen MD at every condition: among the
-runs the ``default`` plan lists for a condition, the ``TEST_PER_CONDITION`` (2; 1 where the
-plan has at most 3 runs) with the smallest seeded hash (BLAKE2b of ``"glass_md-test-1:" +
-run_id``) are ``test``, the rest ``train``. It depends only on the run ids of the plan, not on
-which runs have finished or in which order, so the test set never moves while data accrue (a
-planned test run that has not finished yet is simply missing). Runs outside the plan are
-``test`` when that hash falls below 0.2. There is no validation split: the MD-vs-MD spread
-between seeds of the training runs is the noise floor of every metric.
+rate), so the generator benchmark can compare against unseen MD at every condition: of the
+first ``TEST_CANDIDATES`` (4) runs the ``default`` plan lists for a condition, in plan order,
+the ``TEST_PER_CONDITION`` (2; 1 where the plan has at most 3 runs for it) with the smallest
+seeded hash (BLAKE2b of ``"glass_md-test-1:" + run_id``) are ``test``, all others ``train``.
+It depends only on the plan's run ids, not on which runs have finished or in which order,
+so the test set never moves while data accrue (a planned test run that has not finished yet
+is simply missing), and runs appended to a condition that already has 4 planned runs are
+always training runs. Runs outside the plan are ``test`` when that hash falls below 0.2.
+There is no validation split: the MD-vs-MD spread between seeds of the training runs is the
+noise floor of every metric.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from core.exceptions import DataNotAvailableError, InvalidInputError
 SPLITS = ("train", "test", "all")
 TEST_SEED = "glass_md-test-1"
 TEST_PER_CONDITION = 2
+TEST_CANDIDATES = 4
 UNPLANNED_TEST_FRACTION = 0.2
 
 
@@ -45,7 +48,8 @@ def _hash_unit(run_id: str) -> float:
 
 
 def test_run_ids(runs: Iterable | None = None) -> set[str]:
-    """Run ids of the held-out test set among ``runs`` (default: the ``default`` plan)."""
+    """Run ids of the held-out test set among ``runs`` (default: the ``default`` plan), which
+    must be in plan order (the first runs of a condition are the candidates)."""
     if runs is None:
         from core.md.plan import get_plan
 
@@ -55,8 +59,9 @@ def test_run_ids(runs: Iterable | None = None) -> set[str]:
         by_condition[r.condition].append(r.run_id)
     test: set[str] = set()
     for ids in by_condition.values():
-        k = 1 if len(ids) <= 3 else TEST_PER_CONDITION
-        test.update(sorted(ids, key=_hash_unit)[:k])
+        candidates = ids[:TEST_CANDIDATES]
+        k = 1 if len(candidates) <= 3 else TEST_PER_CONDITION
+        test.update(sorted(candidates, key=_hash_unit)[:k])
     return test
 
 

@@ -1,5 +1,6 @@
 """The resumable job, its checkpoint and the loader, on a two-run smoke plan."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -94,18 +95,24 @@ def test_test_set_is_fixed_per_condition():
 
     runs = get_plan("default")
     test = glass_md.test_run_ids(runs)
-    assert test == glass_md.test_run_ids(list(reversed(runs)))  # order-independent
+    # appending runs (more seeds of a planned condition) does not move the test set
+    sizes = {}
+    for r in runs:
+        sizes[r.condition] = sizes.get(r.condition, 0) + 1
+    extra = [dataclasses.replace(r, seed=9) for r in runs if sizes[r.condition] >= 4]
+    assert glass_md.test_run_ids(runs + extra) == test
     by_condition = {}
     for r in runs:
         by_condition.setdefault(r.condition, []).append(r.run_id in test)
     for flags in by_condition.values():
         assert sum(flags) == (1 if len(flags) <= 3 else 2)
+        assert not any(flags[4:])  # runs appended to a condition always train
     splits = glass_md.split_of([r.run_id for r in runs])
     assert splits.count("test") == len(test)
     # the committed held-out ids of the first condition (changing them moves every metric)
     assert sorted(i for i in test if i.startswith("SiO2_n192_d2.20") and "r1e14" in i) == [
-        "SiO2_n192_d2.20_s2_b0_r1e14",
-        "SiO2_n192_d2.20_s2_b1_r1e14",
+        "SiO2_n192_d2.20_s1_b0_r1e14",
+        "SiO2_n192_d2.20_s1_b2_r1e14",
     ]
 
 
