@@ -141,7 +141,8 @@ class SmilesGPT(nn.Module):
         T_total = x.shape[1]
         if start + T_total > self.config.block_size:
             raise ValueError(
-                f"sequence of {start + T_total} positions exceeds block_size {self.config.block_size}"
+                f"sequence of {start + T_total} positions exceeds "
+                f"block_size {self.config.block_size}"
             )
         pos = torch.arange(start, start + T_total, device=idx.device)
         x = self.drop(x + self.wpe(pos))

@@ -146,7 +146,11 @@ def build_vocab() -> SmilesVocab:
 
 
 def sample_unconditional(
-    model: SmilesGPT, vocab: SmilesVocab, n: int, seed: int, temperature: float = 1.0,
+    model: SmilesGPT,
+    vocab: SmilesVocab,
+    n: int,
+    seed: int,
+    temperature: float = 1.0,
     batch_size: int = 256,
 ) -> list[str]:
     """n SMILES strings (maybe invalid) sampled in canonical mode without conditions."""
@@ -158,9 +162,13 @@ def sample_unconditional(
         B = min(batch_size, n - len(out))
         prompt = torch.full((B, 1), vocab.bos_id, dtype=torch.long)
         seq = model.generate(
-            prompt, torch.zeros(B, P), torch.zeros(B, P, dtype=torch.bool),
-            max_new_tokens=model.config.block_size, eos_id=vocab.eos_id,
-            temperature=temperature, generator=gen,
+            prompt,
+            torch.zeros(B, P),
+            torch.zeros(B, P, dtype=torch.bool),
+            max_new_tokens=model.config.block_size,
+            eos_id=vocab.eos_id,
+            temperature=temperature,
+            generator=gen,
         )
         out.extend(vocab.decode(s[1:].tolist()) for s in seq)
     return out
@@ -204,12 +212,27 @@ def _atomic(path: Path, write) -> None:
 
 def save_checkpoint(out: Path, model, opt, state: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "model.safetensors", lambda p: save_file(
-        {k: v.detach().contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}, str(p)))
+    _atomic(
+        out / "model.safetensors",
+        lambda p: save_file(
+            {
+                k: v.detach().contiguous()
+                for k, v in model.state_dict().items()
+                if k != "lm_head.weight"
+            },
+            str(p),
+        ),
+    )
     osd = opt.state_dict()
-    for s in osd["state"].values():  # bf16 moments: half the size, harmless for Adam
-        for k in ("exp_avg", "exp_avg_sq"):
-            s[k] = s[k].to(torch.bfloat16)
+    # bf16 moments: half the size, harmless for Adam. New dicts: state_dict() shares the
+    # live per-parameter dicts, and the optimiser must keep its fp32 moments.
+    osd["state"] = {
+        i: {
+            k: (v.to(torch.bfloat16) if k in ("exp_avg", "exp_avg_sq") else v.clone())
+            for k, v in s.items()
+        }
+        for i, s in osd["state"].items()
+    }
     blob = {"optimizer": osd, "torch_rng": torch.get_rng_state()}
     _atomic(out / "optim.pt", lambda p: torch.save(blob, p))
     _atomic(out / "state.json", lambda p: p.write_text(json.dumps(state, indent=1)))
@@ -226,8 +249,16 @@ def load_model(folder: Path, cfg_dict: dict) -> SmilesGPT:
 # ---------------------------------------------------------------- training
 
 
-def train(cfg: TrainConfig, out: Path = WORK_DIR) -> dict:
+def train(
+    cfg: TrainConfig,
+    out: Path = WORK_DIR,
+    data: MoleculeData | None = None,
+    val: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> dict:
+    """Train (or resume) into ``out``; ``data``/``val`` replace the cached MOSES labels
+    (tests overfit a few molecules this way). Returns the final state."""
     torch.set_num_threads(cfg.threads)
+    given_data = data
     state_path = out / "state.json"
     if state_path.exists():
         state = json.loads(state_path.read_text())
@@ -237,21 +268,32 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR) -> dict:
         log.info("resuming at step %d (%d molecules seen)", state["step"], state["molecules_seen"])
     else:
         torch.manual_seed(cfg.seed)
-        vocab = build_vocab()
+        vocab = data.vocab if data is not None else build_vocab()
         mcfg = SmilesGPTConfig(vocab_size=len(vocab), n_cond=len(PROPERTIES), **cfg.model)
         model = SmilesGPT(mcfg)
-        state = {"step": 0, "molecules_seen": 0, "vocab": list(vocab.tokens),
-                 "model_config": mcfg.to_dict(), "stats": None, "rng": None,
-                 "cpu_seconds": 0.0}
-    data = load_train_data(vocab, state["stats"], cfg.train_limit)
+        state = {
+            "step": 0,
+            "molecules_seen": 0,
+            "vocab": list(vocab.tokens),
+            "model_config": mcfg.to_dict(),
+            "stats": None,
+            "rng": None,
+            "cpu_seconds": 0.0,
+        }
+    if data is None:
+        data = load_train_data(vocab, state["stats"], cfg.train_limit)
     state["stats"] = data.stats
     state["train"] = asdict(cfg)
     state["train_molecules_available"] = len(data)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "cond_" not in n]
     other = [p for n, p in model.named_parameters() if p.dim() < 2 or "cond_" in n]
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": other, "weight_decay": 0.0}],
-        lr=cfg.lr, betas=(0.9, 0.95),
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": other, "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
     )
     if (out / "optim.pt").exists() and state["step"] > 0:
         blob = torch.load(out / "optim.pt", weights_only=True)
@@ -263,7 +305,7 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR) -> dict:
     rng = np.random.default_rng(cfg.seed)
     if state["rng"] is not None:
         rng.bit_generator.state = state["rng"]
-    val_idx, val_cond = _val_batch(vocab, data.stats)
+    val_idx, val_cond = val if val is not None else _val_batch(vocab, data.stats)
     max_len = model.config.block_size - model.config.n_cond
 
     stop = {"flag": False}
@@ -286,7 +328,7 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR) -> dict:
         state["cpu_seconds"] += now - t_cpu
         t_cpu = now
         state["rng"] = rng.bit_generator.state
-        state["saved"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        state["saved"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         save_checkpoint(out, model, opt, state)
 
     def write_log(rec: dict) -> None:
@@ -310,10 +352,18 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR) -> dict:
         state["molecules_seen"] += idx.shape[0]
         if state["step"] % cfg.log_every == 0:
             cpu = (time.process_time() - step_t0) / cfg.log_every
-            rec = {"step": state["step"], "molecules": state["molecules_seen"],
-                   "loss": float(np.mean(losses)), "lr": opt.param_groups[0]["lr"],
-                   "cpu_s_per_step": round(cpu, 4)}
-            log.info("step %(step)d mols %(molecules)d loss %(loss).4f lr %(lr).2e %(cpu_s_per_step).3f s/step", rec)
+            rec = {
+                "step": state["step"],
+                "molecules": state["molecules_seen"],
+                "loss": float(np.mean(losses)),
+                "lr": opt.param_groups[0]["lr"],
+                "cpu_s_per_step": round(cpu, 4),
+            }
+            log.info(
+                "step %(step)d mols %(molecules)d loss %(loss).4f lr %(lr).2e "
+                "%(cpu_s_per_step).3f s/step",
+                rec,
+            )
             write_log(rec)
             losses.clear()
             step_t0 = time.process_time()
@@ -325,9 +375,14 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR) -> dict:
                 vl_u = float(model.loss(val_idx, val_cond, ~all_on, pad_id=vocab.pad_id))
             smi = sample_unconditional(model, vocab, cfg.eval_samples, seed=state["step"])
             valid, unique, _ = validity_uniqueness(smi)
-            rec = {"step": state["step"], "molecules": state["molecules_seen"],
-                   "val_loss_cond": round(vl_c, 4), "val_loss_uncond": round(vl_u, 4),
-                   "validity_T1": round(valid, 4), "uniqueness_T1": round(unique, 4)}
+            rec = {
+                "step": state["step"],
+                "molecules": state["molecules_seen"],
+                "val_loss_cond": round(vl_c, 4),
+                "val_loss_uncond": round(vl_u, 4),
+                "validity_T1": round(valid, 4),
+                "uniqueness_T1": round(unique, 4),
+            }
             log.info("eval %s", rec)
             write_log(rec)
             step_t0 = time.process_time()
@@ -335,10 +390,12 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR) -> dict:
             checkpoint()
             t_ckpt = time.time()
             # molecules labelled since the start join the training set
-            if not cfg.train_limit:
+            if not cfg.train_limit and given_data is None:
                 fresh = load_train_data(vocab, data.stats)
                 if len(fresh) > len(data):
-                    log.info("training set grows %d -> %d labelled molecules", len(data), len(fresh))
+                    log.info(
+                        "training set grows %d -> %d labelled molecules", len(data), len(fresh)
+                    )
                     data = fresh
                     state["train_molecules_available"] = len(data)
         if cfg.max_minutes and time.time() - t_wall0 > cfg.max_minutes * 60:
@@ -355,7 +412,11 @@ def main(argv: list[str] | None = None) -> None:
     tr.add_argument("--out", type=Path, default=WORK_DIR)
     for f in fields(TrainConfig):
         if f.type in ("int", "float"):
-            tr.add_argument("--" + f.name.replace("_", "-"), type={"int": int, "float": float}[f.type], default=None)
+            tr.add_argument(
+                "--" + f.name.replace("_", "-"),
+                type={"int": int, "float": float}[f.type],
+                default=None,
+            )
     for key in ("n_layer", "n_head", "n_embd"):
         tr.add_argument("--" + key.replace("_", "-"), type=int, default=None)
     ex = sub.add_parser("export")

@@ -1,0 +1,117 @@
+import json
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rdkit import Chem
+from safetensors.torch import save_file
+
+from core.chem.descriptors import PROPERTIES
+from core.chem.smiles_tokens import SmilesVocab
+from core.exceptions import InvalidInputError, ModelNotAvailableError
+from core.generate.molecules import MoleculeGenerator, load_generator
+from core.nn.smiles_gpt import SmilesGPT, SmilesGPTConfig
+
+VOCAB = SmilesVocab.build(["CCCS(=O)c1ccc2[nH]c(=NC(=O)OC)[nH]c2c1", "Clc1ccc(Br)cc1F", "C#N"])
+RANGES = {
+    "logp": (-1.0, 4.5),
+    "sas": (1.5, 4.5),
+    "mw": (250.0, 350.0),
+    "qed": (0.4, 0.95),
+    "tpsa": (10.0, 120.0),
+}
+STATS = {k: {"mean": (lo + hi) / 2, "std": (hi - lo) / 4} for k, (lo, hi) in RANGES.items()}
+
+
+def _generator() -> MoleculeGenerator:
+    torch.manual_seed(0)
+    model = SmilesGPT(SmilesGPTConfig(vocab_size=len(VOCAB), n_layer=1, n_head=2, n_embd=16))
+    return MoleculeGenerator(model, VOCAB, STATS, RANGES, training_smiles=lambda: frozenset())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"conditions": {"logP": 2.0}}, "unknown condition 'logP'"),
+        ({"conditions": {"logp": float("nan")}}, "not a finite number"),
+        ({"conditions": {"logp": "2"}}, "must be a number"),
+        ({"conditions": {"mw": 500.0}}, r"outside the training data's range.*\[250, 350\]"),
+        ({"fragment": "c1ccc"}, "not a valid SMILES"),
+        ({"fragment": "CC.O"}, "one connected piece"),
+        ({"fragment": "FC(F)(F)F"}, "free valence"),
+        ({"fragment": "C[Se]C"}, "vocabulary"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"model": "qm10"}, "unknown generator model"),
+    ],
+)
+def test_bad_requests_are_refused_with_a_reason(kwargs, match):
+    with pytest.raises(InvalidInputError, match=match):
+        _generator().sample(4, seed=0, **kwargs)
+
+
+@pytest.mark.parametrize("n", [0, -3, 10**6, 2.5, True])
+def test_bad_counts_are_refused(n):
+    with pytest.raises(InvalidInputError, match="n must be"):
+        _generator().sample(n)
+
+
+def test_rows_are_valid_unique_canonical_with_errors_and_flags():
+    df = _generator().sample(
+        3, {"logp": 2.0, "mw": 300.0}, seed=1, fragment="c1ccccc1", max_samples=256
+    )
+    assert list(df.columns) == [
+        "smiles",
+        *PROPERTIES,
+        "logp_error",
+        "mw_error",
+        "novel",
+        "fragment_matched",
+    ]
+    assert df["smiles"].is_unique
+    for row in df.itertuples():
+        assert Chem.MolToSmiles(Chem.MolFromSmiles(row.smiles)) == row.smiles
+        assert row.logp_error == pytest.approx(row.logp - 2.0)
+        assert row.fragment_matched  # by construction
+    assert df.attrs["samples"] <= 256 and 0 <= df.attrs["raw_validity"] <= 1
+
+
+def test_same_seed_same_molecules():
+    a = _generator().sample(2, seed=5, max_samples=128, fragment="c1ccccc1")
+    b = _generator().sample(2, seed=5, max_samples=128, fragment="c1ccccc1")
+    assert a["smiles"].tolist() == b["smiles"].tolist()
+
+
+FRAGMENTS = ["c1ccc2[nH]ccc2c1", "O=C(N)c1ccccc1", "C1CCNCC1", "Clc1ccc(Br)cc1", "CC#N"]
+TAILS = ["C", "CC(=O)O", "N1CC1", "c1ccccc1", "C(F)C", "S(=O)(=O)N"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(FRAGMENTS), st.sampled_from(TAILS), st.integers(0, 10_000))
+def test_any_completion_of_a_prefix_keeps_the_fragment(fragment, tail, seed):
+    query, prompts = _generator().fragment_prefixes(fragment, seed)
+    for ids in prompts:
+        prefix = VOCAB.decode(ids)
+        mol = Chem.MolFromSmiles(prefix + tail)
+        assert mol is not None, prefix + tail
+        assert mol.HasSubstructMatch(query)
+
+
+def test_load_generator_from_a_models_folder(studio_env):
+    with pytest.raises(ModelNotAvailableError):
+        load_generator()
+    gen = _generator()
+    folder = studio_env["models"] / "smiles_gpt_moses"
+    folder.mkdir()
+    sd = {k: v.contiguous() for k, v in gen.model.state_dict().items() if k != "lm_head.weight"}
+    save_file(sd, str(folder / "model.safetensors"))
+    card = {
+        "config": gen.model.config.to_dict(),
+        "tokenizer": {"vocab": list(VOCAB.tokens)},
+        "conditions": {k: {**STATS[k], "range": list(RANGES[k])} for k in PROPERTIES},
+    }
+    (folder / "card.json").write_text(json.dumps(card))
+    loaded = load_generator()
+    assert loaded.ranges == RANGES
+    with pytest.raises(InvalidInputError, match=r"\[1.5, 4.5\]"):
+        loaded.sample(1, {"sas": 9.0})
