@@ -20,7 +20,7 @@ from core.md import generate as gen
 
 log = logging.getLogger(__name__)
 
-ANALYSIS_VERSION = "v2"  # bump when analyse() changes: the per-run cache is keyed by it
+ANALYSIS_VERSION = "v3"  # bump when analyse() changes: the per-run cache is keyed by it
 
 CONDITION = ["composition_label", "n_atoms", "density_g_cm3", "cooling_rate_K_s"]
 HEADLINE = [
@@ -35,6 +35,7 @@ HEADLINE = [
     "OSiO_std_deg",
     "SiOSi_mean_deg",
     "SiOSi_std_deg",
+    "fsdp_q_inv_A",
     "ring_mean_size",
     "ring_frac_3",
     "ring_frac_6",

@@ -73,12 +73,14 @@ def test_quartz(quartz_result):
 def test_rdf_is_normalised():
     """An ideal gas (uniform random positions) has g(r) = 1 for every pair."""
     rng = np.random.default_rng(0)
-    gas = Atoms("Si200O400", positions=rng.uniform(0, 20, (600, 3)), cell=[20] * 3, pbc=True)
+    gas = Atoms("Si150O300", positions=rng.uniform(0, 18, (450, 3)), cell=[18] * 3, pbc=True)
     rdf = ga.partial_rdfs(gas, r_max=8.0, dr=0.1)
     shell = (rdf["r"] > 3) & (rdf["r"] < 8)
     for key in ("Si-O", "O-O", "Si-Si"):
         assert np.mean(rdf[key][shell]) == pytest.approx(1.0, abs=0.03)
     assert "Na-O" not in rdf
+    sq = ga.neutron_structure_factor(gas)
+    assert np.abs(sq[ga.Q_GRID > 2] - 1).max() < 0.1  # no structure, S(q) = 1
 
 
 def test_defects_are_counted(cristobalite):
@@ -123,7 +125,7 @@ def test_compare_reports_targets_and_spread(cristobalite_result, quartz_result):
 
 def test_profiles(quartz):
     p = ga.profiles([quartz])
-    assert set(p) == {"rdf", "angles", "rings"}
+    assert set(p) == {"rdf", "angles", "rings", "sq"}
     assert p["angles"]["OSiO"].sum() == pytest.approx(1.0)  # density, 1-degree bins
     assert p["rings"]["fraction"].sum() == pytest.approx(1.0)
 
@@ -150,3 +152,4 @@ def test_md_glass_from_the_committed_checkpoint(repo_root):
         assert 2.5 < r["peak_OO_A"] < 2.7 and 3.0 < r["peak_SiSi_A"] < 3.3
         assert 108.5 < r["OSiO_mean_deg"] < 110.0 and 140 < r["SiOSi_mean_deg"] < 155
         assert 5.0 < r["ring_mean_size"] < 7.5 and r["ring_frac_3"] < 0.08
+        assert 1.45 < r["fsdp_q_inv_A"] < 1.65  # experiment: about 1.52 1/A
