@@ -98,7 +98,7 @@ def lammps_available() -> bool:
 
 # ----------------------------------------------------------------------------- systems
 def composition_label(x_na2o: float) -> str:
-    """``"SiO2"`` or e.g. ``"Na2O10-SiO2_90"`` style label: ``"10Na2O-90SiO2"``."""
+    """``"SiO2"``, or mol% labels such as ``"20Na2O-80SiO2"`` for x(Na2O) = 0.2."""
     if x_na2o == 0:
         return "SiO2"
     pct = round(100 * x_na2o, 6)
