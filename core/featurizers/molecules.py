@@ -7,6 +7,12 @@ from the SMILES. An uploaded 3D structure is used as given.
 ``build_qm9_conformers()`` runs that path once over all of QM9 and caches the result
 (``<cache>/qm9_conformers/data.parquet``: index, atomic_numbers, positions in Å, error), so
 training does not repeat the ~5 ms per molecule of embedding each epoch.
+
+``molecule_data`` and ``collate`` are the one batcher of training and inference: each
+molecule becomes a ``torch_geometric.data.Data`` (``z``, ``pos``, optional ``y``), a list of
+them a ``Batch`` (``Batch.from_data_list``) with its neighbour list ``edge_index`` built in
+plain torch by :func:`radius_graph` (PyG's own needs pyg-lib, which is not on PyPI).
+torch and PyG are imported inside these functions, so the conformer workers stay light.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import multiprocessing as mp
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +29,9 @@ from tqdm.auto import tqdm
 
 from core import config
 from core.exceptions import InvalidInputError
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 CONFORMER_SEED = 0xF00D
 CONFORMER_VERSION = 1  # bump when the conformer recipe changes: rebuilds the cache
@@ -57,6 +67,64 @@ def geometry_from_smiles(smiles: str, seed: int = CONFORMER_SEED) -> MoleculeGeo
     from core.chem.molecules import embed_conformer, parse_smiles
 
     return geometry_from_mol(embed_conformer(parse_smiles(smiles), seed=seed))
+
+
+def molecule_data(atomic_numbers, positions, y=None):
+    """One molecule as a ``torch_geometric.data.Data``: ``z`` (n,) int64, ``pos`` (n, 3)
+    float32 in Å and, for training, ``y`` (1, T) float32 targets."""
+    import torch
+    from torch_geometric.data import Data
+
+    data = Data(
+        z=torch.as_tensor(np.asarray(atomic_numbers), dtype=torch.long),
+        pos=torch.as_tensor(np.asarray(positions, dtype=np.float32).reshape(-1, 3)),
+    )
+    if y is not None:
+        data.y = torch.as_tensor(np.asarray(y), dtype=torch.float32).reshape(1, -1)
+    return data
+
+
+def collate(molecules, cutoff: float, device="cpu"):
+    """A batch of molecules (``MoleculeGeometry`` or ``Data``) as a
+    ``torch_geometric.data.Batch`` on ``device`` with ``z`` (N,), ``pos`` (N, 3), ``batch``
+    (N,), ``y`` (B, T) if the molecules have targets, and ``edge_index`` (2, E): every
+    ordered pair (sender, receiver) of a molecule's atoms closer than ``cutoff`` Å."""
+    import torch
+    from torch_geometric.data import Batch
+
+    items = [
+        m if not isinstance(m, MoleculeGeometry) else molecule_data(m.atomic_numbers, m.positions)
+        for m in molecules
+    ]
+    batch = Batch.from_data_list(items).to(device)
+    batch.edge_index = torch.stack(radius_graph(batch.pos, batch.batch, cutoff))
+    return batch
+
+
+def radius_graph(pos: Tensor, batch: Tensor, cutoff: float) -> tuple[Tensor, Tensor]:
+    """All ordered pairs (src, dst), src != dst, in the same molecule and within ``cutoff``.
+
+    Molecules are small (QM9: <= 29 atoms), so every pair of a molecule is enumerated
+    without an N x N matrix: (E,) index tensors, E = sum of n_m^2 before the cutoff filter.
+    """
+    import torch
+
+    N = pos.shape[0]
+    if N == 0:
+        empty = torch.zeros(0, dtype=torch.long, device=pos.device)
+        return empty, empty
+    counts = torch.bincount(batch)  # (B,)
+    ptr = torch.cumsum(counts, 0) - counts  # first atom of each molecule
+    per_atom = counts[batch]  # (N,) size of each atom's molecule
+    src = torch.repeat_interleave(torch.arange(N, device=pos.device), per_atom)
+    block_start = torch.cumsum(per_atom, 0) - per_atom  # where atom i's row starts
+    local = torch.arange(src.shape[0], device=pos.device) - block_start[src]
+    dst = ptr[batch[src]] + local
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    d2 = (pos[src] - pos[dst]).pow(2).sum(-1)
+    keep = d2 < cutoff * cutoff
+    return src[keep], dst[keep]
 
 
 def _embed_row(args: tuple[int, str]) -> tuple[int, list[int], list[float], str]:

@@ -32,7 +32,12 @@ from rdkit import Chem
 
 from core import config
 from core.exceptions import InvalidInputError, ModelNotAvailableError
-from core.featurizers.molecules import CONFORMER_SEED, MoleculeGeometry, geometry_from_mol
+from core.featurizers.molecules import (
+    CONFORMER_SEED,
+    MoleculeGeometry,
+    collate,
+    geometry_from_mol,
+)
 from core.nn.painn import inference_batch_size
 from core.train._common import apply_std_model
 
@@ -211,14 +216,10 @@ class MoleculePredictor:
         """Ensemble mean/std (n, 1+T) and per-member raw outputs for a list of geometries."""
         from core.nn.painn import E_ANGSTROM_TO_DEBYE
 
-        z = torch.as_tensor(np.concatenate([g.atomic_numbers for g in geometries]))
-        pos = torch.as_tensor(np.concatenate([g.positions for g in geometries]))
-        sizes = torch.as_tensor([g.n_atoms for g in geometries])
-        batch = torch.repeat_interleave(torch.arange(len(geometries)), sizes)
-        z, pos, batch = z.to(self.device), pos.to(self.device), batch.to(self.device)
+        data = collate(geometries, self.members[0].config.cutoff, self.device)
         preds, outs = [], []
         for model in self.members:
-            out = model(z, pos, batch, len(geometries))
+            out = model.forward_batch(data)
             mu = out["dipole"].norm(dim=-1, keepdim=True) * E_ANGSTROM_TO_DEBYE
             preds.append(torch.cat([mu, out["scalars"]], -1).double().cpu().numpy())
             outs.append(out)

@@ -1,11 +1,15 @@
-"""PaiNN: polarizable atom interaction neural network, in plain torch.
+"""PaiNN: polarizable atom interaction neural network, on torch-geometric.
 
 K. T. Schütt, O. T. Unke, M. Gastegger, "Equivariant message passing for the prediction of
 tensorial properties and molecular spectra", ICML 2021 (arXiv:2102.03150).
 
 Scalar features ``s`` (n, F) and vector features ``v`` (n, 3, F) are updated by message
-and update blocks; rotations of the input rotate ``v`` and leave ``s`` unchanged. The
-neighbour graph is built here in plain torch (molecules are small; no torch-cluster).
+and update blocks; rotations of the input rotate ``v`` and leave ``s`` unchanged. Messages
+are aggregated with ``torch_geometric.utils.scatter`` and molecules pooled with PyG's
+``global_add_pool``/``global_mean_pool``; batches come from
+:func:`core.featurizers.molecules.collate` (a ``torch_geometric.data.Batch``). The neighbour
+graph is built in plain torch (:func:`core.featurizers.molecules.radius_graph`): PyG's
+``radius_graph`` needs pyg-lib, which is not on PyPI, and molecules are small.
 
 Heads (all from the final features):
 - per-atom scalar contributions for each scalar target, pooled by sum (extensive targets)
@@ -22,6 +26,10 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import Tensor, nn
+from torch_geometric.nn import global_add_pool, global_mean_pool
+from torch_geometric.utils import scatter
+
+from core.featurizers.molecules import radius_graph
 
 
 @dataclass
@@ -87,24 +95,47 @@ class PaiNN(nn.Module):
                     nn.init.zeros_(layer.bias)
         nn.init.xavier_uniform_(self.atom_dipole.weight)
 
-    def forward(self, z: Tensor, pos: Tensor, batch: Tensor, n_molecules: int) -> dict[str, Tensor]:
+    def forward(
+        self,
+        z: Tensor,
+        pos: Tensor,
+        batch: Tensor,
+        n_molecules: int | None = None,
+        edge_index: Tensor | None = None,
+    ) -> dict[str, Tensor]:
         """
         Args:
             z: (N,) atomic numbers of all atoms in the batch.
             pos: (N, 3) positions in Å.
             batch: (N,) molecule index of each atom, sorted, in [0, n_molecules).
-            n_molecules: B.
+            n_molecules: B (default: ``batch.max() + 1``).
+            edge_index: (2, E) directed pairs (sender, receiver) within the cutoff, as
+                :func:`core.featurizers.molecules.collate` builds them; None builds them here.
 
         Returns:
             dict with ``scalars`` (B, T) in target units, ``atom_contributions`` (N, T) in
             target units (sum, or mean for intensive targets, over a molecule's atoms gives
             its prediction), ``dipole`` (B, 3) in e·Å and ``charges`` (N,).
+
+        A ``torch_geometric.data.Batch`` ``data`` from ``collate`` is run with
+        :meth:`forward_batch` (``model(data.z, data.pos, data.batch, data.num_graphs,
+        data.edge_index)``).
         """
-        s, v = self.embed(z, pos, batch)
+        if n_molecules is None:
+            n_molecules = int(batch.max()) + 1 if batch.numel() else 0
+        s, v = self.embed(z, pos, batch, edge_index)
         return self.readout(s, v, z, pos, batch, n_molecules)
 
-    def embed(self, z: Tensor, pos: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:
-        src, dst = radius_graph(pos, batch, self.config.cutoff)
+    def forward_batch(self, data) -> dict[str, Tensor]:
+        """:meth:`forward` on a ``torch_geometric.data.Batch`` from ``collate``."""
+        return self(data.z, data.pos, data.batch, data.num_graphs, data.get("edge_index"))
+
+    def embed(
+        self, z: Tensor, pos: Tensor, batch: Tensor, edge_index: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        if edge_index is None:
+            edge_index = torch.stack(radius_graph(pos, batch, self.config.cutoff))
+        src, dst = edge_index
         vec = pos[src] - pos[dst]  # (E, 3) from receiver dst to sender src
         dist = vec.norm(dim=-1)
         unit = vec / dist.unsqueeze(-1)
@@ -121,21 +152,19 @@ class PaiNN(nn.Module):
 
     def readout(self, s, v, z, pos, batch, n_molecules) -> dict[str, Tensor]:
         B = n_molecules
-        counts = torch.bincount(batch, minlength=B).clamp(min=1).to(s.dtype)  # (B,)
         raw = self.head(s)  # (N, T), standardised units
         # Extensive: contribution = scale * o + shift (per atom) + atomref[z]
         # Intensive: contribution = scale * o + shift, then averaged over atoms
         contrib = raw * self.scale + self.shift + self.atomref[z] * self.is_extensive
-        summed = s.new_zeros(B, contrib.shape[1]).index_add_(0, batch, contrib)
-        scalars = torch.where(self.is_extensive, summed, summed / counts.unsqueeze(-1))
+        summed = global_add_pool(contrib, batch, size=B)  # (B, T)
+        scalars = torch.where(self.is_extensive, summed, global_mean_pool(contrib, batch, B))
         # Dipole: neutral atomic charges at positions relative to the centroid + atomic dipoles
         q = self.charge(s).squeeze(-1)  # (N,)
-        q_mean = s.new_zeros(B).index_add_(0, batch, q) / counts
-        q = q - q_mean[batch]
-        centroid = s.new_zeros(B, 3).index_add_(0, batch, pos) / counts.unsqueeze(-1)
+        q = q - global_mean_pool(q.unsqueeze(-1), batch, B).squeeze(-1)[batch]
+        centroid = global_mean_pool(pos, batch, B)  # (B, 3)
         atom_mu = self.atom_dipole(v).squeeze(-1)  # (N, 3)
         per_atom_mu = q.unsqueeze(-1) * (pos - centroid[batch]) + atom_mu
-        dipole = s.new_zeros(B, 3).index_add_(0, batch, per_atom_mu)
+        dipole = global_add_pool(per_atom_mu, batch, size=B)  # (B, 3)
         return {
             "scalars": scalars,
             "atom_contributions": contrib,
@@ -157,30 +186,6 @@ def inference_batch_size(device: str | torch.device) -> int:
     at 64). A GPU wants large passes to amortise kernel launches.
     """
     return 256 if torch.device(device).type == "cuda" else 8
-
-
-def radius_graph(pos: Tensor, batch: Tensor, cutoff: float) -> tuple[Tensor, Tensor]:
-    """All ordered pairs (src, dst), src != dst, in the same molecule and within ``cutoff``.
-
-    Molecules are small (QM9: <= 29 atoms), so every pair of a molecule is enumerated
-    without an N x N matrix: (E,) index tensors, E = sum of n_m^2 before the cutoff filter.
-    """
-    N = pos.shape[0]
-    if N == 0:
-        empty = torch.zeros(0, dtype=torch.long, device=pos.device)
-        return empty, empty
-    counts = torch.bincount(batch)  # (B,)
-    ptr = torch.cumsum(counts, 0) - counts  # first atom of each molecule
-    per_atom = counts[batch]  # (N,) size of each atom's molecule
-    src = torch.repeat_interleave(torch.arange(N, device=pos.device), per_atom)
-    block_start = torch.cumsum(per_atom, 0) - per_atom  # where atom i's row starts
-    local = torch.arange(src.shape[0], device=pos.device) - block_start[src]
-    dst = ptr[batch[src]] + local
-    keep = src != dst
-    src, dst = src[keep], dst[keep]
-    d2 = (pos[src] - pos[dst]).pow(2).sum(-1)
-    keep = d2 < cutoff * cutoff
-    return src[keep], dst[keep]
 
 
 def _sine_rbf(dist: Tensor, n: int, cutoff: float) -> Tensor:
@@ -211,8 +216,8 @@ class _Message(nn.Module):
         x = self.phi(s)[src] * (self.filter(rbf) * fcut)  # (E, 3H)
         x_s, x_vv, x_vs = x.split(H, dim=-1)
         dv_e = v[src] * x_vv.unsqueeze(1) + x_vs.unsqueeze(1) * unit.unsqueeze(-1)  # (E, 3, H)
-        ds = torch.zeros_like(s).index_add_(0, dst, x_s)
-        dv = torch.zeros_like(v).index_add_(0, dst, dv_e)
+        ds = scatter(x_s, dst, dim=0, dim_size=s.shape[0], reduce="sum")  # (N, H)
+        dv = scatter(dv_e, dst, dim=0, dim_size=v.shape[0], reduce="sum")  # (N, 3, H)
         return ds, dv
 
 

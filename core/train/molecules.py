@@ -27,6 +27,7 @@ import torch
 from safetensors.torch import save_file
 
 from core import config
+from core.featurizers.molecules import collate, molecule_data
 from core.nn.painn import E_ANGSTROM_TO_DEBYE, PaiNN, PaiNNConfig, inference_batch_size
 from core.train._common import git_version, seed_everything
 
@@ -81,18 +82,15 @@ class QM9Geometries:
     def __len__(self) -> int:
         return len(self.index)
 
-    def batch(self, ids: np.ndarray, device: str = "cpu"):
-        sl = [slice(self.ptr[i], self.ptr[i + 1]) for i in ids]
-        z = np.concatenate([self.z[s] for s in sl])
-        pos = np.concatenate([self.pos[s] for s in sl])
-        sizes = self.ptr[ids + 1] - self.ptr[ids]
-        batch = np.repeat(np.arange(len(ids)), sizes)
-        return (
-            torch.from_numpy(z).to(device),
-            torch.from_numpy(pos).to(device),
-            torch.from_numpy(batch).to(device),
-            torch.from_numpy(self.y[ids]).to(device=device, dtype=torch.float32),
-        )
+    def data(self, i: int):
+        """Molecule ``i`` as a ``torch_geometric.data.Data`` with its targets ``y`` (1, 1+T)."""
+        a, b = self.ptr[i], self.ptr[i + 1]
+        return molecule_data(self.z[a:b], self.pos[a:b], self.y[i])
+
+    def batch(self, ids: np.ndarray, cutoff: float, device: str = "cpu"):
+        """Molecules ``ids`` as one ``Batch`` (:func:`core.featurizers.molecules.collate`,
+        the batcher inference uses too)."""
+        return collate([self.data(i) for i in ids], cutoff, device)
 
 
 def load_geometries() -> QM9Geometries:
@@ -133,9 +131,10 @@ def fit_normalisation(data: QM9Geometries, train_ids: np.ndarray) -> dict[str, n
     return {"atomref": atomref, "scale": scale, "shift": shift, "loss_scale": loss_scale}
 
 
-def predict_batch(model: PaiNN, z, pos, batch, n: int) -> torch.Tensor:
-    """(B, 1 + T): |dipole| in D, then the scalar targets, in card units."""
-    out = model(z, pos, batch, n)
+def predict_batch(model: PaiNN, data) -> torch.Tensor:
+    """(B, 1 + T) for a ``Batch`` from ``collate``: |dipole| in D, then the scalar targets,
+    in card units."""
+    out = model.forward_batch(data)
     mu = out["dipole"].norm(dim=-1, keepdim=True) * E_ANGSTROM_TO_DEBYE
     return torch.cat([mu, out["scalars"]], dim=-1)
 
@@ -165,8 +164,8 @@ def evaluate_ids(model, data, ids, device, batch_size: int | None = None) -> np.
     preds = []
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
-        z, pos, batch, _ = data.batch(chunk, device)
-        preds.append(predict_batch(model, z, pos, batch, len(chunk)).double().cpu().numpy())
+        batch = data.batch(chunk, model.config.cutoff, device)
+        preds.append(predict_batch(model, batch).double().cpu().numpy())
     return np.concatenate(preds) if preds else np.zeros((0, len(ALL_TARGETS)))
 
 
@@ -215,9 +214,9 @@ def train(cfg: TrainConfig, out: Path, data: QM9Geometries | None = None) -> dic
         t0, total = time.monotonic(), 0.0
         for start in range(0, len(order), cfg.batch_size):
             ids = order[start : start + cfg.batch_size]
-            z, pos, batch, y = data.batch(ids, cfg.device)
-            pred = predict_batch(model, z, pos, batch, len(ids))
-            loss = ((pred - y).abs() / loss_scale).mean()
+            batch = data.batch(ids, cfg.cutoff, cfg.device)
+            pred = predict_batch(model, batch)
+            loss = ((pred - batch.y).abs() / loss_scale).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
