@@ -5,8 +5,6 @@ Layout and session state only; every computation is a call into :mod:`core.optim
 
 from __future__ import annotations
 
-import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -14,19 +12,15 @@ from core.exceptions import InvalidInputError, ModelNotAvailableError, StudioErr
 from core.optimize import (
     Campaign,
     CampaignStore,
-    CardinalityConstraint,
     CategoricalVariable,
     ContinuousVariable,
-    FixedVariable,
-    LinearInequality,
-    MixtureConstraint,
     Objective,
-    RatioConstraint,
-    SearchSpace,
     builtin_campaigns,
+    entries,
     evaluate,
 )
 from core.optimize.searchspace import ROUND, infer_variables, read_csv_upload
+from core.plots import optimize as plots
 
 CAMPAIGN = "recipe_campaign"  # the open Campaign
 NOTICE = "recipe_notice"
@@ -206,16 +200,12 @@ def upload_section() -> None:
     )
     fixed_values = {}
     for column in fixed:
-        median = pd.to_numeric(df[column], errors="coerce").median()
         fixed_values[column] = st.number_input(
             f"{column} held at",
-            value=float(median) if np.isfinite(median) else 0.0,
+            value=entries.fixed_default(df, column),
             key=f"upload_fixed_value_{column}",
         )
-    choices = {
-        column: sorted(df[column].dropna().astype("string").str.strip().unique())
-        for column in categorical
-    }
+    choices = {column: entries.category_choices(df, column) for column in categorical}
     for column, labels in choices.items():
         st.caption(f"{column}: choices {', '.join(labels) or '(none)'} (from the data)")
 
@@ -238,15 +228,9 @@ def upload_section() -> None:
         try:
             if problems:
                 raise problems[0]
-            variable_parts = [
-                ContinuousVariable(row.variable, row.lower, row.upper, row.unit or "")
-                for row in (bounds.itertuples() if bounds is not None else ())
-            ]
-            variable_parts += [FixedVariable(n, v) for n, v in fixed_values.items()]
-            variable_parts += [CategoricalVariable(n, tuple(c)) for n, c in choices.items()]
             campaign = Campaign.from_table(
                 df,
-                variable_parts,
+                entries.variables_from_entries(bounds, fixed_values, choices),
                 [Objective(o, *goal) for o, goal in goals.items()],
                 [build() for build in rules],
                 name=name,
@@ -273,41 +257,17 @@ def objective_inputs(name: str) -> tuple[str, float | None, float | None]:
     return direction, low, high
 
 
-def _labelled(what: str, build):
-    """``build()``, its error message starting with which entry it is about."""
-
-    def run():
-        try:
-            return build()
-        except InvalidInputError as err:
-            raise InvalidInputError(
-                f"{what}: {err.problem}",
-                got=err.got,
-                expected=err.expected,
-                fix=err.fix,
-                entry=err.entry,
-            ) from None
-
-    return run
-
-
-RHS, LABEL = "≥ (right-hand side)", "label (optional)"
-
-
 def constraint_inputs(numeric: list[str], continuous: list[str]) -> list:
     """The constraint entries as builders (called on *Create*, so an invalid entry is an
     error message there while every entry stays as typed)."""
-    rules = []
     mixture = st.multiselect(
         "Mixture: these variables sum to a fixed total", numeric, key="upload_mixture"
     )
     total = st.number_input("Mixture total", 0.0, value=100.0, key="upload_total")
-    if mixture:
-        rules.append(_labelled("Mixture", lambda: MixtureConstraint(tuple(mixture), total)))
-
     n_ratios = st.number_input(
         "Ratio windows (e.g. water / binder between 0.3 and 0.5)", 0, 5, 0, key="upload_n_ratios"
     )
+    ratios = []
     for i in range(int(n_ratios)):
         c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
         num = c1.multiselect(
@@ -320,44 +280,18 @@ def constraint_inputs(numeric: list[str], continuous: list[str]) -> list:
         upper = c4.number_input(
             "at most", 0.0, value=1.0, step=0.01, format="%.3f", key=f"upload_ratio_hi_{i}"
         )
-        rules.append(
-            _labelled(
-                f"Ratio window {i + 1}",
-                lambda num=num, den=den, lo=lower, hi=upper: RatioConstraint(
-                    tuple(num), tuple(den), lo, hi
-                ),
-            )
-        )
-
+        ratios.append((num, den, lower, upper))
+    rows = []
     if numeric:
         st.caption(
             "Linear inequalities: one row each, read as coefficient × variable summed "
             ">= the right-hand side (blank = 0; negate every number for <=), e.g. "
             "water 1, cement -0.3, right-hand side 0 for water >= 0.3 × cement."
         )
-        empty = pd.DataFrame(
-            {
-                **{n: pd.Series(dtype=float) for n in numeric},
-                RHS: pd.Series(dtype=float),
-                LABEL: pd.Series(dtype=str),
-            }
+        table = st.data_editor(
+            entries.linear_table(numeric), num_rows="dynamic", hide_index=True, key="upload_linear"
         )
-        table = st.data_editor(empty, num_rows="dynamic", hide_index=True, key="upload_linear")
-        for i, row in enumerate(table.to_dict("records"), 1):
-            coefs = {n: row[n] for n in numeric if pd.notna(row[n]) and row[n] != 0}
-            if not coefs and pd.isna(row[RHS]):
-                continue  # a row added but left empty
-            rules.append(
-                _labelled(
-                    f"Linear inequality {i}",
-                    lambda coefs=coefs, row=row: LinearInequality(
-                        coefs or {n: 0.0 for n in numeric},
-                        None if pd.isna(row[RHS]) else row[RHS],
-                        "" if pd.isna(row[LABEL]) else str(row[LABEL]).strip(),
-                    ),
-                )
-            )
-
+        rows = table.to_dict("records")
     n_cards = st.number_input(
         "'At most k non-zero' rules (e.g. at most 2 of 3 additives)",
         0,
@@ -365,6 +299,7 @@ def constraint_inputs(numeric: list[str], continuous: list[str]) -> list:
         0,
         key="upload_n_cards",
     )
+    cards = []
     for i in range(int(n_cards)):
         c1, c2 = st.columns([3, 1])
         comps = c1.multiselect(
@@ -373,13 +308,8 @@ def constraint_inputs(numeric: list[str], continuous: list[str]) -> list:
         k = c2.number_input(
             "at most this many non-zero", 1, value=1, step=1, key=f"upload_card_k_{i}"
         )
-        rules.append(
-            _labelled(
-                f"At-most-k rule {i + 1}",
-                lambda comps=comps, k=k: CardinalityConstraint(tuple(comps), int(k)),
-            )
-        )
-    return rules
+        cards.append((comps, k))
+    return entries.constraint_builders(mixture, total, ratios, rows, numeric, cards)
 
 
 # ---------------------------------------------------------------------------- configure
@@ -393,17 +323,6 @@ CONSTRAINT_KINDS = {
 
 def configure_section(campaign: Campaign) -> None:
     space = campaign.space
-    rows = [
-        {
-            "variable": v.name,
-            "kind": v.kind,
-            "lower": getattr(v, "lower", getattr(v, "value", None)),
-            "upper": getattr(v, "upper", getattr(v, "value", None)),
-            "unit": getattr(v, "unit", ""),
-        }
-        for v in space.variables
-        if not isinstance(v, CategoricalVariable)
-    ]
     if space.constraints:
         st.markdown(
             "**Constraints** (every suggestion meets them; they are fixed when the campaign "
@@ -420,18 +339,13 @@ def configure_section(campaign: Campaign) -> None:
             st.caption(f"{v.name} (categorical): one of {', '.join(v.choices)}")
     st.caption("Bounds (a fixed variable: lower = upper = its value).")
     bounds = st.data_editor(
-        pd.DataFrame(rows),
+        entries.bounds_table(space.variables),
         hide_index=True,
         key="bounds_editor",
         disabled=["variable", "kind", "unit"],
     )
     objectives = st.data_editor(
-        pd.DataFrame(
-            [
-                {"objective": o.name, "direction": o.direction, "low": o.low, "high": o.high}
-                for o in space.objectives
-            ]
-        ),
+        entries.objectives_table(space.objectives),
         hide_index=True,
         key="objectives_editor",
         disabled=["objective"],
@@ -443,34 +357,9 @@ def configure_section(campaign: Campaign) -> None:
     )
     if st.button("Apply configuration", key="apply_config"):
         try:
-            by_name = bounds.set_index("variable")
-            variables = []
-            for v in space.variables:
-                if isinstance(v, CategoricalVariable):
-                    variables.append(v)
-                    continue
-                lo, hi = by_name.loc[v.name, "lower"], by_name.loc[v.name, "upper"]
-                variables.append(
-                    FixedVariable(v.name, lo, v.unit)
-                    if lo == hi
-                    else ContinuousVariable(v.name, lo, hi, v.unit)
-                )
-            objs = []
-            for row, o in zip(objectives.itertuples(), space.objectives, strict=True):
-                low = None if pd.isna(row.low) else row.low
-                high = None if pd.isna(row.high) else row.high
-                objs.append(Objective(o.name, row.direction, low, high, o.unit))
-            new_space = SearchSpace(tuple(variables), tuple(objs), space.constraints)
-            measured = campaign.measured
-            new = Campaign(
-                new_space,
-                measured,
-                name=campaign.name,
-                settings=campaign.settings,
-                builtin=campaign.builtin,
-                rounds=measured[ROUND],
+            new = campaign.reconfigure(
+                entries.bounds_from_table(bounds), objectives.to_dict("records")
             )
-            new.store_id, new.version = campaign.store_id, campaign.version
             open_campaign(new, "Configuration applied.")
             st.rerun()
         except (StudioError, InvalidInputError) as err:
@@ -588,40 +477,26 @@ def plots_section(campaign: Campaign) -> None:
     best, pareto, landscape, parity = st.tabs(
         ["Best so far", "Pareto front", "Prediction map", "Surrogate parity"]
     )
+    objs = [o.name for o in campaign.space.objectives]
     with best:
         history = campaign.best_so_far()
-        long = history.melt(["round", "experiments"], var_name="objective")
-        st.altair_chart(
-            alt.Chart(long)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("round:O", title="round"),
-                y=alt.Y("value:Q", title="best so far"),
-                color="objective:N",
-                tooltip=["round", "experiments", "objective", "value"],
+        st.plotly_chart(plots.progress_figure(history), key="progress_chart")
+        if len(objs) > 1:
+            st.caption(
+                "Several objectives: the hypervolume the measured recipes dominate, as a "
+                "fraction of the box between the worst and best measured value of each."
             )
-            .properties(height=300),
-        )
         st.dataframe(history, hide_index=True)
     with pareto:
-        objs = [o.name for o in campaign.space.objectives]
         if len(objs) < 2:
             st.caption(
                 "One objective: there is no trade-off to show. Add a second objective "
                 "(e.g. minimise cement) to see the Pareto front."
             )
         else:
-            data = campaign.measured.assign(pareto=campaign.pareto_mask())
-            st.altair_chart(
-                alt.Chart(data)
-                .mark_circle(size=60)
-                .encode(
-                    x=alt.X(f"{objs[0]}:Q", scale=alt.Scale(zero=False)),
-                    y=alt.Y(f"{objs[1]}:Q", scale=alt.Scale(zero=False)),
-                    color=alt.Color("pareto:N", title="Pareto-optimal"),
-                    tooltip=[*objs, ROUND],
-                )
-                .properties(height=350),
+            st.plotly_chart(
+                plots.pareto_figure(campaign.measured, objs, campaign.pareto_mask(), ROUND),
+                key="pareto_chart",
             )
     with landscape:
         continuous = [v.name for v in campaign.space.variables if isinstance(v, ContinuousVariable)]
@@ -634,32 +509,11 @@ def plots_section(campaign: Campaign) -> None:
             measured_objs = [o.name for o in campaign.space.measured_objectives]
             obj = c3.selectbox("Objective", measured_objs, key="map_objective")
             try:
-                n = 30
-                grid = campaign.prediction_map(x, y, obj, n=n)
-                points = campaign.measured
-                for axis in (x, y):  # cell edges: half a grid step either side
-                    step = (grid[axis].max() - grid[axis].min()) / (n - 1)
-                    grid[f"{axis}_from"] = grid[axis] - step / 2
-                    grid[f"{axis}_to"] = grid[axis] + step / 2
-                heat = (
-                    alt.Chart(grid)
-                    .mark_rect()
-                    .encode(
-                        x=alt.X(f"{x}_from:Q", title=x),
-                        x2=f"{x}_to:Q",
-                        y=alt.Y(f"{y}_from:Q", title=y),
-                        y2=f"{y}_to:Q",
-                        color=alt.Color("mean:Q", title=f"predicted {obj}"),
-                        opacity=alt.condition("datum.feasible", alt.value(1.0), alt.value(0.35)),
-                        tooltip=[x, y, "mean", "std", "feasible"],
-                    )
+                grid = campaign.prediction_map(x, y, obj, n=30)
+                st.plotly_chart(
+                    plots.prediction_map_figure(grid, campaign.measured, x, y, obj),
+                    key="map_chart",
                 )
-                dots = (
-                    alt.Chart(points)
-                    .mark_circle(color="black", size=25)
-                    .encode(x=f"{x}:Q", y=f"{y}:Q", tooltip=[x, y, obj, ROUND])
-                )
-                st.altair_chart((heat + dots).properties(height=400))
                 balance = grid.attrs.get("balance", [])
                 st.caption(
                     "Other variables held at the best measured recipe"
@@ -673,31 +527,8 @@ def plots_section(campaign: Campaign) -> None:
             except (StudioError, InvalidInputError) as err:
                 show_error(err)
     with parity:
-        loo = campaign.parity()
-        for o in campaign.space.measured_objectives:
-            lo = float(min(loo[o.name].min(), loo[f"{o.name}_loo_mean"].min()))
-            hi = float(max(loo[o.name].max(), loo[f"{o.name}_loo_mean"].max()))
-            rmse = float(np.sqrt(((loo[o.name] - loo[f"{o.name}_loo_mean"]) ** 2).mean()))
-            diagonal = (
-                alt.Chart(pd.DataFrame({"a": [lo, hi], "b": [lo, hi]}))
-                .mark_line(color="grey", strokeDash=[4, 4])
-                .encode(x="a:Q", y="b:Q")
-            )
-            dots = (
-                alt.Chart(loo)
-                .mark_circle(size=30)
-                .encode(
-                    x=alt.X(f"{o.name}:Q", title=f"measured {o.name}", scale=alt.Scale(zero=False)),
-                    y=alt.Y(
-                        f"{o.name}_loo_mean:Q",
-                        title="leave-one-out prediction",
-                        scale=alt.Scale(zero=False),
-                    ),
-                    tooltip=[o.name, f"{o.name}_loo_mean", f"{o.name}_loo_std"],
-                )
-            )
-            st.altair_chart((diagonal + dots).properties(height=350, title=o.name))
-            st.caption(f"{o.name}: leave-one-out RMSE {rmse:.3g} over {len(loo)} recipes.")
+        names = [o.name for o in campaign.space.measured_objectives]
+        st.plotly_chart(plots.loo_parity_figure(campaign.parity(), names), key="parity_chart")
 
 
 # ---------------------------------------------------------------------------------- page

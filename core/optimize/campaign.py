@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from core.optimize.space import (
     CategoricalVariable,
     Constraint,
     ContinuousVariable,
+    FixedVariable,
     MixtureConstraint,
     Objective,
     Variable,
@@ -184,9 +185,17 @@ class Campaign:
 
     def best_so_far(self) -> pd.DataFrame:
         """Per round: experiments so far and the best value of each objective so far (for a
-        target window, the smallest distance to the window)."""
+        target window, the smallest distance to the window). With several objectives also
+        ``hypervolume``: the volume the measured recipes dominate, as a fraction of the box
+        between the worst and the best value of every objective over all measured recipes
+        (1 = one recipe is best in everything; it only grows from round to round)."""
         rows = []
         s = self.scores()
+        several = len(self.space.objectives) > 1
+        if several:
+            lo, hi = s.min(axis=0), s.max(axis=0)
+            span = np.where(hi > lo, hi - lo, 1.0)
+            unit = (s - lo) / span  # every objective in [0, 1], maximised
         for r in range(self.n_rounds + 1):
             mask = (self._measured[ROUND] <= r).to_numpy()
             if not mask.any():
@@ -196,8 +205,82 @@ class Campaign:
                 best = s[mask, j].max()
                 label = f"best {o.name}" if o.direction != "target" else f"{o.name} distance"
                 row[label] = -best if o.direction in ("minimize", "target") else best
+            if several:
+                row["hypervolume"] = dominated_hypervolume(unit[mask])
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def reconfigure(
+        self,
+        bounds: Mapping[str, tuple[float, float]] | None = None,
+        objectives: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Campaign:
+        """A new campaign with changed bounds and/or objectives; measured recipes, rounds,
+        constraints, settings and the store identity carry over.
+
+        Args:
+            bounds: ``{variable: (lower, upper)}`` for numeric variables; lower == upper
+                makes the variable fixed at that value (and a fixed one with lower < upper
+                continuous again). Variables not named keep theirs.
+            objectives: ``[{"objective": name, "direction": ..., "low": ..., "high": ...}]``
+                in the campaign's order; ``None``/NaN bounds are open.
+
+        Raises:
+            InvalidInputError: an unknown name, bad bounds or a bad direction (the message
+                names the entry).
+        """
+        bounds = dict(bounds or {})
+        unknown = [n for n in bounds if n not in self.space.names]
+        if unknown:
+            raise InvalidInputError(
+                "Unknown variable in the bounds",
+                got=", ".join(map(str, unknown)),
+                expected=f"one of {list(self.space.names)}",
+                fix="edit the bounds of the campaign's own variables",
+            )
+        variables: list[Variable] = []
+        for v in self.space.variables:
+            if isinstance(v, CategoricalVariable) or v.name not in bounds:
+                variables.append(v)
+                continue
+            lo, hi = (_number(x, f"{v.name} bound") for x in bounds[v.name])
+            unit = getattr(v, "unit", "")
+            variables.append(
+                FixedVariable(v.name, lo, unit)
+                if lo == hi
+                else ContinuousVariable(v.name, lo, hi, unit)
+            )
+        objs = list(self.space.objectives)
+        if objectives is not None:
+            rows = list(objectives)
+            if [r.get("objective") for r in rows] != [o.name for o in objs]:
+                raise InvalidInputError(
+                    "The objectives must stay the campaign's own, in order",
+                    got=str([r.get("objective") for r in rows]),
+                    expected=str([o.name for o in objs]),
+                    fix="change directions and windows, not the objectives themselves",
+                )
+            objs = [
+                Objective(
+                    o.name,
+                    r.get("direction", o.direction),
+                    _open(r.get("low")),
+                    _open(r.get("high")),
+                    o.unit,
+                )
+                for r, o in zip(rows, objs, strict=True)
+            ]
+        space = SearchSpace(tuple(variables), tuple(objs), self.space.constraints)
+        new = Campaign(
+            space,
+            self.measured,
+            name=self.name,
+            settings=self.settings,
+            builtin=self.builtin,
+            rounds=self.measured[ROUND],
+        )
+        new.store_id, new.version = self.store_id, self.version
+        return new
 
     def pareto_mask(self) -> np.ndarray:
         """Which measured recipes are not dominated in every objective at once."""
@@ -386,3 +469,47 @@ class Campaign:
 
 def _categoricals(space: SearchSpace) -> set[str]:
     return {v.name for v in space.variables if isinstance(v, CategoricalVariable)}
+
+
+def dominated_hypervolume(points: np.ndarray) -> float:
+    """Hypervolume dominated by ``points`` (n, d; maximised, each objective in [0, 1])
+    above the reference point 0, by BoTorch's exact algorithm."""
+    import torch
+    from botorch.utils.multi_objective.hypervolume import Hypervolume
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+
+    y = torch.as_tensor(np.asarray(points, dtype=np.float64))
+    if y.numel() == 0:
+        return 0.0
+    front = y[is_non_dominated(y)]
+    return float(Hypervolume(torch.zeros(y.shape[1], dtype=y.dtype)).compute(front))
+
+
+def _open(value: object) -> float | None:
+    """A window bound from a table cell: blank/None/NaN -> open."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        return None if pd.isna(value) else float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            "An objective window bound is not a number",
+            got=repr(value),
+            expected="a number, or blank for no limit",
+            fix="type a number or clear the cell",
+        ) from None
+
+
+def _number(value: object, what: str) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = math.nan
+    if not math.isfinite(x):
+        raise InvalidInputError(
+            f"{what} is not a finite number",
+            got=repr(value),
+            expected="a number",
+            fix="type a number in the bounds table",
+        )
+    return x

@@ -97,4 +97,6 @@ def test_two_objectives_draw_the_pareto_front(database):
     assert not at.error, texts(at.error)
     assert "maximize compressive_strength, minimize cement" in " ".join(texts(at.markdown))
     assert not any("no trade-off" in t for t in texts(at.caption))
-    assert any("leave-one-out RMSE" in t for t in texts(at.caption))
+    # plotly: progress as hypervolume, the Pareto front, the prediction map, LOO parity
+    assert len(at.get("plotly_chart")) == 4
+    assert any("hypervolume" in t for t in texts(at.caption))
