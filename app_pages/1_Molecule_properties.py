@@ -227,9 +227,8 @@ def _batch(predictor) -> None:
 
 
 def _model_card(predictor) -> None:
-    import altair as alt
-
     from core.models.molecules import LABELS, card_tables
+    from core.plots import molecules as mol_plots
 
     tables = card_tables(predictor)
     with st.expander("Model card: how good is this model?", expanded=False):
@@ -253,23 +252,7 @@ def _model_card(predictor) -> None:
                 format_func=lambda k: LABELS.get(k, k),
                 key="mol_card_prop",
             )
-            chart = (
-                alt.Chart(parity)
-                .mark_circle(size=8, opacity=0.4)
-                .encode(
-                    x=alt.X(
-                        f"{prop}:Q",
-                        title=f"DFT ({predictor.units[prop]})",
-                        scale=alt.Scale(zero=False),
-                    ),
-                    y=alt.Y(
-                        f"{prop}_pred:Q",
-                        title=f"predicted ({predictor.units[prop]})",
-                        scale=alt.Scale(zero=False),
-                    ),
-                )
-            )
-            st.altair_chart(chart, width="stretch")
+            st.plotly_chart(mol_plots.parity_figure(parity, prop), key="mol_parity_chart")
         st.markdown("**Test MAE by number of heavy atoms** (QM9 has few very small molecules)")
         st.dataframe(tables["by_size"], width="stretch")
         st.markdown(
@@ -292,26 +275,11 @@ def _model_card(predictor) -> None:
         curve = tables["calibration_curve"]
         if not curve.empty:
             shown = curve[curve["property"] == prop] if not parity.empty else curve
-            diagonal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(
-                strokeDash=[4, 4], color="grey"
-            )
-            points = (
-                alt.Chart(shown)
-                .mark_line(point=True)
-                .encode(
-                    x=alt.X("nominal:Q", title="nominal coverage of mean ± z·std"),
-                    y=alt.Y("observed:Q", title="share of test errors inside"),
-                    color=alt.Color("property:N", legend=None),
-                )
-            )
             st.markdown(
                 f"**Calibration curve** ({LABELS.get(prop, prop) if not parity.empty else 'all'}"
                 "): on the diagonal the ± values mean what they say; below it they are too small"
             )
-            st.altair_chart(
-                (diagonal.encode(x="x:Q", y="y:Q") + points).properties(height=260),
-                width="stretch",
-            )
+            st.plotly_chart(mol_plots.calibration_figure(shown), key="mol_calibration_chart")
 
 
 _init_state()

@@ -75,6 +75,7 @@ def test_model_card_shows_test_metrics_by_element_and_calibration():
     assert not at.exception, [e.value for e in at.exception]
     texts = " ".join(m.value for m in at.markdown)
     assert "Test MAE by element" in texts and "**Calibration curve** (HOMO-LUMO gap" in texts
+    assert len(at.get("plotly_chart")) == 2  # parity and calibration curve, in plotly
     metrics = next(df.value for df in at.dataframe if "mae" in df.value.columns)
     assert (metrics["mae"] > 0).all()
     by_element = next(df.value for df in at.dataframe if "with C" in df.value.index)

@@ -88,6 +88,21 @@ def test_plots_do_not_import_streamlit():
     import subprocess
     import sys
 
-    code = "import core.plots.glass, core.plots.optimize, sys; print('streamlit' in sys.modules)"
+    code = (
+        "import core.plots.glass, core.plots.optimize, core.plots.molecules, sys; "
+        "print('streamlit' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_molecule_parity_and_calibration_figures():
+    from core.plots import molecules as mol_plots
+
+    parity = pd.DataFrame({"gap": [5.0, 6.0, 7.0], "gap_pred": [5.1, 5.9, 7.2]})
+    fig = mol_plots.parity_figure(parity, "gap")
+    assert fig.layout.xaxis.title.text == "DFT (eV)" and len(fig.data[1].x) == 3
+    curve = pd.DataFrame(
+        {"property": ["gap"] * 3, "nominal": [0.2, 0.5, 0.9], "observed": [0.18, 0.45, 0.85]}
+    )
+    assert [t.name for t in mol_plots.calibration_figure(curve).data][1:] == ["gap"]
