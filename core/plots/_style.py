@@ -28,3 +28,15 @@ def rgba(hex_colour: str, alpha: float) -> str:
     h = hex_colour.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+def diagonal(lo: float, hi: float, dash: str = "dash") -> go.Scatter:
+    """The y = x reference line of a parity or calibration plot."""
+    return go.Scatter(
+        x=[lo, hi],
+        y=[lo, hi],
+        mode="lines",
+        line={"color": "grey", "dash": dash, "width": 1},
+        hoverinfo="skip",
+        showlegend=False,
+    )

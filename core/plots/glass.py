@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core import properties
-from core.plots._style import COLOURS, layout, rgba
+from core.plots._style import COLOURS, diagonal, layout, rgba
 
 Y_RANGE = (-1.0, 15.0)  # log10 Pa s: from a runny melt to beyond the strain point
 MEASURED_SYMBOLS = ("circle", "square", "triangle-up", "x", "star", "cross", "pentagon")
@@ -160,18 +160,7 @@ def viscosity_parity_figure(points: pd.DataFrame, max_points: int = 4000) -> go.
 
 
 def _diagonal(fig: go.Figure, lo: float, hi: float, row=None, col=None) -> None:
-    fig.add_trace(
-        go.Scatter(
-            x=[lo, hi],
-            y=[lo, hi],
-            mode="lines",
-            line={"color": "grey", "width": 1},
-            hoverinfo="skip",
-            showlegend=False,
-        ),
-        row=row,
-        col=col,
-    )
+    fig.add_trace(diagonal(lo, hi, dash="solid"), row=row, col=col)
 
 
 def _with_name(frame: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core import properties
-from core.plots._style import COLOURS, layout
+from core.plots._style import COLOURS, diagonal, layout
 
 
 def parity_figure(parity: pd.DataFrame, key: str) -> go.Figure:
@@ -19,14 +19,7 @@ def parity_figure(parity: pd.DataFrame, key: str) -> go.Figure:
     )
     fig = go.Figure(
         [
-            go.Scatter(
-                x=[lo, hi],
-                y=[lo, hi],
-                mode="lines",
-                line={"color": "grey", "dash": "dash", "width": 1},
-                hoverinfo="skip",
-                showlegend=False,
-            ),
+            diagonal(lo, hi),
             go.Scattergl(
                 x=sub[key],
                 y=sub[f"{key}_pred"],
@@ -45,16 +38,7 @@ def parity_figure(parity: pd.DataFrame, key: str) -> go.Figure:
 def calibration_figure(curve: pd.DataFrame) -> go.Figure:
     """Observed vs nominal coverage of mean ± z·std, a line per property; the diagonal is
     a calibrated model, below it the ± values are too small."""
-    fig = go.Figure(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            line={"color": "grey", "dash": "dash", "width": 1},
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
+    fig = go.Figure(diagonal(0, 1))
     for i, (name, c) in enumerate(curve.groupby("property", sort=False)):
         fig.add_trace(
             go.Scatter(

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.plots._style import COLOURS, MUTED, STRONG, layout
+from core.plots._style import COLOURS, MUTED, STRONG, diagonal, layout
 
 HYPERVOLUME = "hypervolume"
 
@@ -152,14 +152,7 @@ def loo_parity_figure(loo: pd.DataFrame, objectives: Sequence[str]) -> go.Figure
         lo = float(min(loo[o].min(), loo[f"{o}_loo_mean"].min()))
         hi = float(max(loo[o].max(), loo[f"{o}_loo_mean"].max()))
         fig.add_trace(
-            go.Scatter(
-                x=[lo, hi],
-                y=[lo, hi],
-                mode="lines",
-                line={"color": "grey", "dash": "dash", "width": 1},
-                hoverinfo="skip",
-                showlegend=False,
-            ),
+            diagonal(lo, hi),
             row=1,
             col=i,
         )
