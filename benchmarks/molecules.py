@@ -1,6 +1,12 @@
 """Benchmark the molecule predictor through the app's own path (SMILES -> conformer -> model).
 
     python benchmarks/molecules.py [--limit N] [--threads T]
+    python benchmarks/molecules.py --peer schnet --epochs N [--max-steps S] [--train-limit M]
+
+With ``--peer schnet`` (or ``visnet``) PyG's own model is trained on the same conformers
+and split (``benchmarks/molecule_peers.py``; resumable checkpoint, default
+``<cache>/benchmarks/<peer>_peer.ckpt``: re-running continues) and its test MAE is printed
+beside ours. ``--max-steps``/``--train-limit`` are for smoke runs.
 
 Prints a table: MAE per property on the fixed QM9 test split (or its first N molecules)
 next to the reference numbers the issue sets (seed GCN floor; chemprop D-MPNN, Gilmer MPNN
@@ -12,6 +18,7 @@ throughput (molecules per second).
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 from pathlib import Path
@@ -29,6 +36,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=0, help="first N test molecules (0: all)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--peer", choices=["schnet", "visnet"], default=None)
+    parser.add_argument("--epochs", type=int, default=60, help="peer training epochs")
+    parser.add_argument("--max-steps", type=int, default=0, help="peer steps this run (0: all)")
+    parser.add_argument("--train-limit", type=int, default=0, help="peer: first N training mols")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="peer checkpoint file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -54,6 +66,7 @@ def main() -> None:
         f"({int((~ok).sum())} failed: {table.loc[~ok, 'error'].head(3).tolist()})"
     )
     emit("")
+    peer_err = peer_errors(args, test) if args.peer else None
     emit(f"{'property':<8} {'unit':<12} {'MAE':>9} {'floor':>7} {'goal':>7}  within 1σ / 2σ")
     for name in predictor.properties:
         err = np.abs(table.loc[ok, name].to_numpy() - test.loc[ok.to_numpy(), name].to_numpy())
@@ -65,6 +78,16 @@ def main() -> None:
         goal = f"{GOAL[name]:.3f}" if name in GOAL else ""
         emit(
             f"{name:<8} {predictor.units[name]:<12} {err.mean():>9.4f} {floor:>7} {goal:>7}  {cal}"
+            + (f"  {args.peer}: {peer_err[name]:.4f}" if peer_err else "")
+        )
+    if peer_err:
+        emit(
+            f"{args.peer} (PyG {peer_err['_version']}, same conformers and split): "
+            f"{peer_err['_state']['steps']} steps, epoch {peer_err['_state']['epoch']}, "
+            f"{peer_err['_n']} test molecules, "
+            f"{peer_err['_state']['cpu_s_per_epoch']:.0f} CPU-s per epoch of the QM9 "
+            "training split "
+            f"({peer_err['_state']['cpu_s_per_step']:.3f} CPU-s per step, 1 thread)"
         )
     emit("")
     latencies = []
@@ -84,6 +107,64 @@ def main() -> None:
         out = Path(__file__).resolve().parent / "results" / "molecules_table.txt"
         out.write_text(text)
         print(f"saved {out}")
+
+
+def peer_data(test_index, train_limit: int):
+    """QM9 on the cached conformers (``python -m core.featurizers.molecules``); without that
+    cache and with ``--train-limit``, the first ``train_limit`` training molecules and the
+    benchmark's test molecules are embedded here, through the same path."""
+    import pandas as pd
+
+    from core.data import qm9
+    from core.featurizers.molecules import geometry_from_smiles, qm9_conformer_path
+    from core.train.molecules import ALL_TARGETS, QM9Geometries, load_geometries
+
+    if qm9_conformer_path().exists() or not train_limit:
+        return load_geometries()
+    frame = qm9.load(columns=["index", "split", "smiles", *ALL_TARGETS])
+    train = frame[frame["split"] == "train"].iloc[:train_limit]
+    frame = pd.concat([train, frame[frame["index"].isin(test_index)]])
+    rows = []
+    for row in frame.itertuples(index=False):
+        try:
+            geo = geometry_from_smiles(row.smiles)
+        except Exception:  # noqa: BLE001 (strained cages RDKit cannot embed: left out)
+            continue
+        rows.append(
+            {
+                **row._asdict(),
+                "atomic_numbers": geo.atomic_numbers,
+                "positions": geo.positions.reshape(-1),
+            }
+        )
+    return QM9Geometries(pd.DataFrame(rows).sort_values("index").reset_index(drop=True))
+
+
+def peer_errors(args, test) -> dict:
+    """Train (or resume) the PyG peer, then its MAE per property on ``test``."""
+    import torch_geometric
+    from molecule_peers import predict_peer, train_peer
+
+    from core import config
+    from core.data import qm9
+    from core.train.molecules import ALL_TARGETS
+
+    data = peer_data(test["index"].to_numpy(), args.train_limit)
+    ckpt = args.checkpoint or config.cache_dir() / "benchmarks" / f"{args.peer}_peer.ckpt"
+    model, state = train_peer(
+        args.peer, data, ckpt, args.epochs, max_steps=args.max_steps, train_limit=args.train_limit
+    )
+    # CPU seconds an epoch over the whole training split takes (a smoke run sees fewer)
+    n_train = len(qm9.load_split("train", columns=["index"]))
+    state["cpu_s_per_epoch"] = state["cpu_s_per_step"] * math.ceil(n_train / 64)
+    ids = np.flatnonzero(np.isin(data.index, test["index"].to_numpy()))
+    err = np.abs(predict_peer(model, data, ids) - data.y[ids]).mean(0)
+    return {
+        **dict(zip(ALL_TARGETS, err.tolist(), strict=True)),
+        "_state": state,
+        "_n": len(ids),
+        "_version": torch_geometric.__version__,
+    }
 
 
 def stage_rates(predictor, smiles, threads: int, n: int = 1024) -> str:
