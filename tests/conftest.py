@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,3 +39,35 @@ def write_card(studio_env: dict[str, Path]) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def skip_or_fail(message: str) -> None:
+    """Skip locally (a developer without the data cache or a model), fail under CI, where
+    everything a test needs must be there: a skipped test there hides a broken setup."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def prepared():
+    """Return ``need(name)``: the dataset module, or skip (locally) / fail (under CI) when
+    the dataset is not in the cache. Checked before the code under test runs, so an error
+    in that code is a failure, never a skip."""
+
+    def need(name: str):
+        from core.data import module
+        from core.data._store import is_prepared
+
+        mod = module(name)
+        if not is_prepared(mod.INFO):
+            skip_or_fail(f"{name} is not prepared: run `python -m core.data prepare {name}`")
+        return mod
+
+    return need
+
+
+@pytest.fixture
+def missing():
+    """``missing(message)``: skip locally, fail under CI (see :func:`skip_or_fail`)."""
+    return skip_or_fail

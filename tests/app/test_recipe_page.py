@@ -8,7 +8,6 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from core.config import REPO_ROOT
-from core.data import concrete
 from core.optimize.builtins import concrete_space
 
 PAGE = str(REPO_ROOT / "app_pages" / "4_Recipe_optimisation.py")
@@ -17,11 +16,8 @@ pytestmark = pytest.mark.data
 
 
 @pytest.fixture
-def database(tmp_path, monkeypatch) -> str:
-    try:
-        concrete.load(columns=["cement"])
-    except Exception as err:  # noqa: BLE001
-        pytest.skip(f"concrete data not prepared (make data): {err}")
+def database(tmp_path, monkeypatch, prepared) -> str:
+    prepared("concrete")
     url = f"sqlite:///{tmp_path / 'studio.sqlite'}"
     monkeypatch.setenv("MDS_DATABASE_URL", url)
     threads = torch.get_num_threads()

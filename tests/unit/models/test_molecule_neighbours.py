@@ -10,11 +10,9 @@ from core.models.molecules import error_at_similarity, training_neighbours
 
 
 @pytest.mark.data
-def test_a_training_molecule_finds_itself_with_its_dft_values() -> None:
-    try:
-        table = training_neighbours("c1ccncc1", k=5)
-    except Exception as err:  # noqa: BLE001
-        pytest.skip(f"QM9 not prepared (make data): {err}")
+def test_a_training_molecule_finds_itself_with_its_dft_values(prepared) -> None:
+    prepared("qm9")
+    table = training_neighbours("c1ccncc1", k=5)
     best = table.iloc[0]
     assert best["same_molecule"] and best["similarity"] == 1.0 and best["smiles"] == "c1ccncc1"
     train = qm9.load_split("train", columns=["index", "homo", "gap"]).set_index("index")
@@ -24,11 +22,9 @@ def test_a_training_molecule_finds_itself_with_its_dft_values() -> None:
 
 
 @pytest.mark.data
-def test_a_molecule_unlike_qm9_has_low_similarity() -> None:
-    try:
-        table = training_neighbours("CC(=O)Oc1ccccc1C(=O)O", k=3)  # aspirin: 13 heavy atoms
-    except Exception as err:  # noqa: BLE001
-        pytest.skip(f"QM9 not prepared (make data): {err}")
+def test_a_molecule_unlike_qm9_has_low_similarity(prepared) -> None:
+    prepared("qm9")
+    table = training_neighbours("CC(=O)Oc1ccccc1C(=O)O", k=3)  # aspirin: 13 heavy atoms
     assert table["similarity"].max() < 0.6 and not table["same_molecule"].any()
 
 

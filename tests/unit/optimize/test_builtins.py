@@ -78,11 +78,9 @@ def test_glass_campaign_uses_the_model_api(monkeypatch):
     assert campaign.add_results(more) == 2 and campaign.n_rounds == 1
 
 
-def test_concrete_campaign_space():
-    try:
-        campaign = Campaign.from_builtin("concrete", n_initial=20, minimize_cement=True)
-    except Exception as err:  # noqa: BLE001
-        pytest.skip(f"concrete data not prepared: {err}")
+def test_concrete_campaign_space(prepared):
+    prepared("concrete")
+    campaign = Campaign.from_builtin("concrete", n_initial=20, minimize_cement=True)
     assert len(campaign.measured) == 20
     assert [o.name for o in campaign.space.objectives] == ["compressive_strength", "cement"]
     kinds = {c.kind for c in campaign.space.constraints}
