@@ -75,8 +75,8 @@ def _show_single(predictor) -> None:
     if result is None:
         return
     row, mol_h = result["row"], result["mol"]
-    if row["domain_warning"]:
-        st.warning("Outside the training domain: " + row["domain_warning"] + ".", icon="⚠️")
+    if row["domain_message"]:
+        st.warning("Outside the training domain: " + row["domain_message"] + ".", icon="⚠️")
     left, right = st.columns([3, 2])
     with left:
         st.subheader(f"Predicted properties of `{row['smiles']}`")

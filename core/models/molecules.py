@@ -9,7 +9,7 @@ Every input row gets the same path the model was trained and tested on: parse an
 the SMILES, build the seeded ETKDG + MMFF conformer, run every ensemble member, report
 mean and standard deviation. Rows that cannot be processed get an ``error`` text instead of
 failing the batch; molecules unlike QM9 are predicted with ``in_domain = False`` and a
-``domain_warning`` that says why.
+``domain_message`` that says why.
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ class MoleculePredictor:
         progress: Callable[[int, int], None] | None = None,
     ) -> pd.DataFrame:
         """One row per input: input, smiles (canonical), a column per property in card
-        units, ``<prop>_std``, ``in_domain``, ``domain_warning``, ``error``.
+        units, ``<prop>_std``, ``in_domain``, ``domain_message``, ``error``.
 
         Conformers are embedded on all usable CPUs (``MDS_WORKERS``) in a background
         thread, and the network runs on the molecules whose conformers are ready, in passes
@@ -329,7 +329,7 @@ class MoleculePredictor:
             row[name] = float(mean[k]) if mean is not None else np.nan
             row[f"{name}_std"] = float(std[k]) if mean is not None else np.nan
         row["in_domain"] = p.geometry is not None and not p.warnings
-        row["domain_warning"] = "; ".join(p.warnings)
+        row["domain_message"] = "; ".join(p.warnings)
         row["error"] = p.error
         return row
 

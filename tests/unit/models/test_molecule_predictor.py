@@ -30,7 +30,7 @@ def test_batches_give_the_same_rows_as_one_molecule_at_a_time(predictor) -> None
     bad = single["error"] != ""
     assert bad.tolist() == [False, False, True, False, True, False, False]
     assert single.loc[bad, "homo"].isna().all()
-    assert not single.loc[6, "in_domain"] and "S" in single.loc[6, "domain_warning"]
+    assert not single.loc[6, "in_domain"] and "S" in single.loc[6, "domain_message"]
     assert seen[-1] == (21, 21) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
@@ -82,4 +82,4 @@ def test_a_structure_without_hydrogens_is_predicted_with_a_warning(predictor) ->
     heavy = Chem.RemoveHs(embed_conformer(parse_smiles("CCO")))
     row = predictor.predict_structures([heavy]).iloc[0]
     assert row["error"] == "" and not row["in_domain"]
-    assert "no explicit hydrogens" in row["domain_warning"]
+    assert "no explicit hydrogens" in row["domain_message"]
