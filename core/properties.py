@@ -102,7 +102,11 @@ def format_with_std(value: float, std: float, digits: int = 2) -> tuple[str, str
     if std is None or not math.isfinite(std) or std <= 0:
         return f"{value:.6g}", ""
     decimals = max(0, digits - 1 - math.floor(math.log10(std)))
-    return f"{value:.{decimals}f}", f"{std:.{decimals}f}"
+    std_text = f"{std:.{decimals}f}"
+    if float(std_text) >= 10 ** (digits - decimals):  # 0.0996 -> "0.100": one digit too many
+        decimals = max(0, decimals - 1)
+        std_text = f"{std:.{decimals}f}"
+    return f"{value:.{decimals}f}", std_text
 
 
 def format_value_std(key: str, value: float, std: float | None = None, unit: bool = True) -> str:

@@ -39,6 +39,7 @@ from core.featurizers.molecules import (
     geometry_from_mol,
 )
 from core.nn.painn import inference_batch_size
+from core.properties import format_with_std  # noqa: F401 - re-exported for the page
 from core.train._common import apply_std_model
 
 MODEL_NAME = "qm9_painn"
@@ -59,24 +60,6 @@ LABELS = {
     "g": "G (298 K)",
     "cv": "Heat capacity Cv",
 }
-
-
-def format_with_std(value: float, std: float, digits: int = 2) -> tuple[str, str]:
-    """``value`` and ``std`` as text, the std to ``digits`` significant figures and the value
-    to the same decimal place (-6754.318 ± 0.035, 407 ± 18): the usual way to quote a
-    result with its uncertainty, so no digit is shown that the std says is noise and none
-    is dropped that it says is meaningful. Without a usable std the value gets 6 significant
-    figures and the std an empty string."""
-    if not np.isfinite(value):
-        return "", ""
-    if not np.isfinite(std) or std <= 0:
-        return f"{value:.6g}", ""
-    decimals = max(0, digits - 1 - int(np.floor(np.log10(std))))
-    std_text = f"{std:.{decimals}f}"
-    if float(std_text) >= 10 ** (digits - decimals):  # 0.0996 -> "0.100": one digit too many
-        decimals = max(0, decimals - 1)
-        std_text = f"{std:.{decimals}f}"
-    return f"{value:.{decimals}f}", std_text
 
 
 def domain_warnings(mol: Chem.Mol) -> list[str]:
