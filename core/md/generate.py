@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import logging
 import os
-import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -91,25 +90,10 @@ def _write_atoms(path: Path, atoms) -> None:
 
 
 def code_commit() -> str:
-    """``git rev-parse HEAD`` of the repository (``+dirty`` when core/md has local edits)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=config.REPO_ROOT,
-            text=True,
-            capture_output=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "core/md"],
-            cwd=config.REPO_ROOT,
-            text=True,
-            capture_output=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
+    """The commit of the code that ran (``+dirty`` with uncommitted code changes)."""
+    from core.train._common import git_version
+
+    return git_version()
 
 
 def lammps_version() -> str:

@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import logging
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from core import config
 from core.chem.descriptors import PROPERTIES, UNITS, mol_properties
 from core.chem.smiles_tokens import SMILES_REGEX, SmilesVocab
 from core.generate.molecules import MoleculeGenerator, _moses_training_smiles
-from core.train._common import data_provenance
+from core.train._common import data_provenance, git_version
 from core.train.molecule_generator import (
     MODEL_NAME,
     load_model,
@@ -35,16 +34,6 @@ from core.train.molecule_generator import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def _git_head() -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=config.REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
 
 
 def conditional_mad(
@@ -169,7 +158,7 @@ def export(
     shutil.copyfile(ckpt / "model.safetensors", out / "model.safetensors")
     card = {
         "name": MODEL_NAME,
-        "version": _git_head(),
+        "version": git_version(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "task": "SMILES generation conditioned on any subset of logp, sas, mw, qed, tpsa, "
         "with optional fragment prompts",
