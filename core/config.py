@@ -32,6 +32,12 @@ def models_dir() -> Path:
     return Path(os.environ.get("MDS_MODELS_DIR", REPO_ROOT / "trained_models")).expanduser()
 
 
+def reference_data_dir() -> Path:
+    """Committed reference data the project computed itself (e.g. melt-quench MD), one
+    sub-folder per set; data, not models, so they stay out of ``trained_models/``."""
+    return Path(os.environ.get("MDS_REFERENCE_DIR", REPO_ROOT / "reference_data")).expanduser()
+
+
 def database_url() -> str:
     """SQLAlchemy URL of the campaign store; a SQLite file in the cache by default."""
     url = os.environ.get("MDS_DATABASE_URL")

@@ -19,11 +19,17 @@ def repo_root() -> Path:
 
 @pytest.fixture
 def studio_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """Point the data cache and the models folder at empty temporary folders."""
-    paths = {"cache": tmp_path / "cache", "models": tmp_path / "trained_models"}
+    """Point the data cache, the models folder and the reference data at empty folders."""
+    paths = {
+        "cache": tmp_path / "cache",
+        "models": tmp_path / "trained_models",
+        "reference": tmp_path / "reference_data",
+    }
     paths["models"].mkdir()
+    paths["reference"].mkdir()
     monkeypatch.setenv("MDS_CACHE_DIR", str(paths["cache"]))
     monkeypatch.setenv("MDS_MODELS_DIR", str(paths["models"]))
+    monkeypatch.setenv("MDS_REFERENCE_DIR", str(paths["reference"]))
     monkeypatch.delenv("MDS_DEVICE", raising=False)
     return paths
 

@@ -2,7 +2,7 @@
 
 Unlike the other datasets these are computed here, by ``python -m core.md generate`` (see
 :mod:`core.md.generate` and the README), into ``<cache>/glass_md/``; a compact copy of the
-finished runs is committed in ``trained_models/glass_md_reference/`` and restored from there.
+finished runs is committed in ``reference_data/glass_md/`` and restored from there.
 
 - :func:`load_runs` -> one row per finished run: composition, ``n_atoms``, density (g/cm³),
   cooling rate (K/s), melt seed and branch, energies per atom (eV) at 300 K and after
@@ -94,7 +94,7 @@ def load_runs(folder: Path | None = None, restore: bool = True) -> pd.DataFrame:
     Args:
         folder: the MD output folder; default ``<cache>/glass_md``.
         restore: first copy runs from the committed checkpoint
-            (``trained_models/glass_md_reference``) that the folder lacks.
+            (``reference_data/glass_md``) that the folder lacks.
 
     Raises:
         DataNotAvailableError: no finished run anywhere.
@@ -108,7 +108,7 @@ def load_runs(folder: Path | None = None, restore: bool = True) -> pd.DataFrame:
     if not records:
         raise DataNotAvailableError(
             f"no melt-quench runs in {folder}: run `python -m core.md generate` "
-            "(or commit/restore trained_models/glass_md_reference)"
+            "(or commit/restore reference_data/glass_md)"
         )
     df = pd.json_normalize(records, sep="_")
     df["split"] = split_of(df["run_id"])

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--out", type=Path, default=None, help="default <cache>/glass_md")
     gen.add_argument("--max-hours", type=float, default=None)
     gen.add_argument(
-        "--checkpoint", type=Path, default=None, help="default trained_models/glass_md_reference"
+        "--checkpoint", type=Path, default=None, help="default reference_data/glass_md"
     )
     gen.add_argument(
         "--no-export", action="store_true", help="do not write the checkpoint after each run"

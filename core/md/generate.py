@@ -11,7 +11,7 @@ Layout of the output folder (default ``<cache>/glass_md/``, never in git)::
 Re-running skips every run already in the manifest and reuses cached melts, so the job can be
 stopped at any time and restarted. Because a machine's cache may not outlive a session, the
 finished runs are also exported after each run to a compact checkpoint that is committed,
-``trained_models/glass_md_reference/`` (``manifest.jsonl`` + ``structures.npz``: float32
+``reference_data/glass_md/`` (``manifest.jsonl`` + ``structures.npz``: float32
 positions of both structures, cells, atomic numbers); a new machine first restores the cache
 from it and then resumes instead of recomputing.
 """
@@ -46,7 +46,7 @@ def default_out_dir() -> Path:
 
 
 def default_checkpoint_dir() -> Path:
-    return config.models_dir() / "glass_md_reference"
+    return config.reference_data_dir() / "glass_md"
 
 
 # ----------------------------------------------------------------------------- manifest
@@ -339,7 +339,7 @@ def generate(
         out_dir: output folder; default ``<cache>/glass_md``.
         max_hours: start no new melt or quench after this many hours (None: no limit).
         checkpoint_dir: committed checkpoint to restore from and export to; default
-            ``trained_models/glass_md_reference``. Restoring happens first, always.
+            ``reference_data/glass_md``. Restoring happens first, always.
         export: write the checkpoint after each finished run.
         protocol: melt-quench settings (default :class:`Protocol`).
 

@@ -237,9 +237,15 @@ class Simulation:
         self.dt_ps: float | None = None
 
         cls = lammps_class()
+        # "-pk omp 1" makes LAMMPS call omp_set_num_threads(1), at start-up and again at each
+        # run or minimise, in the OpenMP runtime this process shares with torch: without the
+        # restore, one relaxation in the app would leave every later torch call on one thread.
+        torch = sys.modules.get("torch")
+        self._torch_threads = torch.get_num_threads() if torch is not None else None
         self.lmp = cls(
             cmdargs=["-nocite", "-screen", "none", "-log", "none", "-sf", "omp", "-pk", "omp", "1"]
         )
+        self._restore_torch_threads()
         types = {s: i + 1 for i, s in enumerate(self.table.species)}
         lx, ly, lz = (float(v) for v in self.lengths)
         cmds = [
@@ -280,6 +286,14 @@ class Simulation:
                 self.lmp.command(c)
             except Exception as err:  # LAMMPS raises a plain Exception with its message
                 raise LammpsError(f"LAMMPS command {c!r} failed: {err}") from err
+            finally:
+                self._restore_torch_threads()
+
+    def _restore_torch_threads(self) -> None:
+        if self._torch_threads is not None:
+            torch = sys.modules["torch"]
+            if torch.get_num_threads() != self._torch_threads:
+                torch.set_num_threads(self._torch_threads)
 
     def close(self) -> None:
         if getattr(self, "lmp", None) is not None:

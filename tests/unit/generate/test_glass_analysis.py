@@ -134,7 +134,7 @@ def test_md_glass_from_the_committed_checkpoint(repo_root):
     """The melt-quench glasses are real silica glass (192 atoms, 2.20 g/cm3, 1e14 K/s)."""
     from core.md import generate as gen
 
-    records, structs = gen.read_checkpoint(repo_root / "trained_models" / "glass_md_reference")
+    records, structs = gen.read_checkpoint(repo_root / "reference_data" / "glass_md")
     ids = [
         r["run_id"]
         for r in records

@@ -14,7 +14,7 @@ from core.md import generate as gen
 @pytest.fixture
 def smoke_out(lammps, tiny_protocol, studio_env):
     out = studio_env["cache"] / "glass_md"
-    ckpt = studio_env["models"] / "glass_md_reference"
+    ckpt = studio_env["reference"] / "glass_md"
     done = gen.generate("smoke", out, checkpoint_dir=ckpt, protocol=tiny_protocol)
     return out, ckpt, done
 
@@ -117,7 +117,7 @@ def test_test_set_is_fixed_per_condition():
 
 
 def test_committed_checkpoint_is_readable(repo_root):
-    ckpt = repo_root / "trained_models" / "glass_md_reference"
+    ckpt = repo_root / "reference_data" / "glass_md"
     if not (ckpt / gen.MANIFEST).exists():
         pytest.skip("no committed MD checkpoint yet")
     records, structs = gen.read_checkpoint(ckpt)

@@ -88,3 +88,20 @@ def test_relax_rejects_bad_structures(lammps):
     nan.positions[0, 0] = np.nan
     with pytest.raises(InvalidInputError, match="finite"):
         L.relax(nan)
+
+
+def test_a_lammps_run_leaves_torch_threads_alone(lammps):
+    """LAMMPS's OpenMP package shares the runtime with torch: it must not change torch's
+    thread count for the rest of the process (found as an order-dependent test failure)."""
+    import torch
+
+    from core.md import lammps_run
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        atoms = lammps_run.random_structure({"Si": 8, "O": 16}, density=2.2, seed=0)
+        lammps_run.relax(atoms, max_iter=50)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
