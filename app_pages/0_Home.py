@@ -34,10 +34,11 @@ CAPABILITIES = (
         "3. Property → design: recipes and generators",
         "State what you want and get candidates: Bayesian optimisation proposes the next "
         "recipes to try (variables, constraints, several objectives; campaigns are saved). "
-        "Conditional generators of molecules and of glass structures are planned and "
-        "appear here when they land.",
+        "The molecule generator writes new molecules with the logP, synthetic "
+        "accessibility, weight, QED or polar surface area you ask for, around a fragment "
+        "you choose, and sends any of them to the property page.",
         "Data: concrete mixes (Yeh, 1,030 recipes), your own recipe tables, and the glass "
-        "property model for glass campaigns; MOSES (1.6 M drug-like molecules) is prepared "
+        "property model for glass campaigns; MOSES (1.6 M drug-like molecules from ZINC) "
         "for the molecule generator.",
     ),
 )

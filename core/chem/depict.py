@@ -65,3 +65,47 @@ def heavy_atom_values(explanation) -> dict[int, float]:
     atoms: each hydrogen's contribution is added to the atom it is bonded to."""
     folded = explanation.groupby("heavy_atom")["contribution"].sum()
     return {int(k): float(v) for k, v in folded.items()}
+
+
+def grid_svg(
+    smiles: list[str],
+    legends: list[str] | None = None,
+    highlight: Chem.Mol | None = None,
+    per_row: int = 4,
+    size: tuple[int, int] = (240, 200),
+) -> str:
+    """SVG grid of 2D depictions of ``smiles`` (unparsable ones are left out), with the
+    atoms and bonds matching ``highlight`` (a query such as a fragment) coloured."""
+    from rdkit import rdBase
+    from rdkit.Chem import Draw
+
+    mols, labels, atoms, bonds = [], [], [], []
+    for i, smi in enumerate(smiles):
+        with rdBase.BlockLogs():
+            mol = Chem.MolFromSmiles(smi)
+        if mol is None:
+            continue
+        rdDepictor.SetPreferCoordGen(True)
+        rdDepictor.Compute2DCoords(mol)
+        match = mol.GetSubstructMatch(highlight) if highlight is not None else ()
+        match_bonds = []
+        if match and highlight is not None:
+            for b in highlight.GetBonds():
+                bond = mol.GetBondBetweenAtoms(match[b.GetBeginAtomIdx()], match[b.GetEndAtomIdx()])
+                if bond is not None:
+                    match_bonds.append(bond.GetIdx())
+        mols.append(mol)
+        labels.append(legends[i] if legends else "")
+        atoms.append(list(match))
+        bonds.append(match_bonds)
+    if not mols:
+        return ""
+    return Draw.MolsToGridImage(
+        mols,
+        molsPerRow=max(1, min(per_row, len(mols))),
+        subImgSize=size,
+        legends=labels,
+        highlightAtomLists=atoms,
+        highlightBondLists=bonds,
+        useSVG=True,
+    )

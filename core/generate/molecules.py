@@ -14,10 +14,12 @@ filtering is in ``df.attrs`` (``samples``, ``raw_validity``, ``raw_uniqueness``)
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from numbers import Real
 from pathlib import Path
@@ -77,6 +79,27 @@ class MoleculeGenerator:
         stats = {k: {"mean": cond[k]["mean"], "std": cond[k]["std"]} for k in PROPERTIES}
         ranges = {k: tuple(cond[k]["range"]) for k in PROPERTIES}
         return cls(model, SmilesVocab(tuple(card["tokenizer"]["vocab"])), stats, ranges, card)
+
+    def summary(self) -> str:
+        """One line on what this model is and how well it did on held-out data (its card)."""
+        card = self.card
+        if not card:
+            return "untrained generator (no card)"
+        train = card.get("training", {})
+        uncond = card.get("metrics", {}).get("unconditional_T1", {})
+        text = (
+            f"{card.get('name', '?')} {card.get('version', '')}: "
+            f"{card.get('parameters', 0) / 1e6:.1f} M parameters, "
+            f"{train.get('molecules_seen', 0):,} MOSES training molecules seen, "
+            f"built {str(card.get('date', '?'))[:10]}"
+        )
+        if uncond:
+            text += (
+                f". Unconditional samples at temperature 1 (card): validity "
+                f"{uncond['validity']:.1%}, uniqueness {uncond['uniqueness']:.1%}, novelty "
+                f"{uncond['novelty']:.1%}"
+            )
+        return text + "."
 
     # ------------------------------------------------------------------ validation
 
@@ -288,6 +311,149 @@ class MoleculeGenerator:
         if len(df) < n:
             log.warning("only %d of %d molecules after %d samples", len(df), n, produced)
         return df
+
+    def report(
+        self,
+        n: int,
+        conditions: Mapping[str, float] | None = None,
+        seed: int = 0,
+        fragment: str | None = None,
+        temperature: float = 1.0,
+        progress: Callable[[float], None] | None = None,
+    ) -> GenerationReport:
+        """:meth:`sample` wrapped with its batch metrics (what the page shows)."""
+        df = self.sample(
+            n, conditions, seed=seed, fragment=fragment, temperature=temperature, progress=progress
+        )
+        return GenerationReport(
+            molecules=df,
+            requested=n,
+            conditions=dict(df.attrs["conditions"]),
+            fragment=fragment.strip() if isinstance(fragment, str) else None,
+            seed=seed,
+            temperature=float(temperature),
+        )
+
+
+@dataclass
+class GenerationReport:
+    """One generation request and what came back: the molecules (the columns of
+    :meth:`MoleculeGenerator.sample`) and the batch metrics a chemist judges them by."""
+
+    molecules: pd.DataFrame
+    requested: int
+    conditions: dict[str, float] = field(default_factory=dict)
+    fragment: str | None = None
+    seed: int = 0
+    temperature: float = 1.0
+
+    @property
+    def samples(self) -> int:
+        return int(self.molecules.attrs.get("samples", 0))
+
+    @property
+    def raw_validity(self) -> float:
+        return float(self.molecules.attrs.get("raw_validity", math.nan))
+
+    @property
+    def raw_uniqueness(self) -> float:
+        return float(self.molecules.attrs.get("raw_uniqueness", math.nan))
+
+    @property
+    def novelty(self) -> float:
+        col = self.molecules["novel"].dropna()
+        return float(col.astype(bool).mean()) if len(col) else math.nan
+
+    @property
+    def fragment_rate(self) -> float:
+        col = self.molecules["fragment_matched"].dropna()
+        return float(col.astype(bool).mean()) if len(col) else math.nan
+
+    def mad(self) -> dict[str, float]:
+        """Mean absolute deviation between achieved and requested value, per condition."""
+        return {
+            k: float(self.molecules[f"{k}_error"].abs().mean()) if len(self.molecules) else math.nan
+            for k in self.conditions
+        }
+
+    def metrics_table(self) -> pd.DataFrame:
+        """Batch metrics as rows of (metric, value, what it means)."""
+        from core.chem.descriptors import UNITS
+
+        rows = [
+            ("molecules returned", f"{len(self.molecules):,} of {self.requested:,}", ""),
+            ("samples drawn", f"{self.samples:,}", "sequences the model wrote"),
+            ("validity (raw)", f"{self.raw_validity:.1%}", "sampled SMILES RDKit parses"),
+            ("uniqueness", f"{self.raw_uniqueness:.1%}", "of the valid ones, distinct"),
+        ]
+        if not math.isnan(self.novelty):
+            rows.append(("novelty", f"{self.novelty:.1%}", "not in the MOSES training split"))
+        if self.fragment is not None:
+            rows.append(
+                (
+                    "fragment kept",
+                    f"{self.fragment_rate:.1%}",
+                    f"substructure match of {self.fragment}",
+                )
+            )
+        for key, value in self.mad().items():
+            unit = UNITS[key]
+            rows.append(
+                (
+                    f"MAD {key}",
+                    f"{value:.3g}" + ("" if unit == "-" else f" {unit}"),
+                    f"mean |achieved - requested {self.conditions[key]:g}|",
+                )
+            )
+        return pd.DataFrame(rows, columns=["metric", "value", "meaning"])
+
+    def view(
+        self,
+        sort_by: str | None = None,
+        descending: bool = False,
+        fragment_only: bool = False,
+        novel_only: bool = False,
+    ) -> pd.DataFrame:
+        """The molecules filtered and sorted for display; ``sort_by`` a column name, or a
+        condition key to sort by how far the molecule lands from its target."""
+        df = self.molecules
+        if fragment_only and df["fragment_matched"].notna().any():
+            df = df[df["fragment_matched"].fillna(False).astype(bool)]
+        if novel_only and df["novel"].notna().any():
+            df = df[df["novel"].fillna(False).astype(bool)]
+        if sort_by is not None:
+            if sort_by in self.conditions:
+                key = df[f"{sort_by}_error"].abs()
+                df = df.loc[key.sort_values(ascending=not descending, kind="stable").index]
+            elif sort_by in df.columns:
+                df = df.sort_values(sort_by, ascending=not descending, kind="stable")
+            else:
+                raise InvalidInputError(
+                    f"cannot sort by {sort_by!r}", expected=", ".join(df.columns)
+                )
+        return df.reset_index(drop=True)
+
+    def to_csv(self) -> bytes:
+        return self.molecules.to_csv(index=False).encode()
+
+    def to_sdf(self) -> bytes:
+        """2D SDF of the molecules with every column as an SD property."""
+        from rdkit.Chem import rdDepictor
+
+        buf = io.StringIO()
+        writer = Chem.SDWriter(buf)
+        for rec in self.molecules.to_dict("records"):
+            mol = Chem.MolFromSmiles(rec["smiles"])
+            if mol is None:
+                continue
+            rdDepictor.Compute2DCoords(mol)
+            mol.SetProp("_Name", rec["smiles"])
+            for key, value in rec.items():
+                if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                    mol.SetProp(key, f"{value:.6g}" if isinstance(value, float) else str(value))
+            writer.write(mol)
+        writer.close()
+        return buf.getvalue().encode()
 
 
 @lru_cache(maxsize=1)

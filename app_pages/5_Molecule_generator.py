@@ -1,0 +1,177 @@
+"""Molecule generator: target properties (any subset) and a fragment -> new molecules."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.chem.descriptors import LABELS, PROPERTIES, UNITS
+from core.exceptions import InvalidInputError, ModelNotAvailableError
+
+REPORT_KEY = "gen_report"
+FRAGMENT_KEY = "gen_fragment"
+SEND_KEY = "mol_smiles"  # the Molecule properties page's SMILES field
+PROPERTY_PAGE = "app_pages/1_Molecule_properties.py"
+SHOWN = 24
+FRAGMENT_EXAMPLES = {
+    "Indole": "c1ccc2[nH]ccc2c1",
+    "Piperidine": "C1CCNCC1",
+    "Benzamide": "NC(=O)c1ccccc1",
+    "Thiophene": "c1ccsc1",
+}
+
+
+@st.cache_resource(show_spinner="Loading the molecule generator ...")
+def _generator():
+    from core.generate.molecules import load_generator
+
+    return load_generator()
+
+
+def _conditions(gen) -> dict[str, float]:
+    st.subheader("Target properties")
+    st.caption(
+        "Switch on any subset; the rest are left to the model. Values are limited to the "
+        "range of the training molecules (0.5-99.5 percentiles of MOSES), which the model "
+        "is not asked to leave."
+    )
+    out = {}
+    for key in PROPERTIES:
+        lo, hi = gen.ranges[key]
+        mean = gen.stats[key]["mean"]
+        unit = "" if UNITS[key] == "-" else f" ({UNITS[key]})"
+        on, value = st.columns([2, 3], vertical_alignment="bottom")
+        enabled = on.toggle(LABELS[key] + unit, key=f"gen_on_{key}")
+        target = value.number_input(
+            f"{key} target, {lo:.3g} to {hi:.3g}",
+            min_value=float(lo),
+            max_value=float(hi),
+            value=float(round(mean, 2)),
+            step=0.01 if key == "qed" else 0.1 if hi - lo < 50 else 5.0,
+            disabled=not enabled,
+            key=f"gen_value_{key}",
+        )
+        if enabled:
+            out[key] = float(target)
+    return out
+
+
+def _fragment() -> str | None:
+    st.subheader("Fragment to keep (optional)")
+    row = st.container(horizontal=True, gap="small")
+    for name, smi in FRAGMENT_EXAMPLES.items():
+        if row.button(name, key=f"gen_frag_{name}"):
+            st.session_state[FRAGMENT_KEY] = smi
+    text = st.text_input(
+        "Fragment SMILES (empty: none)",
+        key=FRAGMENT_KEY,
+        help="Every molecule contains it: the model continues a SMILES of the fragment "
+        "from an atom with a free valence.",
+    )
+    with st.expander("Draw the fragment"):
+        from streamlit_ketcher import st_ketcher
+
+        drawn = st_ketcher(st.session_state.get(FRAGMENT_KEY, ""), height=380, key="gen_ketcher")
+        if drawn and drawn != st.session_state.get(FRAGMENT_KEY):
+            st.session_state[FRAGMENT_KEY] = drawn
+            st.rerun()
+    return text.strip() or None
+
+
+def _run(gen, conditions, fragment, n, temperature, seed) -> None:
+    bar = st.progress(0.0, text="Sampling ...")
+    try:
+        report = gen.report(
+            n,
+            conditions,
+            seed=seed,
+            fragment=fragment,
+            temperature=temperature,
+            progress=lambda f: bar.progress(f, text=f"{f:.0%} of {n} molecules"),
+        )
+    except InvalidInputError as err:
+        bar.empty()
+        st.error(str(err))
+        return
+    bar.progress(1.0, text="Done")
+    st.session_state[REPORT_KEY] = report
+
+
+def _show(report) -> None:
+    from core.chem.depict import grid_svg
+
+    df = report.molecules
+    if df.empty:
+        st.warning(
+            f"No valid molecule in {report.samples:,} samples; try a higher temperature, "
+            "fewer conditions or another fragment."
+        )
+        return
+    st.subheader(f"{len(df):,} molecules")
+    st.dataframe(report.metrics_table(), hide_index=True)
+    if len(df) < report.requested:
+        st.info(f"The sample budget ran out at {len(df):,} of {report.requested:,} molecules.")
+    sort_keys = [*report.conditions, *(k for k in PROPERTIES if k not in report.conditions)]
+    c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
+    sort_by = c1.selectbox(
+        "Sort by",
+        sort_keys,
+        format_func=lambda k: f"closest to the {k} target" if k in report.conditions else k,
+        key="gen_sort",
+    )
+    descending = c2.toggle("Descending", key="gen_desc")
+    fragment_only = c3.toggle("Fragment kept only", key="gen_frag_only")
+    novel_only = c4.toggle("Novel only", key="gen_novel_only")
+    view = report.view(sort_by, descending, fragment_only, novel_only)
+    legends = [
+        " ".join(f"{k} {row[k]:.3g}" for k in (report.conditions or {"mw": 0, "logp": 0}))
+        for _, row in view.head(SHOWN).iterrows()
+    ]
+    query = None
+    if report.fragment:
+        from rdkit import Chem
+
+        query = Chem.MolFromSmiles(report.fragment)
+    st.image(grid_svg(view["smiles"].head(SHOWN).tolist(), legends, highlight=query))
+    st.caption(
+        f"The first {min(SHOWN, len(view))} of {len(view):,} in this order; the fragment in red."
+    )
+    st.dataframe(view, hide_index=True, key="gen_table")
+    pick, send = st.columns([4, 1], vertical_alignment="bottom")
+    chosen = pick.selectbox("Molecule", view["smiles"].tolist(), key="gen_pick")
+    if send.button("Send to Molecule properties", key="gen_send", disabled=chosen is None):
+        st.session_state[SEND_KEY] = chosen
+        st.switch_page(PROPERTY_PAGE)
+    d1, d2 = st.columns(2)
+    d1.download_button("Download CSV", report.to_csv(), "generated.csv", "text/csv", key="gen_csv")
+    d2.download_button(
+        "Download SDF", report.to_sdf(), "generated.sdf", "chemical/x-mdl-sdfile", key="gen_sdf"
+    )
+
+
+st.title("Molecule generator")
+st.markdown(
+    "Ask for molecules with given logP, synthetic accessibility, molecular weight, QED or "
+    "polar surface area, in any combination, optionally built around a fragment. A SMILES "
+    "transformer trained on MOSES writes them; RDKit measures what each one achieved."
+)
+try:
+    generator = _generator()
+except ModelNotAvailableError as err:
+    st.error(str(err))
+    st.stop()
+
+st.caption(generator.summary())
+left, right = st.columns(2)
+with left:
+    conditions = _conditions(generator)
+with right:
+    fragment = _fragment()
+    st.subheader("Sampling")
+    a, b, c = st.columns(3)
+    n = a.number_input("Molecules", 1, 2000, 48, step=16, key="gen_n")
+    temperature = b.slider("Temperature", 0.2, 1.5, 1.0, 0.05, key="gen_temperature")
+    seed = c.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed")
+if st.button("Generate", type="primary", key="gen_run"):
+    _run(generator, conditions, fragment, int(n), float(temperature), int(seed))
+if st.session_state.get(REPORT_KEY) is not None:
+    _show(st.session_state[REPORT_KEY])

@@ -1,0 +1,99 @@
+"""The molecule generator page with the committed SMILES transformer, run headless."""
+
+from __future__ import annotations
+
+import pytest
+from rdkit import Chem
+from streamlit.testing.v1 import AppTest
+
+from core.config import REPO_ROOT, models_dir
+from core.generate.molecules import MODELS
+
+PAGE = str(REPO_ROOT / "app_pages" / "5_Molecule_generator.py")
+HAS_MODEL = (models_dir() / MODELS["moses"] / "model.safetensors").exists()
+needs_model = pytest.mark.skipif(not HAS_MODEL, reason="no committed smiles_gpt_moses weights")
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _generate(at: AppTest, n: int = 8) -> AppTest:
+    at.number_input(key="gen_n").set_value(n)
+    at.button(key="gen_run").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metrics(at: AppTest):
+    return next(df.value for df in at.dataframe if "metric" in df.value.columns)
+
+
+def _molecules(at: AppTest):
+    return next(df.value for df in at.dataframe if "smiles" in df.value.columns)
+
+
+@needs_model
+def test_condition_inputs_show_the_training_range_and_start_off():
+    at = _page()
+    mw = at.number_input(key="gen_value_mw")
+    assert mw.disabled and "to" in mw.label
+    assert mw.min >= 200 and mw.max <= 400  # MOSES: about 250-350 g/mol
+    assert "validity" in at.caption[0].value
+
+
+@needs_model
+def test_conditioned_fragment_run_returns_molecules_with_the_fragment():
+    at = _page()
+    at.toggle(key="gen_on_logp").set_value(True).run()
+    at.number_input(key="gen_value_logp").set_value(2.0)
+    at.button(key="gen_frag_Piperidine").click().run()
+    assert at.text_input(key="gen_fragment").value == "C1CCNCC1"
+    at = _generate(at, 8)
+    assert not at.error
+    metrics = _metrics(at).set_index("metric")["value"]
+    assert metrics["fragment kept"] == "100.0%"
+    assert "MAD logp" in metrics
+    mols = _molecules(at)
+    assert 1 <= len(mols) <= 8 and mols["smiles"].is_unique
+    query = Chem.MolFromSmiles("C1CCNCC1")
+    assert all(Chem.MolFromSmiles(s).HasSubstructMatch(query) for s in mols["smiles"])
+    # sorted by distance to the logP target by default
+    errors = mols["logp_error"].abs().tolist()
+    assert errors == sorted(errors)
+    assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download SDF"]
+
+
+@needs_model
+def test_bad_fragment_shows_a_message_and_keeps_the_inputs():
+    at = _page()
+    at.toggle(key="gen_on_mw").set_value(True).run()
+    at.text_input(key="gen_fragment").set_value("c1ccc")
+    at = _generate(at, 4)
+    assert "not a valid SMILES" in at.error[0].value
+    assert at.text_input(key="gen_fragment").value == "c1ccc"
+    assert at.toggle(key="gen_on_mw").value is True
+
+
+@needs_model
+def test_same_seed_same_molecules():
+    first = _molecules(_generate(_page(), 6))["smiles"].tolist()
+    again = _molecules(_generate(_page(), 6))["smiles"].tolist()
+    assert first == again
+
+
+@needs_model
+def test_send_opens_the_property_page_with_the_chosen_molecule():
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("app_pages/5_Molecule_generator.py").run()
+    at = _generate(at, 4)
+    chosen = at.selectbox(key="gen_pick").value
+    at.button(key="gen_send").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Molecule properties"
+    assert at.text_input(key="mol_smiles").value == chosen
