@@ -12,6 +12,13 @@ FRAGMENT_KEY = "gen_fragment"
 SEND_KEY = "mol_smiles"  # the Molecule properties page's SMILES field
 PROPERTY_PAGE = "app_pages/1_Molecule_properties.py"
 SHOWN = 24
+HELP = {
+    "logp": "Wildman-Crippen logP (RDKit)",
+    "sas": "Synthetic accessibility, 1 easy .. 10 hard (Ertl & Schuffenhauer 2009)",
+    "mw": "Average molecular weight",
+    "qed": "Quantitative estimate of drug-likeness, 0..1 (Bickerton et al. 2012)",
+    "tpsa": "Topological polar surface area",
+}
 FRAGMENT_EXAMPLES = {
     "Indole": "c1ccc2[nH]ccc2c1",
     "Piperidine": "C1CCNCC1",
@@ -40,7 +47,7 @@ def _conditions(gen) -> dict[str, float]:
         mean = gen.stats[key]["mean"]
         unit = "" if UNITS[key] == "-" else f" ({UNITS[key]})"
         on, value = st.columns([2, 3], vertical_alignment="bottom")
-        enabled = on.toggle(LABELS[key] + unit, key=f"gen_on_{key}")
+        enabled = on.toggle(LABELS[key] + unit, key=f"gen_on_{key}", help=HELP[key])
         target = value.number_input(
             f"{key} target, {lo:.3g} to {hi:.3g}",
             min_value=float(lo),

@@ -26,11 +26,11 @@ from rdkit.Chem import QED, Descriptors, rdMolDescriptors
 PROPERTIES: tuple[str, ...] = ("logp", "sas", "mw", "qed", "tpsa")
 UNITS: dict[str, str] = {"logp": "-", "sas": "-", "mw": "g/mol", "qed": "-", "tpsa": "Å²"}
 LABELS: dict[str, str] = {
-    "logp": "logP (Crippen)",
-    "sas": "Synthetic accessibility (1 easy .. 10 hard)",
-    "mw": "Molecular weight",
-    "qed": "QED drug-likeness (0..1)",
-    "tpsa": "Topological polar surface area",
+    "logp": "logP",
+    "sas": "SA score",
+    "mw": "Mol. weight",
+    "qed": "QED",
+    "tpsa": "TPSA",
 }
 
 

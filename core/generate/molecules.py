@@ -252,6 +252,7 @@ class MoleculeGenerator:
         gen = torch.Generator().manual_seed(seed)
         rows: dict[str, dict] = {}
         produced = valid = 0
+        distinct: set[str] = set()  # every valid molecule, also past n: for uniqueness
         batch = 0
         train_set = self._training_smiles()
         while len(rows) < n and produced < budget:
@@ -280,6 +281,7 @@ class MoleculeGenerator:
                     continue
                 valid += 1
                 smi = Chem.MolToSmiles(mol)
+                distinct.add(smi)
                 if smi in rows or len(rows) >= n:
                     continue
                 row = {"smiles": smi, **mol_properties(mol)}
@@ -302,7 +304,7 @@ class MoleculeGenerator:
         df.attrs.update(
             samples=produced,
             raw_validity=valid / max(1, produced),
-            raw_uniqueness=len(rows) / max(1, valid),
+            raw_uniqueness=len(distinct) / max(1, valid),
             conditions=cond,
             fragment=fragment,
             seed=seed,

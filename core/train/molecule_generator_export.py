@@ -81,6 +81,18 @@ def conditional_mad(
     return out
 
 
+def _summary(metrics: dict) -> str:
+    """The card's one-line headline (held-out MOSES-test numbers, temperature 1)."""
+    u = metrics["unconditional_T1"]
+    logp = metrics["conditional_single_T1"]["logp"]
+    frag = metrics["fragment_murcko_test_T1"]
+    return (
+        f"validity {u['validity']:.1%}, novelty {u['novelty']:.1%}, logP MAD "
+        f"{logp['logp_mad']:.2f} (unconditioned {logp['logp_mad_unconditional']:.2f}), "
+        f"fragment kept {frag['match_rate_of_valid_unique']:.0%}"
+    )
+
+
 def export(
     ckpt: Path,
     samples: int = 2000,
@@ -192,6 +204,7 @@ def export(
             "checkpoint_saved": state.get("saved"),
         },
         "metrics": metrics,
+        "summary": _summary(metrics),
     }
     (out / "card.json").write_text(json.dumps(card, indent=1))
     log.info("exported %s: %s", out, json.dumps(metrics)[:2000])

@@ -115,3 +115,20 @@ def test_load_generator_from_a_models_folder(studio_env):
     assert loaded.ranges == RANGES
     with pytest.raises(InvalidInputError, match=r"\[1.5, 4.5\]"):
         loaded.sample(1, {"sas": 9.0})
+
+
+def test_uniqueness_counts_every_valid_sample_not_only_the_rows_returned(monkeypatch):
+    gen = _generator()
+    texts = ["CCO", "CCO", "CCN", "CCC", "C(", "CCN"]  # 5 valid, 3 distinct, 1 invalid
+
+    def fake_generate(prompt, *args, **kwargs):
+        seqs = [VOCAB.encode(texts[i % len(texts)]) for i in range(prompt.shape[0])]
+        width = max(map(len, seqs))
+        return torch.tensor([s + [VOCAB.pad_id] * (width - len(s)) for s in seqs])
+
+    monkeypatch.setattr(gen.model, "generate", fake_generate)
+    df = gen.sample(1, seed=0, max_samples=60)
+    assert len(df) == 1
+    assert df.attrs["samples"] == 60
+    assert df.attrs["raw_validity"] == pytest.approx(50 / 60)
+    assert df.attrs["raw_uniqueness"] == pytest.approx(3 / 50)
