@@ -398,6 +398,11 @@ class GenerationReport:
                     f"substructure match of {self.fragment}",
                 )
             )
+        if "qm9_domain" in self.molecules and len(self.molecules):
+            inside = float((self.molecules["qm9_domain"] == "").mean())
+            rows.append(
+                ("inside the QM9 domain", f"{inside:.1%}", "HOMO/LUMO/gap values trusted there")
+            )
         for key, value in self.mad().items():
             unit = UNITS[key]
             rows.append(
@@ -434,6 +439,35 @@ class GenerationReport:
                     f"cannot sort by {sort_by!r}", expected=", ".join(df.columns)
                 )
         return df.reset_index(drop=True)
+
+    QM9_COLUMNS = ("homo", "homo_std", "lumo", "lumo_std", "gap", "gap_std")
+
+    def score_qm9(
+        self, predictor=None, progress: Callable[[int, int], None] | None = None
+    ) -> GenerationReport:
+        """A copy with the studio's QM9 model's ``homo``/``lumo``/``gap`` (eV) and their
+        ``_std`` per molecule, plus ``qm9_domain`` (why a molecule is outside QM9's domain,
+        empty inside it). MOSES-like molecules are mostly larger than QM9's 9 heavy atoms,
+        so most carry a domain note: the values are then extrapolations."""
+        import dataclasses
+
+        if predictor is None:
+            from core.models.molecules import load_predictor
+
+            predictor = load_predictor()
+        df = self.molecules.copy()
+        if len(df):
+            pred = predictor.predict(df["smiles"].tolist(), progress=progress)
+            for col in self.QM9_COLUMNS:
+                df[col] = pred[col].to_numpy()
+            df["qm9_domain"] = [
+                err or note for err, note in zip(pred["error"], pred["domain_message"], strict=True)
+            ]
+        else:
+            for col in (*self.QM9_COLUMNS, "qm9_domain"):
+                df[col] = []
+        df.attrs = dict(self.molecules.attrs)
+        return dataclasses.replace(self, molecules=df)
 
     def to_csv(self) -> bytes:
         return self.molecules.to_csv(index=False).encode()

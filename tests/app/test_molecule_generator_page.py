@@ -97,3 +97,16 @@ def test_send_opens_the_property_page_with_the_chosen_molecule():
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Molecule properties"
     assert at.text_input(key="mol_smiles").value == chosen
+
+
+@needs_model
+def test_qm9_scores_come_with_std_and_domain_notes():
+    at = _page()
+    at.toggle(key="gen_qm9").set_value(True).run()
+    at = _generate(at, 3)
+    mols = _molecules(at)
+    assert {"gap", "gap_std", "homo", "lumo", "qm9_domain"} <= set(mols.columns)
+    assert (mols["gap_std"] > 0).all() and (mols["gap"] > 0).all()
+    # MOSES-like molecules exceed QM9's 9 heavy atoms: each says so
+    assert (mols["qm9_domain"] != "").all()
+    assert "inside the QM9 domain" in set(_metrics(at)["metric"])

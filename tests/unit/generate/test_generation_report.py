@@ -73,3 +73,30 @@ def test_view_sorts_by_distance_to_target_and_filters():
         "Oc1ccccc1",
         "CC(=O)Nc1ccccc1",
     ]
+
+
+class _FakeQM9:
+    def predict(self, smiles, progress=None):
+        n = len(smiles)
+        return pd.DataFrame(
+            {
+                **{c: [float(i) for i in range(n)] for c in GenerationReport.QM9_COLUMNS},
+                "domain_message": ["", "11 heavy atoms (QM9: up to 9)", ""][:n],
+                "error": ["", "", "could not generate 3D coordinates"][:n],
+            }
+        )
+
+
+def test_qm9_scores_join_row_by_row_with_domain_and_errors():
+    r = _report().score_qm9(_FakeQM9())
+    df = r.molecules
+    assert df["gap"].tolist() == [0.0, 1.0, 2.0]
+    assert df["qm9_domain"].tolist() == [
+        "",
+        "11 heavy atoms (QM9: up to 9)",
+        "could not generate 3D coordinates",
+    ]
+    assert df.attrs["samples"] == 10  # batch provenance kept
+    table = r.metrics_table().set_index("metric")["value"]
+    assert table["inside the QM9 domain"] == "33.3%"
+    assert "gap" not in _report().molecules  # the original report is unchanged
