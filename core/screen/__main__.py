@@ -1,0 +1,66 @@
+"""``python -m core.screen molecules|glasses IN OUT [options]``: batch screening.
+
+Examples::
+
+    python -m core.screen molecules library.csv scores.parquet --column smiles
+    python -m core.screen molecules library.sdf scores.csv
+    python -m core.screen glasses grid.parquet glasses.parquet --basis wt --resume
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.exceptions import StudioError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m core.screen",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("kind", choices=["molecules", "glasses"])
+    parser.add_argument("input", help="CSV, parquet or SDF (molecules only)")
+    parser.add_argument("output", help="parquet or CSV")
+    parser.add_argument("--column", help="molecules: the SMILES column (default: 'smiles')")
+    parser.add_argument(
+        "--basis", choices=["mol", "wt"], default="mol", help="glasses: mol%% or wt%%"
+    )
+    parser.add_argument("--chunk-rows", type=int, default=2048)
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    parser.add_argument("--limit", type=int, default=None, help="first N rows only")
+    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    args = parser.parse_args(argv)
+
+    import os
+
+    if args.device:
+        os.environ["MDS_DEVICE"] = args.device
+    from tqdm import tqdm
+
+    from core.screen import screen
+
+    try:
+        with tqdm(unit="rows", desc=args.kind, total=args.limit, dynamic_ncols=True) as bar:
+            summary = screen(
+                args.kind,
+                args.input,
+                args.output,
+                column=args.column,
+                basis=args.basis,
+                chunk_rows=args.chunk_rows,
+                resume=args.resume,
+                limit=args.limit,
+                progress=bar.update,
+            )
+    except StudioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(summary.text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""Batch screening (local engine): bad rows, formats, resume, and the CLI."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from core.exceptions import InvalidInputError
+from core.screen import screen
+from core.screen.__main__ import main
+
+
+class _FakeMolecules:
+    """Scripted stand-in for the QM9 predictor: gap = number of characters."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, smiles, progress=None):
+        self.calls += 1
+        rows = []
+        for s in smiles:
+            bad = not s or "(" in s and ")" not in s
+            rows.append(
+                {
+                    "input": s,
+                    "smiles": "" if bad else s,
+                    "gap": float("nan") if bad else float(len(s)),
+                    "gap_std": float("nan") if bad else 0.1,
+                    "in_domain": False if bad else len(s) < 6,
+                    "domain_message": "" if bad or len(s) < 6 else "too many heavy atoms",
+                    "error": f"invalid SMILES: {s!r} could not be parsed" if bad else "",
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+SMILES = ["CCO", "C1CC", "c1ccccc1", "C(", "", "CC(=O)O", "O", "CCN(CC)CC"]
+
+
+def _library(tmp_path, name="lib.csv"):
+    df = pd.DataFrame({"id": [f"m{i}" for i in range(len(SMILES))], "smiles": SMILES})
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        df.to_csv(path, index=False)
+    else:
+        df.to_parquet(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(("inp", "out"), [("lib.csv", "o.parquet"), ("lib.parquet", "o.csv")])
+def test_every_row_comes_back_in_order_with_its_id_and_error(tmp_path, inp, out):
+    s = screen(
+        "molecules",
+        _library(tmp_path, inp),
+        tmp_path / out,
+        chunk_rows=3,
+        predictor=_FakeMolecules(),
+    )
+    res = (
+        pd.read_parquet(tmp_path / out)
+        if out.endswith(".parquet")
+        else pd.read_csv(tmp_path / out, keep_default_na=False)
+    )
+    assert res["id"].tolist() == [f"m{i}" for i in range(len(SMILES))]
+    assert res.loc[3, "error"].startswith("invalid SMILES") and res.loc[4, "error"]
+    assert (res.loc[[0, 1, 2, 5, 6, 7], "error"] == "").all()
+    assert s.rows == 8 and s.chunks == 3 and sum(s.failed.values()) == 2
+    assert s.failed["invalid SMILES"] == 2  # values left out of the reason
+    assert s.out_of_domain == 3  # c1ccccc1, CC(=O)O, CCN(CC)CC
+
+
+def test_resume_skips_finished_chunks_and_gives_the_same_output(tmp_path):
+    lib = _library(tmp_path)
+    full = tmp_path / "full.parquet"
+    screen("molecules", lib, full, chunk_rows=3, predictor=_FakeMolecules())
+
+    class Dies(_FakeMolecules):
+        def predict(self, smiles, progress=None):
+            if self.calls == 2:
+                raise KeyboardInterrupt  # killed during the third chunk
+            return super().predict(smiles, progress)
+
+    out = tmp_path / "o.parquet"
+    with pytest.raises(KeyboardInterrupt):
+        screen("molecules", lib, out, chunk_rows=3, predictor=Dies())
+    assert not out.exists()
+    again = _FakeMolecules()
+    s = screen("molecules", lib, out, chunk_rows=3, resume=True, predictor=again)
+    assert s.chunks_resumed == 2 and again.calls == 1
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(full))
+
+
+def test_resume_against_other_settings_is_refused(tmp_path):
+    lib = _library(tmp_path)
+    out = tmp_path / "o.parquet"
+    screen("molecules", lib, out, chunk_rows=3, predictor=_FakeMolecules())
+    with pytest.raises(InvalidInputError, match="cannot resume"):
+        screen("molecules", lib, out, chunk_rows=4, resume=True, predictor=_FakeMolecules())
+
+
+def test_limit_and_bad_requests(tmp_path):
+    lib = _library(tmp_path)
+    s = screen(
+        "molecules", lib, tmp_path / "o.csv", limit=5, chunk_rows=2, predictor=_FakeMolecules()
+    )
+    assert s.rows == 5 and len(pd.read_csv(tmp_path / "o.csv")) == 5
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        screen("molecules", tmp_path / "nope.csv", tmp_path / "o.csv")
+    with pytest.raises(InvalidInputError, match="output file type"):
+        screen("molecules", lib, tmp_path / "o.xlsx")
+    with pytest.raises(InvalidInputError, match="no column 'smi'"):
+        screen("molecules", lib, tmp_path / "o.csv", column="smi", predictor=_FakeMolecules())
+
+
+def test_cli_prints_a_summary_and_a_clear_error(tmp_path, capsys):
+    assert main(["molecules", str(tmp_path / "missing.csv"), str(tmp_path / "o.csv")]) == 2
+    assert "error: the input file does not exist" in capsys.readouterr().err
+
+
+def test_reasons_leave_the_rows_values_out():
+    from core.screen.run import _reason
+
+    assert _reason("amount of SiO2 is not a number ('abc'). Got: 'abc'") == (
+        "amount of SiO2 is not a number"
+    )
+    assert _reason("unknown component 'Xx2O3': not an oxide") == "unknown component …"
+
+
+@pytest.mark.skipif(
+    not (__import__("core.config").config.models_dir() / "glass" / "card.json").exists(),
+    reason="no committed glass model",
+)
+def test_glasses_with_the_shipped_model_keep_names_and_flag_bad_rows(tmp_path):
+    grid = tmp_path / "grid.csv"
+    grid.write_text("name,SiO2,Na2O,CaO\ng1,75,15,10\ng2,abc,10,5\ng3,70,30,0\n")
+    s = screen("glasses", grid, tmp_path / "o.parquet", chunk_rows=2)
+    res = pd.read_parquet(tmp_path / "o.parquet")
+    assert res["name"].tolist() == ["g1", "g2", "g3"]
+    assert res.loc[1, "error"] and not res.loc[0, "error"] and not res.loc[2, "error"]
+    assert 700 < res.loc[0, "Tg"] < 900 and res.loc[0, "Tg_std"] > 0  # soda-lime: ~820 K
+    assert s.failed == {"amount of SiO2 is not a number": 1}
