@@ -52,7 +52,11 @@ def test_generate_around_a_fragment_and_send_to_properties(page, drawn) -> None:
     expect(main.get_by_role("heading", name="Molecule properties")).to_be_visible(
         timeout=RENDER_TIMEOUT_MS
     )
-    smiles = main.get_by_role("textbox", name="SMILES").input_value()
+    box = main.get_by_role("textbox", name="SMILES")
+    # the page may first draw with its default SMILES; wait for the one sent
+    expect(box).not_to_have_value("CCO", timeout=RENDER_TIMEOUT_MS)
+    drawn(page)
+    smiles = box.input_value()
     from rdkit import Chem
 
     mol = Chem.MolFromSmiles(smiles)
