@@ -68,9 +68,7 @@ def _reason(error: str) -> str:
     return re.sub(r"'[^']*'|\"[^\"]*\"", "…", head).strip()[:120]
 
 
-def iter_chunks(
-    path: Path, chunk_rows: int, kind: str, column: str | None = None
-) -> Iterator[pd.DataFrame]:
+def iter_chunks(path: Path, chunk_rows: int, kind: str) -> Iterator[pd.DataFrame]:
     """The input in chunks of ``chunk_rows`` rows; for SDF a ``name`` and a ``molecule``
     column (RDKit molecules, or the InvalidInputError of an unreadable record)."""
     suffix = path.suffix.lower()
@@ -146,10 +144,6 @@ def _predict_molecules(predictor, chunk: pd.DataFrame, column: str | None) -> pd
     return pd.concat([keep.reset_index(drop=True), pred.reset_index(drop=True)], axis=1)
 
 
-def _predict_glasses(predictor, chunk: pd.DataFrame, basis: str) -> pd.DataFrame:
-    return predictor.predict_table(chunk, basis)
-
-
 def _fingerprint(path: Path) -> dict:
     stat = path.stat()
     return {"input": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
@@ -220,7 +214,7 @@ def screen(
     t0 = time.perf_counter()
     summary.load_s = t0 - t_load
     seen = 0
-    for i, chunk in enumerate(iter_chunks(inp, chunk_rows, kind, column)):
+    for i, chunk in enumerate(iter_chunks(inp, chunk_rows, kind)):
         if limit is not None:
             if seen >= limit:
                 break
@@ -235,7 +229,7 @@ def screen(
             if kind == "molecules":
                 result = _predict_molecules(predictor, chunk, column)
             else:
-                result = _predict_glasses(predictor, chunk, basis)
+                result = predictor.predict_table(chunk, basis)
             # integers as floats: a later chunk's column may hold fractions, and all parts
             # must share one schema
             ints = result.select_dtypes("integer").columns
