@@ -557,6 +557,50 @@ def quench(
     return out
 
 
+SAFE_DISTANCE = 1.0  # Å: closer pairs are pushed apart before a minimisation
+
+
+def separate_close_pairs(atoms, r_safe: float = SAFE_DISTANCE, max_iter: int = 200):
+    """A copy of ``atoms`` with no two atoms closer than ``r_safe`` (minimum image).
+
+    LAMMPS aborts the whole process (an uncatchable C++ exception) when a pair comes inside
+    the inner end of the SHIK tables (:data:`shik.TABLE_R_MIN`, 0.5 Å), which a structure from
+    a file or an imperfect generator can contain; so every close pair is pushed apart along
+    its axis, half each way, until none is left.
+
+    Raises:
+        InvalidInputError: pairs still closer than the table's inner end after ``max_iter``
+            passes.
+    """
+    from ase.neighborlist import neighbor_list
+
+    out = atoms.copy()
+    rng = np.random.default_rng(0)
+    for _ in range(max_iter):
+        i, j, D = neighbor_list("ijD", out, r_safe)
+        if len(i) == 0:
+            return out
+        d = np.linalg.norm(D, axis=1)
+        zero = d < 1e-6
+        if zero.any():  # coincident atoms: a random direction
+            D[zero] = rng.normal(size=(int(zero.sum()), 3))
+            d[zero] = np.linalg.norm(D[zero], axis=1)
+        push = (0.5 * (r_safe - d) + 0.01)[:, None] * D / d[:, None]
+        pos = out.positions
+        np.add.at(pos, i, -push)  # each pair appears as (i, j) and (j, i)
+        out.positions = pos
+        out.wrap()
+    i, j, D = neighbor_list("ijD", out, shik.TABLE_R_MIN + 0.05)
+    if len(i):
+        raise InvalidInputError(
+            "Atoms overlap too much to relax",
+            got=f"{len(i) // 2} pairs closer than {shik.TABLE_R_MIN + 0.05:.2f} Å",
+            expected="a structure without overlapping atoms",
+            fix="regenerate the structure",
+        )
+    return out
+
+
 def relax(atoms, ftol: float = 1e-6, max_iter: int = 20000):
     """Minimise ``atoms`` (Si/O/Na, orthorhombic periodic cell) with SHIK at fixed cell.
 
@@ -588,6 +632,7 @@ def relax(atoms, ftol: float = 1e-6, max_iter: int = 20000):
             fix="set atoms.pbc = True",
         )
     n = len(atoms)
+    atoms = separate_close_pairs(atoms)
     with Simulation.from_atoms(atoms) as sim:
         res = sim.minimise(ftol, max_iter)
         relaxed = sim.atoms(dict(atoms.info))

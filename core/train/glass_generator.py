@@ -1,0 +1,328 @@
+"""Train the glass-structure diffusion model (:mod:`core.nn.glass_diffusion`) on our MD glasses.
+
+    python -m core.train.glass_generator train [--out checkpoints/glass_diffusion_wip] [--steps N]
+    python -m core.train.glass_generator export [--ckpt ...] [--per-condition 2]
+
+Data: the minimised structures of the ``train`` split of :mod:`core.data.glass_md` (SHIK
+melt-quench, SiO2 and Na2O-SiO2), re-read at every checkpoint so runs that finish while it
+trains join in. Each step draws structures at random until ``batch_atoms`` atoms are in the
+batch, one log-uniform noise level per structure, fresh Gaussian noise; the model is
+invariant to translation, rotation and atom order by construction, so no augmentation is
+needed. Adam, linear warm-up then cosine decay to ``min_lr_frac``, gradient clip 1, and an
+exponential moving average of the weights (``ema``) that sampling uses.
+
+Resumable: every ``ckpt_minutes`` (and on SIGTERM/SIGINT) the work folder gets
+``model.safetensors``, ``ema.safetensors``, ``optim.pt`` (Adam state + torch RNG,
+``weights_only`` loadable) and ``state.json``; re-running ``train`` continues. ``log.jsonl``
+holds the training loss and, every ``eval_every`` steps, the denoising loss of the held-out
+test structures at fixed noise levels (fixed noise), from the EMA weights.
+
+``export`` (:mod:`core.train.glass_generator_export`) samples structures at every test
+condition and writes ``trained_models/glass_diffusion/`` with the structural comparison to
+the held-out MD in the card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from core import config
+from core.nn.glass_diffusion import (
+    SPECIES,
+    GlassDenoiser,
+    GlassDiffusionConfig,
+    denoising_loss,
+    wrap,
+)
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "glass_diffusion"
+WORK_DIR = config.REPO_ROOT / "checkpoints" / "glass_diffusion_wip"
+EVAL_SIGMAS = (0.02, 0.1, 0.3, 1.0)
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    steps: int = 20_000  # length of the LR schedule
+    batch_atoms: int = 700
+    lr: float = 1e-3
+    min_lr_frac: float = 0.05
+    warmup: int = 200
+    ema: float = 0.999
+    eval_every: int = 250
+    log_every: int = 25
+    ckpt_minutes: float = 5.0
+    max_minutes: float = 0.0  # 0: run until `steps`
+    threads: int = 1
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+# ---------------------------------------------------------------- data
+def conditions_of(atoms) -> list[float]:
+    """``[density g/cm3, log10 cooling rate K/s, x(Na2O)]`` of an MD structure."""
+    info = atoms.info
+    return [
+        float(info["density_g_cm3"]),
+        float(np.log10(info["cooling_rate_K_s"])),
+        float(info["x_na2o"]),
+    ]
+
+
+def batchify(structures, conds=None) -> dict[str, torch.Tensor]:
+    """A PyG-style batch (concatenated atoms, ``batch`` index, one cell/condition row per
+    structure) of orthorhombic periodic ase.Atoms."""
+    sp, pos, bt, lengths, cond = [], [], [], [], []
+    for b, a in enumerate(structures):
+        sp.append(torch.tensor([SPECIES.index(s) for s in a.get_chemical_symbols()]))
+        pos.append(torch.tensor(a.positions, dtype=torch.float32))
+        bt.append(torch.full((len(a),), b, dtype=torch.long))
+        lengths.append(torch.tensor(a.cell.lengths(), dtype=torch.float32))
+        cond.append(torch.tensor(conds[b] if conds is not None else conditions_of(a)))
+    L = torch.stack(lengths)
+    batch = torch.cat(bt)
+    return {
+        "species": torch.cat(sp),
+        "pos": wrap(torch.cat(pos), L[batch]),
+        "lengths": L,
+        "batch": batch,
+        "cond": torch.stack(cond).float(),
+    }
+
+
+def load_data(split: str = "train"):
+    from core.data.glass_md import load_structures
+
+    return load_structures(split, "min")
+
+
+@torch.no_grad()
+def eval_loss(model: GlassDenoiser, structures, seed: int = 1) -> dict[str, float]:
+    """Denoising loss of ``structures`` at :data:`EVAL_SIGMAS`, fixed noise (comparable
+    between checkpoints)."""
+    out = {}
+    for sigma in EVAL_SIGMAS:
+        g = torch.Generator().manual_seed(seed)
+        losses = []
+        for a in structures:
+            b = batchify([a])
+            loss = denoising_loss(
+                model,
+                b["species"],
+                b["pos"],
+                b["lengths"],
+                b["batch"],
+                b["cond"],
+                sigma=torch.tensor([sigma]),
+                generator=g,
+            )
+            losses.append(float(loss))
+        out[f"{sigma:g}"] = float(np.mean(losses))
+    return out
+
+
+# ---------------------------------------------------------------- checkpoints
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _save_weights(module, path: Path) -> None:
+    sd = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+    _atomic(path, lambda p: save_file(sd, str(p)))
+
+
+def load_model(path: Path, cfg_dict: dict) -> GlassDenoiser:
+    model = GlassDenoiser(GlassDiffusionConfig(**cfg_dict))
+    model.load_state_dict(load_file(str(path)))
+    return model
+
+
+# ---------------------------------------------------------------- training
+def train(cfg: TrainConfig, out: Path = WORK_DIR, data=None, model_cfg=None) -> dict:
+    """Train (or resume) into ``out``; ``data`` replaces the MD training structures (tests
+    overfit one tiny structure this way). Returns the final state."""
+    torch.set_num_threads(cfg.threads)
+    given = data
+    state_path = out / "state.json"
+    if state_path.exists():
+        state = json.loads(state_path.read_text())
+        cfg = TrainConfig(**{**state["train"], "max_minutes": cfg.max_minutes, "steps": cfg.steps})
+        model = load_model(out / "model.safetensors", state["model_config"])
+        ema = load_model(out / "ema.safetensors", state["model_config"])
+        log.info("resuming at step %d", state["step"])
+    else:
+        torch.manual_seed(cfg.seed)
+        mcfg = model_cfg or GlassDiffusionConfig()
+        model = GlassDenoiser(mcfg)
+        ema = GlassDenoiser(mcfg)
+        ema.load_state_dict(model.state_dict())
+        state = {
+            "step": 0,
+            "structures_seen": 0,
+            "model_config": mcfg.to_dict(),
+            "rng": None,
+            "cpu_seconds": 0.0,
+        }
+    state["train"] = asdict(cfg)
+    ema.eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    data = given if given is not None else load_data("train")
+    test = [] if given is not None else load_data("test")
+    state["train_structures"] = len(data)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    if (out / "optim.pt").exists() and state["step"] > 0:
+        blob = torch.load(out / "optim.pt", weights_only=True)
+        opt.load_state_dict(blob["optimizer"])
+        torch.set_rng_state(blob["torch_rng"])
+    rng = np.random.default_rng(cfg.seed)
+    if state["rng"] is not None:
+        rng.bit_generator.state = state["rng"]
+
+    stop = {"flag": False}
+
+    def _handler(signum, frame):
+        stop["flag"] = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _handler)
+
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "log.jsonl"
+    t_wall0, t_ckpt, t_cpu = time.time(), time.time(), time.process_time()
+    losses: list[float] = []
+
+    def write_log(rec: dict) -> None:
+        with log_path.open("a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+    def checkpoint() -> None:
+        nonlocal t_cpu
+        now = time.process_time()
+        state["cpu_seconds"] += now - t_cpu
+        t_cpu = now
+        state["rng"] = rng.bit_generator.state
+        _save_weights(model, out / "model.safetensors")
+        _save_weights(ema, out / "ema.safetensors")
+        blob = {"optimizer": opt.state_dict(), "torch_rng": torch.get_rng_state()}
+        _atomic(out / "optim.pt", lambda p: torch.save(blob, p))
+        _atomic(state_path, lambda p: p.write_text(json.dumps(state, indent=1)))
+
+    sizes = np.array([len(a) for a in data])
+    while state["step"] < cfg.steps and not stop["flag"]:
+        step = state["step"]
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * lr_factor(step, cfg)
+        picked, total = [], 0
+        while total < cfg.batch_atoms or not picked:
+            i = int(rng.integers(len(data)))
+            if picked and total + sizes[i] > 1.5 * cfg.batch_atoms:
+                break
+            picked.append(i)
+            total += int(sizes[i])
+        b = batchify([data[i] for i in picked])
+        model.train()
+        loss = denoising_loss(model, b["species"], b["pos"], b["lengths"], b["batch"], b["cond"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            d = min(cfg.ema, (1 + step) / (10 + step))
+            for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
+                pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+        losses.append(float(loss))
+        state["step"] = step + 1
+        state["structures_seen"] += len(picked)
+        if state["step"] % cfg.log_every == 0:
+            rec = {
+                "step": state["step"],
+                "loss": round(float(np.mean(losses)), 5),
+                "lr": opt.param_groups[0]["lr"],
+            }
+            write_log(rec)
+            log.info("%s", rec)
+            losses = []
+        if test and state["step"] % cfg.eval_every == 0:
+            rec = {"step": state["step"], "test_loss_by_sigma": eval_loss(ema, test)}
+            write_log(rec)
+            log.info("eval %s", rec)
+        if time.time() - t_ckpt > cfg.ckpt_minutes * 60:
+            checkpoint()
+            t_ckpt = time.time()
+            if given is None:
+                fresh = load_data("train")
+                if len(fresh) > len(data):
+                    log.info("training set grows %d -> %d structures", len(data), len(fresh))
+                    data = fresh
+                    sizes = np.array([len(a) for a in data])
+                    state["train_structures"] = len(data)
+        if cfg.max_minutes and time.time() - t_wall0 > cfg.max_minutes * 60:
+            break
+    checkpoint()
+    log.info("checkpoint at step %d", state["step"])
+    return state
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train / export the glass-structure generator")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    tr = sub.add_parser("train")
+    tr.add_argument("--out", type=Path, default=WORK_DIR)
+    for f in fields(TrainConfig):
+        if f.type in ("int", "float"):
+            tr.add_argument(
+                "--" + f.name.replace("_", "-"),
+                type={"int": int, "float": float}[f.type],
+                default=None,
+            )
+    for f in fields(GlassDiffusionConfig):
+        if f.name in ("hidden", "layers", "rbf"):
+            tr.add_argument("--" + f.name, type=int, default=None)
+    tr.add_argument("--cutoff", type=float, default=None)
+    ex = sub.add_parser("export")
+    ex.add_argument("--ckpt", type=Path, default=WORK_DIR)
+    ex.add_argument("--per-condition", type=int, default=2)
+    ex.add_argument("--steps", type=int, default=150)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.cmd == "train":
+        cfg = TrainConfig()
+        for f in fields(TrainConfig):
+            v = getattr(args, f.name, None)
+            if v is not None:
+                setattr(cfg, f.name, v)
+        mcfg = GlassDiffusionConfig()
+        for key in ("hidden", "layers", "rbf", "cutoff"):
+            if getattr(args, key) is not None:
+                setattr(mcfg, key, getattr(args, key))
+        train(cfg, args.out, model_cfg=mcfg)
+    else:
+        from core.train.glass_generator_export import export
+
+        export(args.ckpt, per_condition=args.per_condition, steps=args.steps)
+
+
+if __name__ == "__main__":
+    main()
