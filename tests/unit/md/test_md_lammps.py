@@ -105,3 +105,26 @@ def test_a_lammps_run_leaves_torch_threads_alone(lammps):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_close_pairs_are_pushed_apart_before_lammps_sees_them():
+    # LAMMPS aborts the whole process on a pair inside its table (0.5 Å): regression test
+    # for a crash when relaxing an early generator sample
+    from ase.neighborlist import neighbor_list
+
+    atoms = L.random_structure({"Si": 8, "O": 16}, density=2.2, seed=0)
+    atoms.positions[1] = atoms.positions[0] + [0.2, 0.0, 0.0]
+    atoms.positions[2] = atoms.positions[0]  # coincident
+    out = L.separate_close_pairs(atoms)
+    d = neighbor_list("d", out, L.SAFE_DISTANCE - 1e-6)
+    assert len(d) == 0
+    assert len(out) == len(atoms)
+    assert np.allclose(out.cell.array, atoms.cell.array)
+
+
+def test_relax_survives_overlapping_atoms(lammps):
+    atoms = L.random_structure({"Si": 8, "O": 16}, density=2.2, seed=1)
+    atoms.positions[3] = atoms.positions[4] + [0.1, 0.1, 0.0]
+    relaxed, info = L.relax(atoms, max_iter=200)
+    assert np.isfinite(info["energy_per_atom_after_eV"])
+    assert info["energy_per_atom_after_eV"] <= info["energy_per_atom_before_eV"]
