@@ -105,6 +105,8 @@ def evaluate(
         table = table.reset_index()
         for key in ("composition_label", "n_atoms", "density_g_cm3", "cooling_rate_K_s"):
             table[key] = getattr(c, key)
+        table["sample_seconds"] = float(np.mean([a.info["sample_seconds"] for a in made]))
+        table["relax_seconds"] = float(np.mean([a.info.get("relax_seconds", 0.0) for a in made]))
         rows.append(table)
         log.info(
             "%s n=%d d=%.2f r=%.0e: Si4 %.3f O2 %.3f",
