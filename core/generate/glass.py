@@ -235,7 +235,9 @@ class GlassStructureGenerator:
         batch = torch.arange(n).repeat_interleave(len(symbols))
         lengths = torch.full((n, 3), length, dtype=torch.float32)
         cond = torch.tensor([[density, math.log10(rate), x]] * n, dtype=torch.float32)
-        gen = torch.Generator().manual_seed(int(seed))
+        dev = torch.device(self.device)
+        species, batch, lengths, cond = (t.to(dev) for t in (species, batch, lengths, cond))
+        gen = torch.Generator(device=dev).manual_seed(int(seed))
         t0 = time.perf_counter()
         weight = 0.3 if relax else 1.0
 
@@ -255,7 +257,7 @@ class GlassStructureGenerator:
                 progress=_progress,
             )
         seconds = (time.perf_counter() - t0) / n
-        pos = pos.numpy().astype(float)
+        pos = pos.cpu().numpy().astype(float)
         label = composition_label(round(x, 9))
         out = []
         for i in range(n):
@@ -456,9 +458,16 @@ def _load(folder: str, device: str) -> GlassStructureGenerator:
     return GlassStructureGenerator(model.to(device), card, device)
 
 
-def load_generator(folder: Path | None = None, device: str = "cpu") -> GlassStructureGenerator:
-    """The shipped generator (``trained_models/glass_diffusion``); cached per folder."""
-    return _load(str(folder or model_dir()), device)
+def load_generator(
+    folder: Path | None = None, device: str | None = None
+) -> GlassStructureGenerator:
+    """The shipped generator (``trained_models/glass_diffusion``), on ``device`` (default:
+    :func:`core.device.select_device`, i.e. ``MDS_DEVICE`` or the GPU when there is one);
+    cached per folder and device. The same seed gives the same structures on one device
+    type; CPU and GPU random streams differ."""
+    from core.device import select_device
+
+    return _load(str(folder or model_dir()), str(select_device(device)))
 
 
 __all__ = [

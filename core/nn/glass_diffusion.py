@@ -204,7 +204,7 @@ class GlassDenoiser(nn.Module):
 # ----------------------------------------------------------------------------- training
 def sample_sigma(n: int, config: GlassDiffusionConfig, generator=None) -> Tensor:
     """Noise levels log-uniform in ``[sigma_min, sigma_max]``."""
-    u = torch.rand(n, generator=generator)
+    u = torch.rand(n, generator=generator, device=generator.device if generator else None)
     lo, hi = math.log(config.sigma_min), math.log(config.sigma_max)
     return torch.exp(lo + u * (hi - lo))
 
@@ -222,8 +222,8 @@ def denoising_loss(
     """Mean squared error of the predicted noise (per atom and axis) at random noise levels
     (one per structure); the noisy positions are wrapped into the cell."""
     if sigma is None:
-        sigma = sample_sigma(lengths.shape[0], model.config, generator)
-    eps = torch.randn(pos0.shape, generator=generator, dtype=pos0.dtype)
+        sigma = sample_sigma(lengths.shape[0], model.config, generator).to(pos0.device)
+    eps = torch.randn(pos0.shape, generator=generator, dtype=pos0.dtype, device=pos0.device)
     x = wrap(pos0 + sigma[batch].unsqueeze(-1) * eps, lengths[batch])
     eps_hat = model(species, x, lengths, batch, sigma, cond)
     return ((eps_hat - eps) ** 2).mean()
@@ -260,13 +260,13 @@ def sample(
     """
     c = model.config
     L = lengths[batch]
-    x = torch.rand(L.shape, generator=generator, dtype=L.dtype) * L
+    x = torch.rand(L.shape, generator=generator, dtype=L.dtype, device=L.device) * L
     sigmas = karras_sigmas(steps, c.sigma_min, c.sigma_max)
     B = lengths.shape[0]
     for i in range(steps):
         s = float(sigmas[i])
         s_next = float(sigmas[i + 1]) if i + 1 < steps else 0.0
-        eps_hat = model(species, x, lengths, batch, torch.full((B,), s), cond)
+        eps_hat = model(species, x, lengths, batch, torch.full((B,), s, device=x.device), cond)
         if s_next == 0.0:
             x = x - s * eps_hat  # the final denoised estimate
         else:
@@ -274,7 +274,8 @@ def sample(
             s_down = math.sqrt(max(0.0, s_next**2 - s_up**2))
             x = x + (s_down - s) * eps_hat
             if s_up > 0:
-                x = x + s_up * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+                noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+                x = x + s_up * noise
         x = wrap(x, L)
         if progress is not None:
             progress(i + 1, steps)
