@@ -73,11 +73,11 @@ def load_labels(split: str) -> pd.DataFrame:
     return df.dropna(subset=list(PROPERTIES)).reset_index(drop=True)
 
 
-def property_stats(df: pd.DataFrame) -> dict[str, dict[str, float]]:
+def property_stats(df: pd.DataFrame, keys=PROPERTIES) -> dict[str, dict[str, float]]:
     """Per property: mean/std (standardisation) and the training range (min, max and the
     0.5/99.5 percentiles; the sampler refuses conditions outside the percentile range)."""
     out = {}
-    for key in PROPERTIES:
+    for key in keys:
         v = df[key].to_numpy(dtype=float)
         out[key] = {
             "mean": float(v.mean()),

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from rdkit import Chem, rdBase
 from safetensors.torch import load_file, save_file
@@ -48,6 +49,11 @@ log = logging.getLogger(__name__)
 
 MODEL_NAME = "smiles_gpt_moses"
 WORK_DIR = config.REPO_ROOT / "checkpoints" / "smiles_gpt_wip"
+# The second model: QM9 molecules conditioned on their DFT frontier orbitals and dipole
+QM9_PROPERTIES = ("homo", "lumo", "gap", "mu")
+DATASETS = {"moses": PROPERTIES, "qm9": QM9_PROPERTIES}
+MODEL_NAMES = {"moses": MODEL_NAME, "qm9": "smiles_gpt_qm9"}
+WORK_DIRS = {"moses": WORK_DIR, "qm9": config.REPO_ROOT / "checkpoints" / "smiles_gpt_qm9_wip"}
 
 
 @dataclass
@@ -69,6 +75,7 @@ class TrainConfig:
     max_minutes: float = 0.0  # 0: run until `steps`
     train_limit: int = 0  # 0: every labelled molecule (positive: the first n, for tests)
     threads: int = 1
+    dataset: str = "moses"  # or "qm9" (conditions: DFT homo, lumo, gap, mu)
     model: dict = field(default_factory=lambda: {"n_layer": 6, "n_head": 4, "n_embd": 128})
 
 
@@ -83,13 +90,21 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
 class MoleculeData:
     """Labelled SMILES, their standardised properties and batch assembly."""
 
-    def __init__(self, smiles: list[str], props: np.ndarray, vocab: SmilesVocab, stats: dict):
+    def __init__(
+        self,
+        smiles: list[str],
+        props: np.ndarray,
+        vocab: SmilesVocab,
+        stats: dict,
+        properties: tuple[str, ...] = PROPERTIES,
+    ):
         self.vocab = vocab
         self.stats = stats
+        self.properties = tuple(properties)
         self.max_tokens = None
         self.smiles = smiles
-        mean = np.array([stats[k]["mean"] for k in PROPERTIES])
-        std = np.array([stats[k]["std"] for k in PROPERTIES])
+        mean = np.array([stats[k]["mean"] for k in self.properties])
+        std = np.array([stats[k]["std"] for k in self.properties])
         self.cond = ((props - mean) / std).astype(np.float32)
 
     def __len__(self) -> int:
@@ -118,7 +133,7 @@ class MoleculeData:
                 continue
             seqs.append(s)
             rows.append(i)
-        B, P = len(seqs), len(PROPERTIES)
+        B, P = len(seqs), len(self.properties)
         idx = torch.full((B, max(len(s) for s in seqs)), self.vocab.pad_id, dtype=torch.long)
         for b, s in enumerate(seqs):
             idx[b, : len(s)] = torch.tensor(s)
@@ -127,19 +142,47 @@ class MoleculeData:
         return idx, torch.from_numpy(self.cond[rows]), torch.from_numpy(mask)
 
 
-def load_train_data(vocab: SmilesVocab, stats: dict | None, limit: int = 0) -> MoleculeData:
-    from core.data.moses_labels import load_labels, property_stats
+def qm9_labels(split: str) -> pd.DataFrame:
+    """QM9 molecules of a split as canonical RDKit SMILES with their DFT homo, lumo, gap
+    (eV) and dipole mu (D); molecules RDKit cannot parse are left out."""
+    from core.data import qm9
 
-    df = load_labels("train")
+    df = qm9.load_split(split, columns=["smiles", *QM9_PROPERTIES])
+    with rdBase.BlockLogs():
+        mols = [Chem.MolFromSmiles(s) for s in df["smiles"]]
+    keep = [m is not None for m in mols]
+    df = df[keep].copy()
+    df["smiles"] = [Chem.MolToSmiles(m) for m in mols if m is not None]
+    return df.reset_index(drop=True)
+
+
+def labels(dataset: str, split: str) -> pd.DataFrame:
+    """SMILES + condition columns of a dataset split (MOSES: RDKit labels; QM9: DFT)."""
+    if dataset == "qm9":
+        return qm9_labels(split)
+    from core.data.moses_labels import load_labels
+
+    return load_labels(split)
+
+
+def load_train_data(
+    vocab: SmilesVocab, stats: dict | None, limit: int = 0, dataset: str = "moses"
+) -> MoleculeData:
+    from core.data.moses_labels import property_stats
+
+    props = DATASETS[dataset]
+    df = labels(dataset, "train")
     if limit:
         df = df.iloc[:limit]
     if len(df) == 0:
         raise RuntimeError("no labelled MOSES molecules: run python -m core.data.moses_labels")
-    stats = stats or property_stats(df)
-    return MoleculeData(df["smiles"].tolist(), df[list(PROPERTIES)].to_numpy(float), vocab, stats)
+    stats = stats or property_stats(df, props)
+    return MoleculeData(df["smiles"].tolist(), df[list(props)].to_numpy(float), vocab, stats, props)
 
 
-def build_vocab() -> SmilesVocab:
+def build_vocab(dataset: str = "moses") -> SmilesVocab:
+    if dataset == "qm9":
+        return SmilesVocab.build(qm9_labels("train")["smiles"])
     from core.data import moses
 
     return SmilesVocab.build(moses.load_split("train", columns=["smiles"])["smiles"])
@@ -188,12 +231,13 @@ def validity_uniqueness(smiles: list[str]) -> tuple[float, float, list[str]]:
     return valid, unique, canon
 
 
-def _val_batch(vocab: SmilesVocab, stats: dict, n: int = 512):
-    """Fixed held-out batch (MOSES val, canonical, all conditions given) for the val loss."""
-    from core.data.moses_labels import load_labels
-
-    df = load_labels("val").iloc[:n]
-    data = MoleculeData(df["smiles"].tolist(), df[list(PROPERTIES)].to_numpy(float), vocab, stats)
+def _val_batch(vocab: SmilesVocab, stats: dict, n: int = 512, dataset: str = "moses"):
+    """Fixed held-out batch (the val split, canonical, all conditions given) for the val
+    loss."""
+    props = DATASETS[dataset]
+    df = labels(dataset, "val")
+    df = df[[all(t in vocab for t in tokenize(s)) for s in df["smiles"]]].iloc[:n]
+    data = MoleculeData(df["smiles"].tolist(), df[list(props)].to_numpy(float), vocab, stats, props)
     seqs = [vocab.encode(s) for s in data.smiles]
     idx = torch.full((len(seqs), max(map(len, seqs))), vocab.pad_id, dtype=torch.long)
     for b, s in enumerate(seqs):
@@ -268,8 +312,9 @@ def train(
         log.info("resuming at step %d (%d molecules seen)", state["step"], state["molecules_seen"])
     else:
         torch.manual_seed(cfg.seed)
-        vocab = data.vocab if data is not None else build_vocab()
-        mcfg = SmilesGPTConfig(vocab_size=len(vocab), n_cond=len(PROPERTIES), **cfg.model)
+        vocab = data.vocab if data is not None else build_vocab(cfg.dataset)
+        n_cond = len(DATASETS[cfg.dataset])
+        mcfg = SmilesGPTConfig(vocab_size=len(vocab), n_cond=n_cond, **cfg.model)
         model = SmilesGPT(mcfg)
         state = {
             "step": 0,
@@ -281,8 +326,9 @@ def train(
             "cpu_seconds": 0.0,
         }
     if data is None:
-        data = load_train_data(vocab, state["stats"], cfg.train_limit)
+        data = load_train_data(vocab, state["stats"], cfg.train_limit, cfg.dataset)
     state["stats"] = data.stats
+    state["properties"] = list(data.properties)
     state["train"] = asdict(cfg)
     state["train_molecules_available"] = len(data)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "cond_" not in n]
@@ -305,7 +351,9 @@ def train(
     rng = np.random.default_rng(cfg.seed)
     if state["rng"] is not None:
         rng.bit_generator.state = state["rng"]
-    val_idx, val_cond = val if val is not None else _val_batch(vocab, data.stats)
+    if val is None:
+        val = _val_batch(vocab, data.stats, dataset=cfg.dataset)
+    val_idx, val_cond = val
     max_len = model.config.block_size - model.config.n_cond
 
     stop = {"flag": False}
@@ -391,7 +439,7 @@ def train(
             t_ckpt = time.time()
             # molecules labelled since the start join the training set
             if not cfg.train_limit and given_data is None:
-                fresh = load_train_data(vocab, data.stats)
+                fresh = load_train_data(vocab, data.stats, dataset=cfg.dataset)
                 if len(fresh) > len(data):
                     log.info(
                         "training set grows %d -> %d labelled molecules", len(data), len(fresh)
@@ -409,7 +457,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Train / export the SMILES generator")
     sub = parser.add_subparsers(dest="cmd", required=True)
     tr = sub.add_parser("train")
-    tr.add_argument("--out", type=Path, default=WORK_DIR)
+    tr.add_argument("--out", type=Path, default=None, help="default: checkpoints/<model>_wip")
+    tr.add_argument("--dataset", choices=sorted(DATASETS), default="moses")
     for f in fields(TrainConfig):
         if f.type in ("int", "float"):
             tr.add_argument(
@@ -434,7 +483,8 @@ def main(argv: list[str] | None = None) -> None:
         for key in ("n_layer", "n_head", "n_embd"):
             if getattr(args, key) is not None:
                 cfg.model[key] = getattr(args, key)
-        train(cfg, args.out)
+        cfg.dataset = args.dataset
+        train(cfg, args.out or WORK_DIRS[args.dataset])
     else:
         from core.train.molecule_generator_export import export
 
