@@ -36,10 +36,13 @@ CAPABILITIES = (
         "recipes to try (variables, constraints, several objectives; campaigns are saved). "
         "The molecule generator writes new molecules with the logP, synthetic "
         "accessibility, weight, QED or polar surface area you ask for, around a fragment "
-        "you choose, and sends any of them to the property page.",
+        "you choose, and sends any of them to the property page. The glass structure "
+        "generator builds atomistic silica and sodium silicate glasses for a composition, "
+        "density and cooling rate, and measures them beside molecular-dynamics glasses.",
         "Data: concrete mixes (Yeh, 1,030 recipes), your own recipe tables, and the glass "
         "property model for glass campaigns; MOSES (1.6 M drug-like molecules from ZINC) "
-        "for the molecule generator.",
+        "for the molecule generator; our SHIK melt-quench MD of SiO2 and Na2O-SiO2 glasses "
+        "for the glass structure generator.",
     ),
 )
 

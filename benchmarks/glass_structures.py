@@ -39,6 +39,7 @@ SHOWN = (
     ("sio_bond_mean_A", "Si-O bond mean (A)", "{:.4f}"),
     ("OSiO_mean_deg", "O-Si-O mean (deg)", "{:.2f}"),
     ("SiOSi_mean_deg", "Si-O-Si mean (deg)", "{:.2f}"),
+    ("ring_frac_2", "2-rings (edge-sharing)", "{:.3f}"),
     ("ring_frac_3", "3-rings", "{:.3f}"),
     ("ring_frac_4", "4-rings", "{:.3f}"),
     ("ring_frac_5", "5-rings", "{:.3f}"),

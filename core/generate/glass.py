@@ -296,8 +296,9 @@ class GlassStructureGenerator:
             progress(1.0, "done")
         return out
 
-    def report(self, structures: Sequence, reference: str = "md") -> GlassStructureReport:
-        """Analysis of ``structures`` beside the MD glasses at their condition."""
+    def report(self, structures: Sequence) -> GlassStructureReport:
+        """Analysis of ``structures`` (all of one condition) beside the MD glasses at that
+        condition."""
         return GlassStructureReport(list(structures))
 
 
@@ -306,6 +307,7 @@ def _reference_structures(info: Mapping[str, Any]):
     """MD structures (both splits) at the structures' condition, or the nearest condition
     with MD, and a note saying which."""
     from core.data.glass_md import load_runs, load_structures
+    from core.md.plan import rate_text
 
     runs = load_runs()
     label = info["composition"]
@@ -331,7 +333,7 @@ def _reference_structures(info: Mapping[str, Any]):
     note = (
         f"MD reference: {len(refs)} SHIK melt-quench glasses of {label}, "
         f"{int(best['n_atoms'])} atoms, {best['density_g_cm3']:.2f} g/cm3, "
-        f"{best['cooling_rate_K_s']:.0e} K/s (minimised)"
+        f"{rate_text(best['cooling_rate_K_s'])} K/s (minimised)"
     )
     exact = abs(best["density_g_cm3"] - info["density_g_cm3"]) < 0.005 and math.isclose(
         best["cooling_rate_K_s"], rate, rel_tol=1e-6
@@ -349,12 +351,24 @@ class GlassStructureReport:
     structures: list
     _analysis: pd.DataFrame | None = field(default=None, repr=False)
     _reference: tuple | None = field(default=None, repr=False)
+    _reference_analysis: list | None = field(default=None, repr=False)
+    _profiles: dict | None = field(default=None, repr=False)
+
+    CONDITION = ("composition", "density_g_cm3", "cooling_rate_K_s", "n_atoms")
 
     def __post_init__(self) -> None:
         if not self.structures:
             raise InvalidInputError("No structures", got=0, expected="one or more structures")
         for a in self.structures:
             a.info.setdefault("n_atoms", len(a))
+        first = self.structures[0].info
+        for a in self.structures[1:]:
+            if any(a.info.get(k) != first.get(k) for k in self.CONDITION):
+                raise InvalidInputError(
+                    "A report holds structures of one condition",
+                    got="structures of different composition, density, rate or size",
+                    expected="one call of sample() per condition",
+                )
 
     @property
     def info(self) -> dict:
@@ -382,18 +396,21 @@ class GlassStructureReport:
         refs, _ = self.reference()
         if not refs:
             return pd.DataFrame()
-        ref_rows = [analyse(a) for a in refs]
-        return compare(self.analysis(), ref_rows)
+        if self._reference_analysis is None:
+            self._reference_analysis = [analyse(a) for a in refs]
+        return compare(self.analysis(), self._reference_analysis)
 
     def profiles(self) -> dict[str, dict[str, pd.DataFrame]]:
         """``{"generated": profiles, "md": profiles}`` (RDF, angles, rings, S(q))."""
         from core.generate.glass_analysis import profiles
 
-        out = {"generated": profiles(self.structures)}
-        refs, _ = self.reference()
-        if refs:
-            out["md"] = profiles(refs)
-        return out
+        if self._profiles is None:
+            out = {"generated": profiles(self.structures)}
+            refs, _ = self.reference()
+            if refs:
+                out["md"] = profiles(refs)
+            self._profiles = out
+        return self._profiles
 
     def export(self, index: int, fmt: str) -> bytes:
         """One structure as ``extxyz``, ``cif`` or ``lammps-data`` (ASE writers)."""

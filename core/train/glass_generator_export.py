@@ -35,6 +35,7 @@ KEY_MEASURES = (
     "peak_SiSi_A",
     "OSiO_mean_deg",
     "SiOSi_mean_deg",
+    "ring_frac_2",
     "ring_frac_3",
     "ring_frac_4",
     "ring_frac_5",

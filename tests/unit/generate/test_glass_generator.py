@@ -98,7 +98,7 @@ def test_report_compares_with_md_and_exports(pair, gen):
 
     report = gen.report(pair)
     refs, note = report.reference()
-    assert refs and "SiO2" in note and "192 atoms" in note and "1e+13" in note
+    assert refs and "SiO2" in note and "192 atoms" in note and "1e13 K/s" in note
     table = report.comparison()
     assert {"si_4fold_frac", "peak_SiO_A", "SiOSi_mean_deg"} <= set(table.index)
     assert (table["n_generated"] == 2).all()
@@ -115,3 +115,9 @@ def test_report_compares_with_md_and_exports(pair, gen):
     assert len(frames) == 2
     with pytest.raises(InvalidInputError):
         report.export(0, "pdbx")
+
+
+def test_a_report_refuses_mixed_conditions(gen, pair):
+    (other,) = gen.sample(1, "SiO2 100", density=2.3, seed=0, steps=10)
+    with pytest.raises(InvalidInputError, match="one condition"):
+        gen.report([pair[0], other])
