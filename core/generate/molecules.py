@@ -36,7 +36,10 @@ from core.nn.smiles_gpt import SmilesGPT, SmilesGPTConfig
 
 log = logging.getLogger(__name__)
 
-MODELS = {"moses": "smiles_gpt_moses"}
+MODELS = {"moses": "smiles_gpt_moses", "qm9": "smiles_gpt_qm9"}
+# conditions the studio's QM9 model (qm9_painn) scores: the achieved value is its prediction
+QM9_SCORED = ("homo", "lumo", "gap", "mu")
+QM9_UNITS = {"homo": "eV", "lumo": "eV", "gap": "eV", "mu": "D"}
 MAX_N = 10_000
 _PREFIXES_PER_FRAGMENT = 16
 
@@ -52,13 +55,29 @@ class MoleculeGenerator:
         ranges: Mapping[str, tuple[float, float]],
         card: dict | None = None,
         training_smiles: Callable[[], frozenset[str] | None] | None = None,
+        properties: tuple[str, ...] = PROPERTIES,
     ) -> None:
         self.model = model.eval()
         self.vocab = vocab
+        self.properties = tuple(properties)  # condition slots, in the model's order
         self.stats = {k: dict(v) for k, v in stats.items()}
         self.ranges = {k: (float(lo), float(hi)) for k, (lo, hi) in ranges.items()}
         self.card = card or {}
-        self._training_smiles = training_smiles or _moses_training_smiles
+        self.dataset = self.card.get("dataset", "moses")
+        default = _qm9_training_smiles if self.dataset == "qm9" else _moses_training_smiles
+        self._training_smiles = training_smiles or default
+        self._predictor = None
+
+    @property
+    def units(self) -> dict[str, str]:
+        from core.chem.descriptors import UNITS
+
+        return {**UNITS, **QM9_UNITS}
+
+    @property
+    def scored_by_qm9(self) -> tuple[str, ...]:
+        """Conditions whose achieved value is the QM9 model's prediction (not RDKit's)."""
+        return tuple(k for k in self.properties if k in QM9_SCORED)
 
     @classmethod
     def from_folder(cls, folder: Path) -> MoleculeGenerator:
@@ -76,9 +95,11 @@ class MoleculeGenerator:
         sd["lm_head.weight"] = sd["wte.weight"]  # tied weights are stored once
         model.load_state_dict(sd)
         cond = card["conditions"]
-        stats = {k: {"mean": cond[k]["mean"], "std": cond[k]["std"]} for k in PROPERTIES}
-        ranges = {k: tuple(cond[k]["range"]) for k in PROPERTIES}
-        return cls(model, SmilesVocab(tuple(card["tokenizer"]["vocab"])), stats, ranges, card)
+        props = tuple(card.get("condition_order", PROPERTIES))
+        stats = {k: {"mean": cond[k]["mean"], "std": cond[k]["std"]} for k in props}
+        ranges = {k: tuple(cond[k]["range"]) for k in props}
+        vocab = SmilesVocab(tuple(card["tokenizer"]["vocab"]))
+        return cls(model, vocab, stats, ranges, card, properties=props)
 
     def summary(self) -> str:
         """One line on what this model is and how well it did on held-out data (its card)."""
@@ -90,7 +111,8 @@ class MoleculeGenerator:
         text = (
             f"{card.get('name', '?')} {card.get('version', '')}: "
             f"{card.get('parameters', 0) / 1e6:.1f} M parameters, "
-            f"{train.get('molecules_seen', 0):,} MOSES training molecules seen, "
+            f"{train.get('molecules_seen', 0):,} {self.dataset.upper()} training molecules "
+            "seen, "
             f"built {str(card.get('date', '?'))[:10]}"
         )
         if uncond:
@@ -114,11 +136,11 @@ class MoleculeGenerator:
             )
         out = {}
         for key, value in conditions.items():
-            if key not in PROPERTIES:
+            if key not in self.properties:
                 raise InvalidInputError(
                     f"unknown condition {key!r}",
                     got=key,
-                    expected=f"one of {', '.join(PROPERTIES)}",
+                    expected=f"one of {', '.join(self.properties)}",
                     fix="use the property keys exactly as listed",
                 )
             if isinstance(value, bool) or not isinstance(value, Real):
@@ -244,7 +266,7 @@ class MoleculeGenerator:
         P = self.model.config.n_cond
         values = torch.zeros(P)
         mask = torch.zeros(P, dtype=torch.bool)
-        for j, key in enumerate(PROPERTIES):
+        for j, key in enumerate(self.properties):
             if key in cond:
                 st = self.stats[key]
                 values[j] = (cond[key] - st["mean"]) / st["std"]
@@ -286,16 +308,23 @@ class MoleculeGenerator:
                     continue
                 row = {"smiles": smi, **mol_properties(mol)}
                 for key, target in cond.items():
-                    row[f"{key}_error"] = row[key] - target
+                    if key in row:
+                        row[f"{key}_error"] = row[key] - target
                 row["novel"] = None if train_set is None else smi not in train_set
                 row["fragment_matched"] = None if query is None else mol.HasSubstructMatch(query)
                 rows[smi] = row
             del blocker
             if progress is not None:
                 progress(min(1.0, len(rows) / n))
+        scored = self.scored_by_qm9
+        qm9_cols = [c for k in scored for c in (k, f"{k}_std")]
+        if scored:
+            qm9_cols.append("qm9_domain")
+            self._score_rows(list(rows.values()), scored, cond)
         columns = [
             "smiles",
             *PROPERTIES,
+            *qm9_cols,
             *(f"{k}_error" for k in cond),
             "novel",
             "fragment_matched",
@@ -313,6 +342,24 @@ class MoleculeGenerator:
         if len(df) < n:
             log.warning("only %d of %d molecules after %d samples", len(df), n, produced)
         return df
+
+    def _score_rows(self, rows: list[dict], keys: tuple[str, ...], cond: dict) -> None:
+        """Add the QM9 model's value, std and domain note (and the error against a target)
+        to every row, in place."""
+        if not rows:
+            return
+        if self._predictor is None:
+            from core.models.molecules import load_predictor
+
+            self._predictor = load_predictor()
+        pred = self._predictor.predict([r["smiles"] for r in rows])
+        for r, (_, p) in zip(rows, pred.iterrows(), strict=True):
+            for k in keys:
+                r[k], r[f"{k}_std"] = float(p[k]), float(p[f"{k}_std"])
+            r["qm9_domain"] = p["error"] or p["domain_message"]
+            for k, target in cond.items():
+                if k in keys:
+                    r[f"{k}_error"] = r[k] - target
 
     def report(
         self,
@@ -334,6 +381,7 @@ class MoleculeGenerator:
             fragment=fragment.strip() if isinstance(fragment, str) else None,
             seed=seed,
             temperature=float(temperature),
+            training_set=self.dataset.upper(),
         )
 
 
@@ -348,6 +396,7 @@ class GenerationReport:
     fragment: str | None = None
     seed: int = 0
     temperature: float = 1.0
+    training_set: str = "MOSES"
 
     @property
     def samples(self) -> int:
@@ -389,7 +438,9 @@ class GenerationReport:
             ("uniqueness", f"{self.raw_uniqueness:.1%}", "of the valid ones, distinct"),
         ]
         if not math.isnan(self.novelty):
-            rows.append(("novelty", f"{self.novelty:.1%}", "not in the MOSES training split"))
+            rows.append(
+                ("novelty", f"{self.novelty:.1%}", f"not in the {self.training_set} training split")
+            )
         if self.fragment is not None:
             rows.append(
                 (
@@ -404,12 +455,13 @@ class GenerationReport:
                 ("inside the QM9 domain", f"{inside:.1%}", "HOMO/LUMO/gap values trusted there")
             )
         for key, value in self.mad().items():
-            unit = UNITS[key]
+            unit = {**UNITS, **QM9_UNITS}.get(key, "-")
             rows.append(
                 (
                     f"MAD {key}",
                     f"{value:.3g}" + ("" if unit == "-" else f" {unit}"),
-                    f"mean |achieved - requested {self.conditions[key]:g}|",
+                    f"mean |achieved - requested {self.conditions[key]:g}|"
+                    + (" (achieved = the QM9 model's prediction)" if key in QM9_SCORED else ""),
                 )
             )
         return pd.DataFrame(rows, columns=["metric", "value", "meaning"])
@@ -490,6 +542,26 @@ class GenerationReport:
             writer.write(mol)
         writer.close()
         return buf.getvalue().encode()
+
+
+@lru_cache(maxsize=1)
+def _qm9_training_smiles() -> frozenset[str] | None:
+    """Canonical RDKit SMILES of the QM9 training split."""
+    from core.data import qm9
+    from core.exceptions import DataNotAvailableError
+
+    try:
+        smiles = qm9.load_split("train", columns=["smiles"])["smiles"]
+    except DataNotAvailableError:
+        log.warning("QM9 cache missing: novelty is not reported (run make data)")
+        return None
+    out = set()
+    with rdBase.BlockLogs():
+        for s in smiles:
+            m = Chem.MolFromSmiles(s)
+            if m is not None:
+                out.add(Chem.MolToSmiles(m))
+    return frozenset(out)
 
 
 @lru_cache(maxsize=1)

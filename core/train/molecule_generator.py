@@ -469,7 +469,8 @@ def main(argv: list[str] | None = None) -> None:
     for key in ("n_layer", "n_head", "n_embd"):
         tr.add_argument("--" + key.replace("_", "-"), type=int, default=None)
     ex = sub.add_parser("export")
-    ex.add_argument("--ckpt", type=Path, default=WORK_DIR)
+    ex.add_argument("--ckpt", type=Path, default=None, help="default: checkpoints/<model>_wip")
+    ex.add_argument("--dataset", choices=sorted(DATASETS), default="moses")
     ex.add_argument("--samples", type=int, default=2000)
     ex.add_argument("--cond-samples", type=int, default=200)
     args = parser.parse_args(argv)
@@ -488,7 +489,12 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from core.train.molecule_generator_export import export
 
-        export(args.ckpt, samples=args.samples, cond_samples=args.cond_samples)
+        if args.dataset == "qm9":
+            from core.train.molecule_generator_export import export_qm9
+
+            export_qm9(args.ckpt or WORK_DIRS["qm9"], samples=args.samples)
+        else:
+            export(args.ckpt or WORK_DIR, samples=args.samples, cond_samples=args.cond_samples)
 
 
 if __name__ == "__main__":
