@@ -132,3 +132,51 @@ def test_uniqueness_counts_every_valid_sample_not_only_the_rows_returned(monkeyp
     assert df.attrs["samples"] == 60
     assert df.attrs["raw_validity"] == pytest.approx(50 / 60)
     assert df.attrs["raw_uniqueness"] == pytest.approx(3 / 50)
+
+
+class _FakeQM9:
+    """Stands in for qm9_painn: a value per molecule from its heavy-atom count."""
+
+    def predict(self, smiles, progress=None):
+        import pandas as pd
+
+        rows = []
+        for s in smiles:
+            n = Chem.MolFromSmiles(s).GetNumHeavyAtoms()
+            row = {"smiles": s, "error": None, "domain_message": "" if n <= 9 else "too big"}
+            for k in ("homo", "lumo", "gap", "mu"):
+                row[k], row[f"{k}_std"] = float(n), 0.1
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def test_qm9_conditions_are_scored_by_the_qm9_model():
+    torch.manual_seed(0)
+    props = ("homo", "lumo", "gap", "mu")
+    cfg = SmilesGPTConfig(vocab_size=len(VOCAB), n_cond=4, n_layer=1, n_head=2, n_embd=16)
+    ranges = {"homo": (-9.0, -4.0), "lumo": (-3.0, 3.0), "gap": (2.0, 11.0), "mu": (0.0, 8.0)}
+    stats = {k: {"mean": (lo + hi) / 2, "std": (hi - lo) / 4} for k, (lo, hi) in ranges.items()}
+    gen = MoleculeGenerator(
+        SmilesGPT(cfg),
+        VOCAB,
+        stats,
+        ranges,
+        {"dataset": "qm9"},
+        training_smiles=lambda: frozenset(),
+        properties=props,
+    )
+    gen._predictor = _FakeQM9()
+    with pytest.raises(InvalidInputError, match="one of homo, lumo, gap, mu"):
+        gen.sample(2, {"logp": 1.0})
+    with pytest.raises(InvalidInputError, match="outside the training data's range"):
+        gen.sample(2, {"gap": 20.0})
+    report = gen.report(6, {"gap": 6.0}, seed=0)
+    df = report.molecules
+    assert len(df) > 0
+    heavy = [Chem.MolFromSmiles(s).GetNumHeavyAtoms() for s in df["smiles"]]
+    assert df["gap"].tolist() == [float(n) for n in heavy]
+    assert df["gap_error"].tolist() == pytest.approx([n - 6.0 for n in heavy])
+    assert {"homo_std", "mu", "qm9_domain"} <= set(df.columns)
+    table = report.metrics_table().set_index("metric")
+    assert "QM9 model" in table.loc["MAD gap", "meaning"]
+    assert "QM9 training split" in table.loc["novelty", "meaning"]
