@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.chem.descriptors import LABELS, PROPERTIES, UNITS
+from core.chem.descriptors import LABELS, PROPERTIES
 from core.exceptions import InvalidInputError, ModelNotAvailableError
 
 REPORT_KEY = "gen_report"
@@ -19,19 +19,42 @@ HELP = {
     "qed": "Quantitative estimate of drug-likeness, 0..1 (Bickerton et al. 2012)",
     "tpsa": "Topological polar surface area",
 }
+HELP_QM9 = {
+    "homo": "HOMO energy (DFT B3LYP/6-31G(2df,p) in QM9); achieved = the QM9 model's value",
+    "lumo": "LUMO energy (DFT); achieved = the QM9 model's value",
+    "gap": "HOMO-LUMO gap (DFT); achieved = the QM9 model's value",
+    "mu": "Dipole moment (DFT); achieved = the QM9 model's value",
+}
+LABELS_QM9 = {"homo": "HOMO", "lumo": "LUMO", "gap": "HOMO-LUMO gap", "mu": "Dipole moment"}
 FRAGMENT_EXAMPLES = {
-    "Indole": "c1ccc2[nH]ccc2c1",
-    "Piperidine": "C1CCNCC1",
-    "Benzamide": "NC(=O)c1ccccc1",
-    "Thiophene": "c1ccsc1",
+    "moses": {
+        "Indole": "c1ccc2[nH]ccc2c1",
+        "Piperidine": "C1CCNCC1",
+        "Benzamide": "NC(=O)c1ccccc1",
+        "Thiophene": "c1ccsc1",
+    },
+    "qm9": {"Furan": "c1ccoc1", "Pyrrole": "c1cc[nH]c1", "Oxetane": "C1COC1", "Amide": "CC(N)=O"},
+}
+MODEL_NAMES = {
+    "moses": "MOSES: drug-like molecules; logP, SA, MW, QED, TPSA (RDKit)",
+    "qm9": "QM9: small molecules (up to 9 C/N/O/F); HOMO, LUMO, gap, dipole (DFT)",
 }
 
 
 @st.cache_resource(show_spinner="Loading the molecule generator ...")
-def _generator():
+def _generator(model: str = "moses"):
     from core.generate.molecules import load_generator
 
-    return load_generator()
+    return load_generator(model)
+
+
+def _model_choice() -> str:
+    from core.generate.molecules import available_models
+
+    models = available_models() or ["moses"]
+    if len(models) == 1:
+        return models[0]
+    return st.radio("Model", models, format_func=MODEL_NAMES.get, key="gen_model")
 
 
 def _conditions(gen) -> dict[str, float]:
@@ -42,12 +65,13 @@ def _conditions(gen) -> dict[str, float]:
         "is not asked to leave."
     )
     out = {}
-    for key in PROPERTIES:
+    for key in gen.properties:
         lo, hi = gen.ranges[key]
         mean = gen.stats[key]["mean"]
-        unit = "" if UNITS[key] == "-" else f" ({UNITS[key]})"
+        unit = "" if gen.units[key] == "-" else f" ({gen.units[key]})"
+        label = LABELS.get(key) or LABELS_QM9[key]
         on, value = st.columns([2, 3], vertical_alignment="bottom")
-        enabled = on.toggle(LABELS[key] + unit, key=f"gen_on_{key}", help=HELP[key])
+        enabled = on.toggle(label + unit, key=f"gen_on_{key}", help=HELP.get(key) or HELP_QM9[key])
         target = value.number_input(
             f"{key} target, {lo:.3g} to {hi:.3g}",
             min_value=float(lo),
@@ -62,10 +86,10 @@ def _conditions(gen) -> dict[str, float]:
     return out
 
 
-def _fragment() -> str | None:
+def _fragment(dataset: str) -> str | None:
     st.subheader("Fragment to keep (optional)")
     row = st.container(horizontal=True, gap="small")
-    for name, smi in FRAGMENT_EXAMPLES.items():
+    for name, smi in FRAGMENT_EXAMPLES[dataset].items():
         if row.button(name, key=f"gen_frag_{name}"):
             st.session_state[FRAGMENT_KEY] = smi
     text = st.text_input(
@@ -163,12 +187,15 @@ def _show(report) -> None:
 
 st.title("Molecule generator")
 st.markdown(
-    "Ask for molecules with given logP, synthetic accessibility, molecular weight, QED or "
-    "polar surface area, in any combination, optionally built around a fragment. A SMILES "
-    "transformer trained on MOSES writes them; RDKit measures what each one achieved."
+    "Ask for molecules with given properties, in any combination, optionally built around a "
+    "fragment. A SMILES transformer writes them. The **MOSES** model takes logP, synthetic "
+    "accessibility, molecular weight, QED and polar surface area, and RDKit measures what each "
+    "molecule achieved. The **QM9** model takes DFT HOMO, LUMO, gap and dipole, and the "
+    "studio's QM9 model predicts what each molecule achieved, with its uncertainty."
 )
+model = _model_choice()
 try:
-    generator = _generator()
+    generator = _generator(model)
 except ModelNotAvailableError as err:
     st.error(str(err))
     st.stop()
@@ -178,19 +205,23 @@ left, right = st.columns(2)
 with left:
     conditions = _conditions(generator)
 with right:
-    fragment = _fragment()
+    fragment = _fragment(generator.dataset)
     st.subheader("Sampling")
     a, b, c = st.columns(3)
     n = a.number_input("Molecules", 1, 2000, 48, step=16, key="gen_n")
     temperature = b.slider("Temperature", 0.2, 1.5, 1.0, 0.05, key="gen_temperature")
     seed = c.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed")
-    qm9 = st.toggle(
-        "Also predict HOMO, LUMO and gap with the QM9 model",
-        key="gen_qm9",
-        help="The studio's PaiNN ensemble (value ± std, eV). QM9 holds molecules of up to 9 "
-        "heavy atoms; most generated drug-like molecules are larger, and each row says so "
-        "in qm9_domain: their values are extrapolations. About 0.2 s per molecule.",
-    )
+    qm9 = False
+    if not generator.scored_by_qm9:
+        qm9 = st.toggle(
+            "Also predict HOMO, LUMO and gap with the QM9 model",
+            key="gen_qm9",
+            help="The studio's PaiNN ensemble (value ± std, eV). QM9 holds molecules of up to 9 "
+            "heavy atoms; most generated drug-like molecules are larger, and each row says so "
+            "in qm9_domain: their values are extrapolations. About 0.2 s per molecule.",
+        )
+    else:
+        st.caption("HOMO, LUMO, gap and dipole of every molecule come from the QM9 model.")
 if st.button("Generate", type="primary", key="gen_run"):
     _run(generator, conditions, fragment, int(n), float(temperature), int(seed), qm9)
 if st.session_state.get(REPORT_KEY) is not None:

@@ -577,6 +577,11 @@ def _moses_training_smiles() -> frozenset[str] | None:
         return None
 
 
+def available_models() -> list[str]:
+    """Keys of :data:`MODELS` whose trained folder is present, in menu order."""
+    return [k for k, name in MODELS.items() if (config.models_dir() / name / "card.json").is_file()]
+
+
 def load_generator(model: str = "moses") -> MoleculeGenerator:
     """The shipped generator (``trained_models/smiles_gpt_moses``); read-only."""
     if model not in MODELS:
