@@ -202,11 +202,21 @@ class GlassDenoiser(nn.Module):
 
 
 # ----------------------------------------------------------------------------- training
-def sample_sigma(n: int, config: GlassDiffusionConfig, generator=None) -> Tensor:
-    """Noise levels log-uniform in ``[sigma_min, sigma_max]``."""
-    u = torch.rand(n, generator=generator, device=generator.device if generator else None)
+def sample_sigma(
+    n: int, config: GlassDiffusionConfig, generator=None, mid_fraction: float = 0.0
+) -> Tensor:
+    """Noise levels: log-uniform in ``[sigma_min, sigma_max]``, or with probability
+    ``mid_fraction`` log-normal around 0.5 Å (log-std 0.8, clipped to the range), where the
+    network-forming order (Si-O-Si links, ring sizes) is decided and the loss is hardest."""
+    dev = generator.device if generator is not None else None
+    u = torch.rand(n, generator=generator, device=dev)
     lo, hi = math.log(config.sigma_min), math.log(config.sigma_max)
-    return torch.exp(lo + u * (hi - lo))
+    log_sigma = lo + u * (hi - lo)
+    if mid_fraction > 0:
+        mid = math.log(0.5) + 0.8 * torch.randn(n, generator=generator, device=dev)
+        pick = torch.rand(n, generator=generator, device=dev) < mid_fraction
+        log_sigma = torch.where(pick, mid.clamp(lo, hi), log_sigma)
+    return torch.exp(log_sigma)
 
 
 def denoising_loss(
@@ -218,11 +228,13 @@ def denoising_loss(
     cond: Tensor,
     sigma: Tensor | None = None,
     generator=None,
+    mid_fraction: float = 0.0,
 ) -> Tensor:
     """Mean squared error of the predicted noise (per atom and axis) at random noise levels
     (one per structure); the noisy positions are wrapped into the cell."""
     if sigma is None:
-        sigma = sample_sigma(lengths.shape[0], model.config, generator).to(pos0.device)
+        sigma = sample_sigma(lengths.shape[0], model.config, generator, mid_fraction)
+        sigma = sigma.to(pos0.device)
     eps = torch.randn(pos0.shape, generator=generator, dtype=pos0.dtype, device=pos0.device)
     x = wrap(pos0 + sigma[batch].unsqueeze(-1) * eps, lengths[batch])
     eps_hat = model(species, x, lengths, batch, sigma, cond)

@@ -6,9 +6,10 @@
 Data: the minimised structures of the ``train`` split of :mod:`core.data.glass_md` (SHIK
 melt-quench, SiO2 and Na2O-SiO2), re-read at every checkpoint so runs that finish while it
 trains join in. Each step draws structures at random until ``batch_atoms`` atoms are in the
-batch, one log-uniform noise level per structure, fresh Gaussian noise; the model is
-invariant to translation, rotation and atom order by construction, so no augmentation is
-needed. Adam, linear warm-up then cosine decay to ``min_lr_frac``, gradient clip 1, and an
+batch, one noise level per structure (log-uniform, or with probability ``mid_fraction``
+log-normal around 0.5 Å), fresh Gaussian noise; the model is invariant to translation,
+rotation and atom order by construction, so no augmentation is needed. Adam, linear warm-up
+then cosine decay to ``min_lr_frac``, gradient clip 1, and an
 exponential moving average of the weights (``ema``) that sampling uses.
 
 Resumable: every ``ckpt_minutes`` (and on SIGTERM/SIGINT) the work folder gets
@@ -63,6 +64,7 @@ class TrainConfig:
     min_lr_frac: float = 0.05
     warmup: int = 200
     ema: float = 0.999
+    mid_fraction: float = 0.0  # share of noise levels drawn around 0.5 Å (sample_sigma)
     eval_every: int = 250
     log_every: int = 25
     ckpt_minutes: float = 5.0
@@ -167,7 +169,15 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR, data=None, model_cfg=None) -> 
     state_path = out / "state.json"
     if state_path.exists():
         state = json.loads(state_path.read_text())
-        cfg = TrainConfig(**{**state["train"], "max_minutes": cfg.max_minutes, "steps": cfg.steps})
+        # schedule length, time limit and noise-level mix may change on resume
+        cfg = TrainConfig(
+            **{
+                **state["train"],
+                "max_minutes": cfg.max_minutes,
+                "steps": cfg.steps,
+                "mid_fraction": cfg.mid_fraction,
+            }
+        )
         model = load_model(out / "model.safetensors", state["model_config"])
         ema = load_model(out / "ema.safetensors", state["model_config"])
         log.info("resuming at step %d", state["step"])
@@ -243,7 +253,15 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR, data=None, model_cfg=None) -> 
             total += int(sizes[i])
         b = batchify([data[i] for i in picked])
         model.train()
-        loss = denoising_loss(model, b["species"], b["pos"], b["lengths"], b["batch"], b["cond"])
+        loss = denoising_loss(
+            model,
+            b["species"],
+            b["pos"],
+            b["lengths"],
+            b["batch"],
+            b["cond"],
+            mid_fraction=cfg.mid_fraction,
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -137,3 +137,15 @@ def test_tiny_overfit_learns_one_structure(tmp_path):
     after = eval_loss(load_model(tmp_path / "ema.safetensors", state["model_config"]), [atoms])
     assert after["0.1"] < 0.5 * before["0.1"]
     assert after["0.02"] < 0.5 * before["0.02"]
+
+
+def test_noise_levels_stay_in_range_and_the_mid_mix_moves_mass_to_half_an_angstrom():
+    cfg = G.GlassDiffusionConfig()
+    g = torch.Generator().manual_seed(0)
+    plain = G.sample_sigma(20000, cfg, g)
+    mixed = G.sample_sigma(20000, cfg, g, mid_fraction=0.5)
+    for s in (plain, mixed):
+        assert float(s.min()) >= cfg.sigma_min - 1e-9 and float(s.max()) <= cfg.sigma_max + 1e-6
+    share = lambda s: float(((s > 0.2) & (s < 1.25)).float().mean())  # noqa: E731
+    assert share(plain) == pytest.approx(np.log(1.25 / 0.2) / np.log(350), abs=0.02)
+    assert share(mixed) > share(plain) + 0.2
