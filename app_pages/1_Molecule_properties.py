@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import html
 
-import pandas as pd
 import streamlit as st
 
 from core.exceptions import InvalidInputError, ModelNotAvailableError
+from core.models.molecule_report import (
+    EXPLANATION_NOTE,
+    NEIGHBOUR_SHORT,
+    UNCERTAINTY_NOTE,
+    MoleculeReport,
+    card_summary,
+)
 from core.models.molecules import MAX_BATCH
 
 SMILES_KEY = "mol_smiles"
@@ -50,49 +56,21 @@ def _viewer_html(molblock: str, height: int = 360) -> str:
     return view._make_html()
 
 
-def _properties_table(row: pd.Series, predictor) -> pd.DataFrame:
-    from core.models.molecules import LABELS, format_with_std
-
-    records = []
-    for name in predictor.properties:
-        value, std = format_with_std(row[name], row[f"{name}_std"])
-        records.append(
-            {
-                "property": LABELS.get(name, name),
-                "value": value,
-                "± (1 std)": std,
-                "unit": predictor.units[name],
-                "key": name,
-            }
-        )
-    return pd.DataFrame(records)
-
-
 def _show_single(predictor) -> None:
-    from core.chem.depict import heavy_atom_values, molblock_3d, svg_2d
-
-    result = st.session_state[RESULT_KEY]
-    if result is None:
+    report = st.session_state[RESULT_KEY]
+    if report is None:
         return
-    row, mol_h = result["row"], result["mol"]
-    if row["domain_message"]:
-        st.warning("Outside the training domain: " + row["domain_message"] + ".", icon="⚠️")
+    if report.domain_text:
+        st.warning(report.domain_text, icon="⚠️")
     left, right = st.columns([3, 2])
     with left:
-        st.subheader(f"Predicted properties of `{row['smiles']}`")
-        st.dataframe(
-            _properties_table(row, predictor).drop(columns="key"), hide_index=True, height=460
-        )
-        st.caption(
-            "DFT level of QM9 (B3LYP/6-31G(2df,p)) on an RDKit ETKDG + MMFF conformer; "
-            "± combines the spread of the ensemble members with a per-property floor (the "
-            "error the members' spread does not see), fitted so that about 68 % of held-out "
-            "errors fall within it (model card: calibration)."
-        )
+        st.subheader(f"Predicted properties of `{report.smiles}`")
+        st.dataframe(report.properties.drop(columns="key"), hide_index=True, height=460)
+        st.caption(UNCERTAINTY_NOTE)
     with right:
         st.subheader("3D conformer")
-        st.iframe(_viewer_html(molblock_3d(mol_h)), height=370)
-    _show_training_neighbours(predictor, row, mol_h)
+        st.iframe(_viewer_html(report.molblock), height=370)
+    _show_training_neighbours(predictor, report)
     st.subheader("Which atoms drive the prediction")
     prop = st.selectbox(
         "Property to explain",
@@ -100,73 +78,31 @@ def _show_single(predictor) -> None:
         format_func=lambda p: f"{p} ({predictor.units[p]})",
         key=EXPLAIN_KEY,
     )
-    explanation = predictor.explain(row["smiles"], prop)
-    values = heavy_atom_values(explanation)
-    st.image(svg_2d(mol_h, values, legend=f"per-atom contributions to {prop}"))
-    st.caption(
-        "Red atoms raise the value, blue atoms lower it (hydrogens folded onto their heavy "
-        "atom; per-element reference energies left out)."
-    )
+    if report.explained != prop:  # the same conformer, explained for another property
+        report = st.session_state[RESULT_KEY] = predictor.explain_report(report, prop)
+    st.image(report.explanation_svg)
+    st.caption(EXPLANATION_NOTE)
 
 
-def _show_training_neighbours(predictor, row: pd.Series, mol_h) -> None:
-    from core.exceptions import DataNotAvailableError
-    from core.models.molecules import (
-        LABELS,
-        LOW_SIMILARITY,
-        error_at_similarity,
-        training_neighbours,
-    )
-
+def _show_training_neighbours(predictor, report: MoleculeReport) -> None:
     st.subheader("Closest molecules the model was trained on")
-    try:
-        table = training_neighbours(mol_h, k=5)
-    except DataNotAvailableError as err:
-        st.info(f"The training molecules need the data cache: {err}")
+    if report.neighbours is None:
+        st.info(report.neighbours_note)
         return
-    best = table.iloc[0]
-    if best["same_molecule"]:
-        errors = ", ".join(
-            f"{LABELS[p]} {row[p] - best[p]:+.3g} {predictor.units[p]}" for p in ("homo", "gap")
-        )
-        st.caption(
-            f"This molecule is in QM9's training set (QM9 #{best['qm9_index']}): the first row "
-            f"holds its DFT values. Prediction minus DFT: {errors}."
-        )
+    if report.similarity_level == "low":
+        st.warning(report.similarity_text, icon="⚠️")
     else:
-        text = (
-            f"The most similar training molecule has Tanimoto similarity {best['similarity']:.2f} "
-        )
-        text += "(ECFP4; 1 = same fingerprint)."
-        found = error_at_similarity(predictor.card, float(best["similarity"]))
-        if found is not None:
-            label, mae = found
-            text += (
-                f" Held-out test molecules with similarity {label} ({mae['count']:,} of them) "
-                f"had MAE HOMO {1000 * mae['homo']:.0f} meV, gap {1000 * mae['gap']:.0f} meV, "
-                f"μ {mae['mu']:.2f} D (model card: error by similarity)."
-            )
-        if best["similarity"] < LOW_SIMILARITY:
-            st.warning("Few similar molecules in training. " + text, icon="⚠️")
-        else:
-            st.caption(text)
+        st.caption(report.similarity_text)
     units = predictor.units
     st.dataframe(
-        table.drop(columns=["same_molecule"]),
+        report.neighbours.drop(columns=["same_molecule"]),
         hide_index=True,
         column_config={
             "similarity": st.column_config.NumberColumn("Tanimoto", format="%.2f"),
             "qm9_index": st.column_config.NumberColumn("QM9 #", format="%d"),
             **{
                 p: st.column_config.NumberColumn(f"{short} ({units[p]}, DFT)", format="%.3f")
-                for p, short in (
-                    ("homo", "HOMO"),
-                    ("lumo", "LUMO"),
-                    ("gap", "gap"),
-                    ("mu", "μ"),
-                    ("alpha", "α"),
-                    ("u0", "U0"),
-                )
+                for p, short in NEIGHBOUR_SHORT.items()
             },
         },
         key="mol_neighbours",
@@ -174,15 +110,13 @@ def _show_training_neighbours(predictor, row: pd.Series, mol_h) -> None:
 
 
 def _run_single(predictor, smiles: str) -> None:
-    from core.chem.molecules import embed_conformer, parse_smiles
-
-    table = predictor.predict([smiles])
-    row = table.iloc[0]
-    if row["error"]:
-        st.session_state[RESULT_KEY] = None
-        st.error(row["error"])
-        return
-    st.session_state[RESULT_KEY] = {"row": row, "mol": embed_conformer(parse_smiles(smiles))}
+    explain = st.session_state.get(EXPLAIN_KEY)  # what the selectbox below will show
+    if explain not in predictor.properties:
+        explain = predictor.properties[0]
+    report = predictor.report(smiles, explain=explain)
+    st.session_state[RESULT_KEY] = None if report.error else report
+    if report.error:
+        st.error(report.error)
 
 
 def _batch(predictor) -> None:
@@ -236,13 +170,7 @@ def _model_card(predictor) -> None:
             st.info("This model has no card yet (run `python -m core.train.molecules evaluate`).")
             return
         card = predictor.card
-        st.markdown(
-            f"**{card['architecture']}**, {card['ensemble_size']} member(s), trained on the "
-            f"QM9 training split ({card['data']['split_sizes']['train']:,} molecules, "
-            f"`{card['data']['package']}=={card['data']['version']}`), "
-            f"tested on {card['test_molecules']:,} held-out molecules. "
-            f"Code version `{card['version']}`, {card['date'][:10]}."
-        )
+        st.markdown(card_summary(card))
         st.dataframe(tables["metrics"].drop(columns="key"), hide_index=True)
         parity = tables["parity"]
         if not parity.empty:

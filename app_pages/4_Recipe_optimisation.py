@@ -1,42 +1,37 @@
 """Recipe optimisation: pick or create a campaign, configure it, get suggestions, enter results.
 
-Layout and session state only; every computation is a call into :mod:`core.optimize`.
+Layout and session state only; every computation is a call into :mod:`core.optimize`, the
+texts and tables come from :mod:`core.optimize.report`, the charts from
+:mod:`core.plots.optimize`.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import contextlib
+
 import streamlit as st
 
 from core.exceptions import InvalidInputError, ModelNotAvailableError, StudioError
-from core.optimize import (
-    Campaign,
-    CampaignStore,
-    CategoricalVariable,
-    ContinuousVariable,
-    Objective,
-    builtin_campaigns,
-    entries,
-    evaluate,
-)
-from core.optimize.searchspace import ROUND, infer_variables, read_csv_upload
+from core.optimize import Campaign, CampaignStore, builtin_campaigns, entries, evaluate
+from core.optimize import report as rep
+from core.optimize.searchspace import read_csv_upload
 from core.plots import optimize as plots
 
 CAMPAIGN = "recipe_campaign"  # the open Campaign
 NOTICE = "recipe_notice"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def init_state() -> None:
-    st.session_state.setdefault(CAMPAIGN, None)
-    st.session_state.setdefault(NOTICE, None)
-
-
 def show_error(err: Exception) -> None:
     st.error(str(err), icon=":material/error:")
+
+
+@contextlib.contextmanager
+def errors_shown(*kinds: type[Exception]):
+    """Run the block; a domain error in it becomes a message (every entry stays as typed)."""
+    try:
+        yield
+    except tuple(kinds or (StudioError, InvalidInputError)) as err:
+        show_error(err)
 
 
 def _stamp(campaign: Campaign) -> tuple:
@@ -53,40 +48,37 @@ def open_campaign(campaign: Campaign, notice: str) -> None:
     set_notice(campaign, notice)
 
 
+def two_decimals(columns) -> dict:
+    """Show numbers with 2 decimals (values stay exact: constraints hold to 1e-6)."""
+    return {c: st.column_config.NumberColumn(format="%.2f") for c in columns}
+
+
 # ------------------------------------------------------------------------- pick / create
 def saved_section(store: CampaignStore) -> None:
-    listing = store.list()
-    if listing.empty:
+    labels = rep.saved_labels(store.list())
+    if not labels:
         st.caption("No saved campaigns yet: create one from a built-in or your own table.")
         return
-    labels = {
-        row.id: f"{row.name} ({row.n_measured} recipes, {_plural(row.n_rounds, 'round')})"
-        for row in listing.itertuples()
-    }
     chosen = st.selectbox("Saved campaign", list(labels), format_func=labels.get, key="saved_id")
     c1, c2, c3 = st.columns([1, 2, 1])
     if c1.button("Open", key="open_saved", type="primary"):
-        try:
+        with errors_shown():
             campaign = store.load(chosen)
             open_campaign(campaign, f"Opened {campaign.name!r}.")
-        except (StudioError, InvalidInputError) as err:
-            show_error(err)
     new_name = c2.text_input(
         "New name", key="rename_to", label_visibility="collapsed", placeholder="New name"
     )
+    current = st.session_state[CAMPAIGN]
+    is_open = current is not None and current.store_id == chosen
     if c2.button("Rename", key="rename"):
-        try:
+        with errors_shown():
             store.rename(chosen, new_name)
-            current = st.session_state[CAMPAIGN]
-            if current is not None and current.store_id == chosen:
+            if is_open:
                 st.session_state[CAMPAIGN] = store.load(chosen)
             st.rerun()
-        except (StudioError, InvalidInputError) as err:
-            show_error(err)
     if c3.button("Delete", key="delete"):
         store.delete(chosen)
-        current = st.session_state[CAMPAIGN]
-        if current is not None and current.store_id == chosen:
+        if is_open:
             current.store_id, current.version = None, 0
         st.rerun()
 
@@ -115,27 +107,21 @@ def builtin_section() -> None:
         )
         wb = c3.slider("Water / binder window", 0.2, 0.9, (0.25, 0.60), 0.01, key="concrete_wb")
         cement = c4.checkbox("Also minimise cement", key="concrete_cement")
-        options = dict(
-            n_initial=int(n) or None,
-            total_mass=float(total),
-            wb_window=tuple(wb),
-            minimize_cement=bool(cement),
-        )
+        options = dict(n_initial=int(n) or None, total_mass=float(total), wb_window=tuple(wb))
+        options["minimize_cement"] = bool(cement)
     else:
         c1, c2 = st.columns(2)
         n = c1.number_input("Start from N model-evaluated glasses", 5, 100, 12, key="glass_n")
         tg = c2.number_input("Tg at least, K", 500.0, 1300.0, 800.0, key="glass_tg")
         options = dict(n_initial=int(n), tg_min=float(tg))
     if st.button("Create campaign", key="create_builtin", type="primary"):
-        try:
+        with errors_shown():
             with st.spinner("Building the campaign…"):
                 campaign = Campaign.from_builtin(name, **options)
+            n_measured = len(campaign.measured)
             open_campaign(
-                campaign,
-                f"Created {campaign.name!r} with {len(campaign.measured)} measured recipes.",
+                campaign, f"Created {campaign.name!r} with {n_measured} measured recipes."
             )
-        except (StudioError, InvalidInputError) as err:
-            show_error(err)
 
 
 def upload_section() -> None:
@@ -155,32 +141,17 @@ def upload_section() -> None:
     variables = st.multiselect(
         "Recipe variables (continuous; bounds from the data)", columns, key="upload_variables"
     )
-    inferred, problems = [], []
-    for column in variables:  # a text or constant column: say so at once, keep the rest
-        try:
-            inferred.extend(infer_variables(df, [column]))
-        except InvalidInputError as err:
-            problems.append(err)
-            show_error(err)
+    inferred, problems = rep.infer_each(df, variables)  # say so at once, keep the rest
+    for err in problems:
+        show_error(err)
     if problems:
-        st.caption(
-            "A column of labels belongs under *Categorical variables*, a column with one "
-            "value under *Fixed variables*."
-        )
+        st.caption(rep.ROLE_HINT)
     bounds = None
     if inferred:
         with st.expander("Edit bounds (optional)"):
-            st.caption(
-                "Suggestions stay within these bounds. An *at most k non-zero* rule needs "
-                "its components' lower bound at 0."
-            )
+            st.caption(rep.BOUNDS_NOTE)
             bounds = st.data_editor(
-                pd.DataFrame(
-                    [
-                        {"variable": v.name, "lower": v.lower, "upper": v.upper, "unit": ""}
-                        for v in inferred
-                    ]
-                ),
+                rep.bounds_rows(inferred),
                 hide_index=True,
                 key=f"upload_bounds:{'|'.join(v.name for v in inferred)}",  # edits per row
                 disabled=["variable"],
@@ -190,21 +161,21 @@ def upload_section() -> None:
         "Fixed variables (held at one value in every suggestion)",
         [c for c in columns if c not in variables],
         key="upload_fixed",
-        help="The value may vary in your data (e.g. curing age): the model learns its "
-        "effect, and every suggestion uses the value you enter.",
+        help=rep.FIXED_HELP,
     )
     categorical = c2.multiselect(
         "Categorical variables (a choice among the column's labels)",
         [c for c in columns if c not in variables and c not in fixed],
         key="upload_categorical",
     )
-    fixed_values = {}
-    for column in fixed:
-        fixed_values[column] = st.number_input(
+    fixed_values = {
+        column: st.number_input(
             f"{column} held at",
             value=entries.fixed_default(df, column),
             key=f"upload_fixed_value_{column}",
         )
+        for column in fixed
+    }
     choices = {column: entries.category_choices(df, column) for column in categorical}
     for column, labels in choices.items():
         st.caption(f"{column}: choices {', '.join(labels) or '(none)'} (from the data)")
@@ -225,19 +196,11 @@ def upload_section() -> None:
 
     name = st.text_input("Campaign name", "My campaign", key="upload_name")
     if st.button("Create campaign", key="create_upload", type="primary"):
-        try:
-            if problems:
-                raise problems[0]
-            campaign = Campaign.from_table(
-                df,
-                entries.variables_from_entries(bounds, fixed_values, choices),
-                [Objective(o, *goal) for o, goal in goals.items()],
-                [build() for build in rules],
-                name=name,
+        with errors_shown():
+            campaign = entries.campaign_from_entries(
+                df, bounds, fixed_values, choices, goals, rules, name=name, problems=problems
             )
             open_campaign(campaign, f"Created {campaign.name!r} from {upload.name}.")
-        except (StudioError, InvalidInputError) as err:
-            show_error(err)
 
 
 def objective_inputs(name: str) -> tuple[str, float | None, float | None]:
@@ -283,21 +246,13 @@ def constraint_inputs(numeric: list[str], continuous: list[str]) -> list:
         ratios.append((num, den, lower, upper))
     rows = []
     if numeric:
-        st.caption(
-            "Linear inequalities: one row each, read as coefficient × variable summed "
-            ">= the right-hand side (blank = 0; negate every number for <=), e.g. "
-            "water 1, cement -0.3, right-hand side 0 for water >= 0.3 × cement."
-        )
+        st.caption(rep.LINEAR_NOTE)
         table = st.data_editor(
             entries.linear_table(numeric), num_rows="dynamic", hide_index=True, key="upload_linear"
         )
         rows = table.to_dict("records")
     n_cards = st.number_input(
-        "'At most k non-zero' rules (e.g. at most 2 of 3 additives)",
-        0,
-        3,
-        0,
-        key="upload_n_cards",
+        "'At most k non-zero' rules (e.g. at most 2 of 3 additives)", 0, 3, 0, key="upload_n_cards"
     )
     cards = []
     for i in range(int(n_cards)):
@@ -313,30 +268,14 @@ def constraint_inputs(numeric: list[str], continuous: list[str]) -> list:
 
 
 # ---------------------------------------------------------------------------- configure
-CONSTRAINT_KINDS = {
-    "mixture": "Mixture",
-    "ratio": "Ratio window",
-    "linear": "Linear inequality",
-    "cardinality": "At most k non-zero",
-}
-
-
 def configure_section(campaign: Campaign) -> None:
     space = campaign.space
-    if space.constraints:
-        st.markdown(
-            "**Constraints** (every suggestion meets them; they are fixed when the campaign "
-            "is created)\n"
-            + "\n".join(
-                f"- {CONSTRAINT_KINDS.get(c.kind, c.kind)}: `{c.describe()}`"
-                for c in space.constraints
-            )
-        )
+    if constraints := rep.constraints_markdown(space):
+        st.markdown(constraints)
     else:
         st.caption("No constraints.")
-    for v in space.variables:
-        if isinstance(v, CategoricalVariable):
-            st.caption(f"{v.name} (categorical): one of {', '.join(v.choices)}")
+    for note in rep.categorical_notes(space):
+        st.caption(note)
     st.caption("Bounds (a fixed variable: lower = upper = its value).")
     bounds = st.data_editor(
         entries.bounds_table(space.variables),
@@ -344,26 +283,23 @@ def configure_section(campaign: Campaign) -> None:
         key="bounds_editor",
         disabled=["variable", "kind", "unit"],
     )
+    directions = ["maximize", "minimize", "target"]
     objectives = st.data_editor(
         entries.objectives_table(space.objectives),
         hide_index=True,
         key="objectives_editor",
         disabled=["objective"],
         column_config={
-            "direction": st.column_config.SelectboxColumn(
-                options=["maximize", "minimize", "target"], required=True
-            )
+            "direction": st.column_config.SelectboxColumn(options=directions, required=True)
         },
     )
     if st.button("Apply configuration", key="apply_config"):
-        try:
+        with errors_shown():
             new = campaign.reconfigure(
                 entries.bounds_from_table(bounds), objectives.to_dict("records")
             )
             open_campaign(new, "Configuration applied.")
             st.rerun()
-        except (StudioError, InvalidInputError) as err:
-            show_error(err)
 
 
 # -------------------------------------------------------------------- suggest / results
@@ -371,61 +307,40 @@ def suggest_section(campaign: Campaign) -> None:
     c1, c2 = st.columns([1, 3])
     q = c1.number_input("Suggestions per round", 1, 12, 4, key="q")
     if c2.button("Suggest next recipes", key="suggest", type="primary"):
-        try:
+        with errors_shown():
             with st.spinner("Fitting the surrogate and optimising the acquisition…"):
                 campaign.recommend(int(q))
-        except (StudioError, InvalidInputError) as err:
-            show_error(err)
-    if campaign.suggestions is None:
+    report = rep.suggestions_report(campaign)
+    if report is None:
         return
-    suggestions = campaign.suggestions
-    worst = float(campaign.space.violations(suggestions).to_numpy().max())
     st.dataframe(
-        suggestions,
+        report.table,
         hide_index=True,
         key="suggestions_table",
-        column_config=_two_decimals(suggestions),
+        column_config=two_decimals(report.float_columns),
     )
-    st.caption(
-        f"Every suggestion meets every constraint (largest deviation {worst:.1e}). "
-        "Columns `_mean`/`_std`: the surrogate's prediction and its uncertainty."
-    )
-    template = campaign.results_template()
-    export = pd.concat([template, suggestions.drop(columns=campaign.space.names)], axis=1)
+    st.caption(report.note)
     st.download_button(
         "Download suggestions (CSV)",
-        export.to_csv(index=False),
-        file_name=f"{campaign.name}_round{campaign.n_rounds + 1}.csv",
+        report.export,
+        file_name=report.file_name,
         mime="text/csv",
         key="download",
     )
 
 
-def _two_decimals(frame: pd.DataFrame) -> dict:
-    """Show numbers with 2 decimals (values stay exact: constraints hold to 1e-6)."""
-    return {
-        c: st.column_config.NumberColumn(format="%.2f")
-        for c in frame.columns
-        if pd.api.types.is_float_dtype(frame[c])
-    }
-
-
 def results_section(campaign: Campaign) -> None:
-    st.caption(
-        "Fill in the measured values of the recipes you made (delete the rows you did "
-        "not make), or upload the downloaded CSV with the results filled in."
-    )
+    st.caption(rep.RESULTS_NOTE)
+    entered = None
     if campaign.suggestions is not None:
         template = campaign.results_template()
         entered = st.data_editor(
             template,
-            column_config=_two_decimals(template),
+            column_config=two_decimals(rep.float_columns(template)),
             hide_index=True,
             num_rows="dynamic",
             key=f"results_editor_{campaign.n_rounds}",
         )
-    else:
-        entered = None
     upload = st.file_uploader(
         "…or a results CSV", type=["csv", "txt"], key=f"results_upload_{campaign.n_rounds}"
     )
@@ -438,38 +353,20 @@ def results_section(campaign: Campaign) -> None:
             show_error(err)
     c1, c2 = st.columns(2)
     if c1.button("Add results", key="add_results", type="primary"):
-        try:
-            if upload is not None and uploaded is None:
-                raise InvalidInputError(
-                    "The uploaded file cannot be read",
-                    got=upload.name,
-                    expected="a CSV table of recipes with their measured results",
-                    fix="see the message above the button, fix the file and upload it again",
-                )
-            table = uploaded if uploaded is not None else entered
-            if table is None:
-                raise InvalidInputError(
-                    "No results to add",
-                    got="nothing entered",
-                    expected="a results table",
-                    fix="get suggestions first or upload a CSV",
-                )
+        with errors_shown():
+            table = rep.results_to_add(uploaded, entered, upload.name if upload else None)
             added = campaign.add_results(table)
             set_notice(campaign, f"Added {added} results as round {campaign.n_rounds}.")
             st.rerun()
-        except (StudioError, InvalidInputError) as err:
-            show_error(err)
     if (
         campaign.builtin == "glass"
         and campaign.suggestions is not None
         and c2.button("Evaluate suggestions with the glass model", key="evaluate")
     ):
-        try:
+        with errors_shown(StudioError, ModelNotAvailableError):
             added = campaign.add_results(evaluate(campaign, campaign.suggestions))
             set_notice(campaign, f"Model-evaluated {added} glasses (round {campaign.n_rounds}).")
             st.rerun()
-        except (StudioError, ModelNotAvailableError) as err:
-            show_error(err)
 
 
 # --------------------------------------------------------------------------------- plots
@@ -478,67 +375,43 @@ def plots_section(campaign: Campaign) -> None:
         ["Best so far", "Pareto front", "Prediction map", "Surrogate parity"]
     )
     objs = [o.name for o in campaign.space.objectives]
+    measured_objs = [o.name for o in campaign.space.measured_objectives]
     with best:
         history = campaign.best_so_far()
         st.plotly_chart(plots.progress_figure(history), key="progress_chart")
         if len(objs) > 1:
-            st.caption(
-                "Several objectives: the hypervolume the measured recipes dominate, as a "
-                "fraction of the box between the worst and best measured value of each."
-            )
+            st.caption(rep.HYPERVOLUME_NOTE)
         st.dataframe(history, hide_index=True)
     with pareto:
         if len(objs) < 2:
-            st.caption(
-                "One objective: there is no trade-off to show. Add a second objective "
-                "(e.g. minimise cement) to see the Pareto front."
-            )
+            st.caption(rep.NO_TRADEOFF_NOTE)
         else:
-            st.plotly_chart(
-                plots.pareto_figure(campaign.measured, objs, campaign.pareto_mask(), ROUND),
-                key="pareto_chart",
-            )
+            figure = plots.pareto_figure(campaign.measured, objs, campaign.pareto_mask())
+            st.plotly_chart(figure, key="pareto_chart")
     with landscape:
-        continuous = [v.name for v in campaign.space.variables if isinstance(v, ContinuousVariable)]
+        continuous = rep.continuous_names(campaign.space)
         if len(continuous) < 2:
             st.caption("The map needs two continuous variables.")
         else:
             c1, c2, c3 = st.columns(3)
             x = c1.selectbox("x", continuous, 0, key="map_x")
             y = c2.selectbox("y", continuous, 1, key="map_y")
-            measured_objs = [o.name for o in campaign.space.measured_objectives]
             obj = c3.selectbox("Objective", measured_objs, key="map_objective")
-            try:
+            with errors_shown():
                 grid = campaign.prediction_map(x, y, obj, n=30)
-                st.plotly_chart(
-                    plots.prediction_map_figure(grid, campaign.measured, x, y, obj),
-                    key="map_chart",
-                )
-                balance = grid.attrs.get("balance", [])
-                st.caption(
-                    "Other variables held at the best measured recipe"
-                    + (
-                        f", except {', '.join(balance)}, which keeps the mixture total"
-                        if balance
-                        else ""
-                    )
-                    + "; faded cells break a constraint. Dots: measured recipes."
-                )
-            except (StudioError, InvalidInputError) as err:
-                show_error(err)
+                figure = plots.prediction_map_figure(grid, campaign.measured, x, y, obj)
+                st.plotly_chart(figure, key="map_chart")
+                st.caption(rep.map_note(grid))
     with parity:
-        names = [o.name for o in campaign.space.measured_objectives]
-        st.plotly_chart(plots.loo_parity_figure(campaign.parity(), names), key="parity_chart")
+        figure = plots.loo_parity_figure(campaign.parity(), measured_objs)
+        st.plotly_chart(figure, key="parity_chart")
 
 
 # ---------------------------------------------------------------------------------- page
-init_state()
+st.session_state.setdefault(CAMPAIGN, None)
+st.session_state.setdefault(NOTICE, None)
 st.title("Recipe optimisation")
-st.markdown(
-    "Bayesian optimisation proposes the next recipes to make: a Gaussian-process surrogate "
-    "learns from the recipes measured so far, and every suggestion meets the recipe's rules "
-    "(batch total, ratio windows, fixed settings). Enter what you measured and ask again."
-)
+st.markdown(rep.INTRO)
 try:
     store = CampaignStore()
 except Exception as err:  # noqa: BLE001 - an unreachable database must not hide the page
@@ -562,22 +435,13 @@ if campaign is None:
 
 notice_slot = st.empty()  # filled at the end: a click below may already have moved on
 st.header(campaign.name)
-objectives = ", ".join(o.describe() for o in campaign.space.objectives)
-st.markdown(
-    f"{len(campaign.measured)} measured recipes, {_plural(campaign.n_rounds, 'round')} · "
-    f"objectives: {objectives}"
-)
+st.markdown(rep.summary(campaign))
 c1, c2 = st.columns([1, 3])
 if store is not None and c1.button("Save campaign", key="save"):
-    try:
+    with errors_shown():
         store.save(campaign)
         st.success(f"Saved {campaign.name!r} (version {campaign.version}).")
-    except (StudioError, InvalidInputError) as err:
-        show_error(err)
-c2.caption(
-    "Saved campaigns survive restarts; if another session saved this campaign since "
-    "you opened it, saving says so instead of overwriting."
-)
+c2.caption(rep.SAVE_NOTE)
 
 with st.expander("Configure bounds and objectives"):
     configure_section(campaign)

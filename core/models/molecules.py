@@ -4,6 +4,7 @@
     predictor = load_predictor()
     table = predictor.predict(["CCO", "c1ccccc1O"])      # one row per input
     atoms = predictor.explain("CCO", "homo")             # per-atom contributions
+    report = predictor.report("CCO", explain="homo")     # what the page shows (MoleculeReport)
 
 Every input row gets the same path the model was trained and tested on: parse and check
 the SMILES, build the seeded ETKDG + MMFF conformer, run every ensemble member, report
@@ -15,6 +16,7 @@ failing the batch; molecules unlike QM9 are predicted with ``in_domain = False``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -37,6 +39,12 @@ from core.featurizers.molecules import (
     MoleculeGeometry,
     collate,
     geometry_from_mol,
+)
+from core.models.molecule_report import (
+    MoleculeReport,
+    domain_text,
+    properties_table,
+    similarity_note,
 )
 from core.nn.painn import inference_batch_size
 from core.properties import format_with_std  # noqa: F401 - re-exported for the page
@@ -326,14 +334,26 @@ class MoleculePredictor:
         Per-element reference energies are left out, so what is shown is what the network
         learned about each atom's environment.
         """
+        self._check_property(prop)
+        p = self._prepare(smiles)
+        if p.geometry is None:
+            raise InvalidInputError(p.error)
+        return self._explain(p.geometry, p.mol, prop)
+
+    def _check_property(self, prop: str) -> None:
         if prop not in self.properties:
             raise InvalidInputError(
                 "unknown property", got=repr(prop), expected=", ".join(self.properties)
             )
-        p = self._prepare(smiles)
-        if p.geometry is None:
-            raise InvalidInputError(p.error)
-        _, _, outs = self._run([p.geometry])
+
+    def _explain(
+        self, geometry: MoleculeGeometry, mol_h: Chem.Mol, prop: str, outs: list | None = None
+    ) -> pd.DataFrame:
+        """:meth:`explain` of an embedded molecule (``outs``: the members' outputs on it, if
+        already run)."""
+        self._check_property(prop)
+        if outs is None:
+            _, _, outs = self._run([geometry])
         if prop == "mu":
             parts = []
             for out in outs:
@@ -344,14 +364,14 @@ class MoleculePredictor:
             t = self.members[0].config.targets.index(prop)
             parts = []
             for model, out in zip(self.members, outs, strict=True):
-                ref = model.atomref[torch.as_tensor(p.geometry.atomic_numbers), t]
+                ref = model.atomref[torch.as_tensor(geometry.atomic_numbers), t]
                 contrib = out["atom_contributions"][:, t] - ref * model.is_extensive[t]
                 parts.append(contrib.cpu().numpy())
         contributions = np.mean(parts, axis=0)
         if prop != "mu" and not self.members[0].config.extensive[t]:
             # Mean-pooled (HOMO, LUMO, gap): each atom's pull on the mean, summing to zero.
             contributions = (contributions - contributions.mean()) / len(contributions)
-        atoms = list(p.mol.GetAtoms())
+        atoms = list(mol_h.GetAtoms())
         heavy = [
             a.GetIdx()
             if a.GetAtomicNum() != 1 or not a.GetNeighbors()
@@ -365,6 +385,73 @@ class MoleculePredictor:
                 "heavy_atom": heavy,  # hydrogens point to the heavy atom they are bonded to
                 "contribution": contributions,
             }
+        )
+
+    # -- the page's report ----------------------------------------------------------------
+    def report(
+        self, smiles: str, explain: str | None = None, neighbours: int = 5
+    ) -> MoleculeReport:
+        """Everything the molecule page shows for one SMILES, from one conformer.
+
+        The SMILES is parsed, checked and embedded once (the path of :meth:`predict`, same
+        row); that molecule is drawn, searched among the QM9 training molecules
+        (:func:`training_neighbours`, ``neighbours`` of them; skipped with a note without
+        the data cache) and, when ``explain`` names a property, explained from the same
+        network pass. A SMILES that cannot be predicted gives a report with ``error`` set.
+        """
+        from core.chem.depict import molblock_3d
+        from core.exceptions import DataNotAvailableError
+
+        if explain is not None:
+            self._check_property(explain)
+        p = self._prepare(smiles)
+        if p.geometry is None:
+            return MoleculeReport(
+                smiles, pd.Series(self._row(smiles, p, None, None)), error=p.error
+            )
+        mean, std, outs = self._run([p.geometry])
+        row = pd.Series(self._row(smiles, p, mean[0], std[0]))
+        table, note, level, text = None, "", "", ""
+        try:
+            table = training_neighbours(p.mol, k=neighbours)
+            level, text = similarity_note(row, table, self.card, self.units)
+        except DataNotAvailableError as err:
+            note = f"The training molecules need the data cache: {err}"
+        report = MoleculeReport(
+            smiles,
+            row,
+            p.mol,
+            properties_table(row, self.properties, self.units),
+            domain_text=domain_text(row),
+            molblock=molblock_3d(p.mol),
+            neighbours=table,
+            neighbours_note=note,
+            similarity_level=level,
+            similarity_text=text,
+            geometry=p.geometry,
+        )
+        return self._explained(report, explain, outs) if explain is not None else report
+
+    def explain_report(self, report: MoleculeReport, prop: str) -> MoleculeReport:
+        """``report`` with the explanation of ``prop`` instead (the same conformer: no new
+        embedding, one more network pass)."""
+        if report.error:
+            raise InvalidInputError(report.error)
+        return self._explained(report, prop)
+
+    def _explained(
+        self, report: MoleculeReport, prop: str, outs: list | None = None
+    ) -> MoleculeReport:
+        from core.chem.depict import heavy_atom_values, svg_2d
+
+        explanation = self._explain(report.geometry, report.mol, prop, outs)
+        svg = svg_2d(
+            report.mol,
+            heavy_atom_values(explanation),
+            legend=f"per-atom contributions to {prop}",
+        )
+        return dataclasses.replace(
+            report, explained=prop, explanation=explanation, explanation_svg=svg
         )
 
 
@@ -425,10 +512,6 @@ def load_predictor(folder: Path | None = None, device: str | None = None) -> Mol
 
 
 NEIGHBOUR_COLUMNS = ("homo", "lumo", "gap", "mu", "alpha", "u0")
-# Below this Tanimoto similarity to the closest training molecule the page warns: the few
-# QM9 test molecules that far out have about twice the typical HOMO/gap error and four
-# times the U0 error (card: error_by_similarity).
-LOW_SIMILARITY = 0.4
 
 
 def _fingerprint_cache(manifest: dict) -> tuple[Path, dict]:
@@ -519,18 +602,6 @@ def nearest_training_similarity(smiles: Sequence[str]) -> np.ndarray:
     out = np.full(len(ok), np.nan)
     out[ok] = index.max_similarity(packed[ok])
     return out
-
-
-def error_at_similarity(card: dict, similarity: float) -> tuple[str, dict] | None:
-    """The card's test MAE per property for molecules as similar to the training set as
-    this one: (bin label, {property: MAE, "count": n}), or None if the card has no such
-    breakdown (models evaluated before it existed)."""
-    bins = card.get("error_by_similarity") or {}
-    for label, row in bins.items():
-        lo, _, hi = label.removeprefix(">= ").partition("-")
-        if float(lo) <= similarity and (not hi or similarity < float(hi)):
-            return label, row
-    return None
 
 
 def _flat_smiles(mol: Chem.Mol | None) -> str:

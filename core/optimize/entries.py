@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.exceptions import InvalidInputError
+from core.optimize.campaign import Campaign
 from core.optimize.space import (
     CardinalityConstraint,
     CategoricalVariable,
@@ -22,6 +23,7 @@ from core.optimize.space import (
     FixedVariable,
     LinearInequality,
     MixtureConstraint,
+    Objective,
     RatioConstraint,
     Variable,
 )
@@ -138,6 +140,36 @@ def variables_from_entries(
     parts += [FixedVariable(n, v) for n, v in fixed.items()]
     parts += [CategoricalVariable(n, tuple(c)) for n, c in choices.items()]
     return parts
+
+
+def campaign_from_entries(
+    table: pd.DataFrame,
+    bounds: pd.DataFrame | None,
+    fixed: Mapping[str, float],
+    choices: Mapping[str, Sequence[str]],
+    goals: Mapping[str, tuple[str, float | None, float | None]],
+    rules: Sequence[Callable[[], Constraint]],
+    *,
+    name: str,
+    problems: Sequence[InvalidInputError] = (),
+) -> Campaign:
+    """The campaign the upload form describes: variables from :func:`variables_from_entries`,
+    an objective per ``{column: (direction, low, high)}``, a constraint per builder of
+    :func:`constraint_builders` (built now, so the first bad entry is the error).
+
+    Raises:
+        InvalidInputError: the first of ``problems`` (columns already found unusable as
+            variables), else the first bad entry, else what :meth:`Campaign.from_table` finds.
+    """
+    if problems:
+        raise problems[0]
+    return Campaign.from_table(
+        table,
+        variables_from_entries(bounds, fixed, choices),
+        [Objective(o, *goal) for o, goal in goals.items()],
+        [build() for build in rules],
+        name=name,
+    )
 
 
 def bounds_table(variables: Sequence[Variable]) -> pd.DataFrame:

@@ -46,7 +46,10 @@ def progress_figure(history: pd.DataFrame) -> go.Figure:
 
 
 def pareto_figure(
-    measured: pd.DataFrame, objectives: Sequence[str], pareto: np.ndarray, round_col: str
+    measured: pd.DataFrame,
+    objectives: Sequence[str],
+    pareto: np.ndarray,
+    round_col: str = "round",
 ) -> go.Figure:
     """Measured recipes in objective space, Pareto-optimal ones in the strong colour: a 2-D
     scatter for two objectives, ``scatter_3d`` for three (more: the first three)."""

@@ -111,3 +111,16 @@ def test_example_labels_state_true_facts():
         count = re.search(r"(\d+) heavy atoms", label)
         if count:
             assert heavy_atom_count(Chem.MolFromSmiles(smiles)) == int(count.group(1)), label
+
+
+@needs_model
+def test_explaining_another_property_redraws_without_a_new_prediction():
+    at = _predict(_page(), "OCC")
+    report = at.session_state["mol_result"]
+    assert report.explained == at.selectbox(key="mol_explain_prop").value == "mu"
+    at.selectbox(key="mol_explain_prop").set_value("gap").run()
+    assert not at.exception, [e.value for e in at.exception]
+    again = at.session_state["mol_result"]
+    assert again.explained == "gap" and again.row is report.row and again.mol is report.mol
+    assert again.explanation_svg and again.explanation_svg != report.explanation_svg
+    assert not at.error

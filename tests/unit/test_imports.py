@@ -27,6 +27,7 @@ NO_TORCH = (
     "core.data.glass_md",
     "core.models.registry",
     "core.models.glass_report",
+    "core.models.molecule_report",
     "core.plots.glass",
     "core.plots.optimize",
     "core.plots.molecules",

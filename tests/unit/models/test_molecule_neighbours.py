@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core.data import qm9
-from core.models.molecules import error_at_similarity, training_neighbours
+from core.models.molecule_report import error_at_similarity
+from core.models.molecules import training_neighbours
 
 
 @pytest.mark.data
