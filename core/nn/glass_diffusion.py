@@ -260,6 +260,8 @@ def sample(
     eta: float = 1.0,
     generator: torch.Generator | None = None,
     progress: Callable[[int, int], None] | None = None,
+    corrector: int = 0,
+    snr: float = 0.3,
 ) -> Tensor:
     """Positions (N, 3), wrapped into the cells, of new structures.
 
@@ -269,6 +271,9 @@ def sample(
         steps: denoising steps on the Karras schedule.
         eta: 1 = ancestral (stochastic) steps, 0 = deterministic Euler.
         progress: called as ``progress(step, steps)``.
+        corrector: Langevin corrector steps after each step (predictor-corrector sampling,
+            Song et al., ICLR 2021), each of size ``(snr * sigma)**2``; each costs one more
+            network call.
     """
     c = model.config
     L = lengths[batch]
@@ -288,6 +293,13 @@ def sample(
             if s_up > 0:
                 noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
                 x = x + s_up * noise
+            for _ in range(corrector):
+                x = wrap(x, L)
+                sig = torch.full((B,), s_next, device=x.device)
+                eps_c = model(species, x, lengths, batch, sig, cond)
+                delta = (snr * s_next) ** 2
+                noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+                x = x - delta / s_next * eps_c + math.sqrt(2 * delta) * noise
         x = wrap(x, L)
         if progress is not None:
             progress(i + 1, steps)

@@ -149,3 +149,25 @@ def test_noise_levels_stay_in_range_and_the_mid_mix_moves_mass_to_half_an_angstr
     share = lambda s: float(((s > 0.2) & (s < 1.25)).float().mean())  # noqa: E731
     assert share(plain) == pytest.approx(np.log(1.25 / 0.2) / np.log(350), abs=0.02)
     assert share(mixed) > share(plain) + 0.2
+
+
+def test_corrector_steps_are_seeded_and_stay_in_the_cell():
+    torch.manual_seed(0)
+    model = G.GlassDenoiser(G.GlassDiffusionConfig(hidden=16, layers=2, rbf=8)).eval()
+    atoms = _random_atoms(24, 7.5, 5)
+    species, _, lengths, batch, _, cond = _inputs(atoms)
+    runs = [
+        G.sample(
+            model,
+            species,
+            lengths,
+            batch,
+            cond,
+            steps=8,
+            corrector=1,
+            generator=torch.Generator().manual_seed(3),
+        )
+        for _ in range(2)
+    ]
+    assert torch.equal(runs[0], runs[1])
+    assert bool(((runs[0] >= 0) & (runs[0] < 7.5)).all())
