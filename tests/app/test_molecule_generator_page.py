@@ -110,3 +110,25 @@ def test_qm9_scores_come_with_std_and_domain_notes():
     # MOSES-like molecules exceed QM9's 9 heavy atoms: each says so
     assert (mols["qm9_domain"] != "").all()
     assert "inside the QM9 domain" in set(_metrics(at)["metric"])
+
+
+HAS_QM9 = (models_dir() / MODELS["qm9"] / "model.safetensors").exists()
+
+
+@pytest.mark.skipif(not (HAS_MODEL and HAS_QM9), reason="no committed smiles_gpt_qm9 weights")
+def test_qm9_model_takes_orbital_targets_and_reports_the_qm9_models_values():
+    at = _page()
+    at.radio(key="gen_model").set_value("qm9").run()
+    assert not at.exception, [e.value for e in at.exception]
+    gap = at.number_input(key="gen_value_gap")
+    assert "eV" in at.toggle(key="gen_on_gap").label and 2 < gap.min < gap.max < 14
+    assert not [t for t in at.toggle if t.key == "gen_qm9"]  # values come with the model
+    at.toggle(key="gen_on_gap").set_value(True).run()
+    at.number_input(key="gen_value_gap").set_value(6.5)
+    at = _generate(at, 6)
+    assert not at.error
+    metrics = _metrics(at).set_index("metric")
+    assert "QM9 model" in metrics.loc["MAD gap", "meaning"]
+    mols = _molecules(at)
+    assert {"gap", "gap_std", "gap_error", "qm9_domain"} <= set(mols.columns)
+    assert all(Chem.MolFromSmiles(s).GetNumHeavyAtoms() <= 12 for s in mols["smiles"])
