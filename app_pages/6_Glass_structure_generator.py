@@ -98,7 +98,7 @@ def _inputs(gen) -> dict:
         "(a few seconds each); adds the energy per atom before and after.",
     )
     with st.expander("Sampler"):
-        steps = st.number_input("Denoising steps", 10, 300, 150, 10, key="gs_steps")
+        steps = st.number_input("Denoising steps", 10, 300, 50, 10, key="gs_steps")
         st.caption("Fewer steps are faster and rougher.")
     return {
         "composition": composition,

@@ -1,6 +1,6 @@
 """Benchmark the shipped glass-structure generator against held-out melt-quench MD.
 
-    python benchmarks/glass_structures.py [--per-condition 4] [--steps 150] [--no-relax]
+    python benchmarks/glass_structures.py [--per-condition 4] [--steps 50] [--no-relax]
 
 Everything goes through the app's path, ``core.generate.glass.load_generator()``: at every
 condition of the held-out MD set (:mod:`core.data.glass_md`: composition, atom count,
@@ -65,7 +65,7 @@ def md_seconds(runs, n_atoms: int, rate: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-condition", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--no-relax", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()

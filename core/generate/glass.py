@@ -186,7 +186,7 @@ class GlassStructureGenerator:
         n_atoms: int | None = None,
         cooling_rate: float | None = None,
         relax: bool = False,
-        steps: int = 150,
+        steps: int = 50,
         progress: Callable[[float, str], None] | None = None,
     ) -> list:
         """``n`` new periodic structures (ase.Atoms) of ``composition`` at ``density``.

@@ -21,7 +21,7 @@ Sampling: Euler-ancestral steps (k-diffusion's ``sample_euler_ancestral``; ``eta
 the deterministic Euler/DDIM path) on a Karras sigma schedule from ``sigma_max`` to
 ``sigma_min``, starting from atoms placed uniformly at random in the cell (a noised glass
 at ``sigma_max`` = 3.5 Å has no structure left at the scale of a bond), then one final
-denoising step. 100-200 steps suffice.
+denoising step. 50 steps gave the same structures as 150 here (probe).
 
 Batches are PyG-style: atoms of all structures concatenated, ``batch`` the structure index
 of each atom, one (orthorhombic) cell and one condition row per structure.
@@ -256,7 +256,7 @@ def sample(
     lengths: Tensor,
     batch: Tensor,
     cond: Tensor,
-    steps: int = 150,
+    steps: int = 50,
     eta: float = 1.0,
     generator: torch.Generator | None = None,
     progress: Callable[[int, int], None] | None = None,

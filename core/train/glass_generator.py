@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     ex = sub.add_parser("export")
     ex.add_argument("--ckpt", type=Path, default=WORK_DIR)
     ex.add_argument("--per-condition", type=int, default=2)
-    ex.add_argument("--steps", type=int, default=150)
+    ex.add_argument("--steps", type=int, default=50)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.cmd == "train":

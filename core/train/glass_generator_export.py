@@ -58,7 +58,7 @@ def test_conditions() -> pd.DataFrame:
 def evaluate(
     generator,
     per_condition: int = 2,
-    steps: int = 150,
+    steps: int = 50,
     relax: bool = True,
     seed: int = 1000,
     conditions: pd.DataFrame | None = None,
@@ -166,7 +166,7 @@ def _jsonable_summary(summary: pd.DataFrame) -> dict:
 def export(
     ckpt: Path,
     per_condition: int = 2,
-    steps: int = 150,
+    steps: int = 50,
     out: Path | None = None,
     relax: bool = True,
 ) -> dict:

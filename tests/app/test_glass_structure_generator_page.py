@@ -48,7 +48,7 @@ def test_page_loads_with_its_inputs_limited_to_the_trained_domain():
     assert all(option.endswith(" K/s") for option in rate.options)
     assert at.number_input(key="gs_atoms").value is None  # the model's default
     assert at.number_input(key="gs_n").value == 2
-    assert at.number_input(key="gs_steps").value == 150
+    assert at.number_input(key="gs_steps").value == 50
     assert at.toggle(key="gs_relax").label == "Relax with SHIK (LAMMPS)"
     assert at.button(key="gs_run").label == "Generate"
     assert not at.error
