@@ -234,8 +234,11 @@ def denoising_loss(
     (one per structure); the noisy positions are wrapped into the cell."""
     if sigma is None:
         sigma = sample_sigma(lengths.shape[0], model.config, generator, mid_fraction)
-        sigma = sigma.to(pos0.device)
-    eps = torch.randn(pos0.shape, generator=generator, dtype=pos0.dtype, device=pos0.device)
+    sigma = sigma.to(pos0.device)
+    # noise on the generator's device (a CPU generator gives the same noise for a GPU model)
+    gdev = generator.device if generator is not None else pos0.device
+    eps = torch.randn(pos0.shape, generator=generator, dtype=pos0.dtype, device=gdev)
+    eps = eps.to(pos0.device)
     x = wrap(pos0 + sigma[batch].unsqueeze(-1) * eps, lengths[batch])
     eps_hat = model(species, x, lengths, batch, sigma, cond)
     return ((eps_hat - eps) ** 2).mean()

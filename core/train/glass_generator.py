@@ -72,6 +72,17 @@ class TrainConfig:
     threads: int = 1
 
 
+# resuming keeps the saved TrainConfig except for these (and any field given explicitly)
+RESUME_OVERRIDES = frozenset({"max_minutes", "steps", "mid_fraction"})
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``"auto"``: the GPU when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
 def lr_factor(step: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup:
         return (step + 1) / cfg.warmup
@@ -122,11 +133,12 @@ def eval_loss(model: GlassDenoiser, structures, seed: int = 1) -> dict[str, floa
     """Denoising loss of ``structures`` at :data:`EVAL_SIGMAS`, fixed noise (comparable
     between checkpoints)."""
     out = {}
+    dev = next(model.parameters()).device
     for sigma in EVAL_SIGMAS:
-        g = torch.Generator().manual_seed(seed)
+        g = torch.Generator().manual_seed(seed)  # CPU noise: the same on every device
         losses = []
         for a in structures:
-            b = batchify([a])
+            b = {k: v.to(dev) for k, v in batchify([a]).items()}
             loss = denoising_loss(
                 model,
                 b["species"],
@@ -137,7 +149,7 @@ def eval_loss(model: GlassDenoiser, structures, seed: int = 1) -> dict[str, floa
                 sigma=torch.tensor([sigma]),
                 generator=g,
             )
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
         out[f"{sigma:g}"] = float(np.mean(losses))
     return out
 
@@ -150,7 +162,7 @@ def _atomic(path: Path, write) -> None:
 
 
 def _save_weights(module, path: Path) -> None:
-    sd = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+    sd = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     _atomic(path, lambda p: save_file(sd, str(p)))
 
 
@@ -161,21 +173,29 @@ def load_model(path: Path, cfg_dict: dict) -> GlassDenoiser:
 
 
 # ---------------------------------------------------------------- training
-def train(cfg: TrainConfig, out: Path = WORK_DIR, data=None, model_cfg=None) -> dict:
-    """Train (or resume) into ``out``; ``data`` replaces the MD training structures (tests
-    overfit one tiny structure this way). Returns the final state."""
+def train(
+    cfg: TrainConfig,
+    out: Path = WORK_DIR,
+    data=None,
+    model_cfg=None,
+    device: str = "cpu",
+    overrides: frozenset[str] = RESUME_OVERRIDES,
+) -> dict:
+    """Train (or resume) into ``out`` on ``device`` (``"auto"``: the GPU if there is one);
+    ``data`` replaces the MD training structures (tests overfit one tiny structure this
+    way). On resume the saved TrainConfig stays except for the fields in ``overrides``.
+    Returns the final state."""
     torch.set_num_threads(cfg.threads)
+    dev = pick_device(device)
     given = data
     state_path = out / "state.json"
     if state_path.exists():
         state = json.loads(state_path.read_text())
-        # schedule length, time limit and noise-level mix may change on resume
+        saved = state["train"]
         cfg = TrainConfig(
             **{
-                **state["train"],
-                "max_minutes": cfg.max_minutes,
-                "steps": cfg.steps,
-                "mid_fraction": cfg.mid_fraction,
+                **{k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__},
+                **{k: getattr(cfg, k) for k in overrides | RESUME_OVERRIDES},
             }
         )
         model = load_model(out / "model.safetensors", state["model_config"])
@@ -195,6 +215,8 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR, data=None, model_cfg=None) -> 
             "cpu_seconds": 0.0,
         }
     state["train"] = asdict(cfg)
+    model.to(dev)
+    ema.to(dev)
     ema.eval()
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -221,6 +243,8 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR, data=None, model_cfg=None) -> 
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "log.jsonl"
     t_wall0, t_ckpt, t_cpu = time.time(), time.time(), time.process_time()
+    t_wall = t_wall0
+    wall_by_device = state.setdefault("wall_seconds_by_device", {})
     losses: list[float] = []
 
     def write_log(rec: dict) -> None:
@@ -228,10 +252,13 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR, data=None, model_cfg=None) -> 
             f.write(json.dumps(rec) + "\n")
 
     def checkpoint() -> None:
-        nonlocal t_cpu
+        nonlocal t_cpu, t_wall
         now = time.process_time()
         state["cpu_seconds"] += now - t_cpu
         t_cpu = now
+        key = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
+        wall_by_device[key] = wall_by_device.get(key, 0.0) + time.time() - t_wall
+        t_wall = time.time()
         state["rng"] = rng.bit_generator.state
         _save_weights(model, out / "model.safetensors")
         _save_weights(ema, out / "ema.safetensors")
@@ -251,7 +278,7 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR, data=None, model_cfg=None) -> 
                 break
             picked.append(i)
             total += int(sizes[i])
-        b = batchify([data[i] for i in picked])
+        b = {k: v.to(dev) for k, v in batchify([data[i] for i in picked]).items()}
         model.train()
         loss = denoising_loss(
             model,
@@ -270,7 +297,7 @@ def train(cfg: TrainConfig, out: Path = WORK_DIR, data=None, model_cfg=None) -> 
             d = min(cfg.ema, (1 + step) / (10 + step))
             for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
                 pe.mul_(d).add_(pm.detach(), alpha=1 - d)
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         state["step"] = step + 1
         state["structures_seen"] += len(picked)
         if state["step"] % cfg.log_every == 0:
@@ -319,6 +346,7 @@ def main(argv: list[str] | None = None) -> None:
         if f.name in ("hidden", "layers", "rbf"):
             tr.add_argument("--" + f.name, type=int, default=None)
     tr.add_argument("--cutoff", type=float, default=None)
+    tr.add_argument("--device", default="cpu", help='"cpu", "cuda" or "auto"')
     ex = sub.add_parser("export")
     ex.add_argument("--ckpt", type=Path, default=WORK_DIR)
     ex.add_argument("--per-condition", type=int, default=2)
@@ -327,15 +355,17 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.cmd == "train":
         cfg = TrainConfig()
+        given = set()
         for f in fields(TrainConfig):
             v = getattr(args, f.name, None)
             if v is not None:
                 setattr(cfg, f.name, v)
+                given.add(f.name)
         mcfg = GlassDiffusionConfig()
         for key in ("hidden", "layers", "rbf", "cutoff"):
             if getattr(args, key) is not None:
                 setattr(mcfg, key, getattr(args, key))
-        train(cfg, args.out, model_cfg=mcfg)
+        train(cfg, args.out, model_cfg=mcfg, device=args.device, overrides=frozenset(given))
     else:
         from core.train.glass_generator_export import export
 

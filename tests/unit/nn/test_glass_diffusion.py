@@ -171,3 +171,54 @@ def test_corrector_steps_are_seeded_and_stay_in_the_cell():
     ]
     assert torch.equal(runs[0], runs[1])
     assert bool(((runs[0] >= 0) & (runs[0] < 7.5)).all())
+
+
+def test_resume_keeps_the_saved_config_except_given_fields(tmp_path):
+    """A resumed run keeps its saved TrainConfig (seed, lr, ...) but takes the fields given
+    explicitly (here the batch size and learning rate used for the GPU continuation)."""
+    from ase.spacegroup import crystal
+
+    from core.train.glass_generator import TrainConfig, train
+
+    atoms = crystal(
+        ["Si", "O"],
+        basis=[(0, 0, 0), (0.125, 0.125, 0.125)],
+        spacegroup=227,
+        cellpar=[7.16] * 3 + [90] * 3,
+    )
+    atoms.info.update(density_g_cm3=2.2, cooling_rate_K_s=1e13, x_na2o=0.0)
+    mcfg = G.GlassDiffusionConfig(hidden=16, layers=1, rbf=8, sigma_max=1.0)
+    first = TrainConfig(steps=3, batch_atoms=24, warmup=1, lr=3e-3, ckpt_minutes=60)
+    train(first, tmp_path, data=[atoms], model_cfg=mcfg)
+    again = TrainConfig(steps=5, batch_atoms=48, lr=1e-4, seed=7, warmup=1, ckpt_minutes=60)
+    state = train(again, tmp_path, data=[atoms], overrides=frozenset({"batch_atoms", "lr"}))
+    assert state["step"] == 5
+    assert state["train"]["batch_atoms"] == 48 and state["train"]["lr"] == 1e-4
+    assert state["train"]["seed"] == 0  # not given: the saved value stays
+    assert state["wall_seconds_by_device"]["cpu"] > 0
+
+
+def test_given_generator_draws_the_noise_on_its_own_device():
+    """The held-out loss draws its noise from a CPU generator, whatever the model's device,
+    so GPU- and CPU-trained checkpoints are scored on the same noisy structures: the loss
+    equals the one computed by hand from that generator's first draw."""
+    torch.manual_seed(0)
+    model = G.GlassDenoiser(G.GlassDiffusionConfig(hidden=16, layers=1, rbf=8)).eval()
+    atoms = _random_atoms(24, 7.5, 5)
+    species, pos, lengths, batch, _, cond = _inputs(atoms)
+    sigma = torch.tensor([0.3])
+    with torch.no_grad():
+        got = G.denoising_loss(
+            model,
+            species,
+            pos,
+            lengths,
+            batch,
+            cond,
+            sigma=sigma,
+            generator=torch.Generator().manual_seed(3),
+        )
+        eps = torch.randn(pos.shape, generator=torch.Generator().manual_seed(3))
+        x = G.wrap(pos + 0.3 * eps, lengths[batch])
+        want = ((model(species, x, lengths, batch, sigma, cond) - eps) ** 2).mean()
+    assert float(got) == pytest.approx(float(want), rel=1e-6)
