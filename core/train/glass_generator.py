@@ -73,7 +73,7 @@ class TrainConfig:
 
 
 # resuming keeps the saved TrainConfig except for these (and any field given explicitly)
-RESUME_OVERRIDES = frozenset({"max_minutes", "steps", "mid_fraction"})
+RESUME_OVERRIDES = frozenset({"max_minutes", "steps"})
 
 
 def pick_device(name: str = "auto") -> torch.device:

@@ -219,6 +219,10 @@ def export(
             "step": state["step"],
             "structures_seen": state["structures_seen"],
             "cpu_seconds": round(state["cpu_seconds"], 1),
+            "wall_seconds_by_device": {
+                k: round(v, 1) for k, v in state.get("wall_seconds_by_device", {}).items()
+            },
+            "history": state.get("history", []),
             "train": state["train"],
         },
     }

@@ -188,13 +188,16 @@ def test_resume_keeps_the_saved_config_except_given_fields(tmp_path):
     )
     atoms.info.update(density_g_cm3=2.2, cooling_rate_K_s=1e13, x_na2o=0.0)
     mcfg = G.GlassDiffusionConfig(hidden=16, layers=1, rbf=8, sigma_max=1.0)
-    first = TrainConfig(steps=3, batch_atoms=24, warmup=1, lr=3e-3, ckpt_minutes=60)
+    first = TrainConfig(
+        steps=3, batch_atoms=24, warmup=1, lr=3e-3, mid_fraction=0.5, ckpt_minutes=60
+    )
     train(first, tmp_path, data=[atoms], model_cfg=mcfg)
     again = TrainConfig(steps=5, batch_atoms=48, lr=1e-4, seed=7, warmup=1, ckpt_minutes=60)
     state = train(again, tmp_path, data=[atoms], overrides=frozenset({"batch_atoms", "lr"}))
     assert state["step"] == 5
     assert state["train"]["batch_atoms"] == 48 and state["train"]["lr"] == 1e-4
-    assert state["train"]["seed"] == 0  # not given: the saved value stays
+    # not given: the saved values stay (a resume once reset mid_fraction to 0)
+    assert state["train"]["seed"] == 0 and state["train"]["mid_fraction"] == 0.5
     assert state["wall_seconds_by_device"]["cpu"] > 0
 
 
