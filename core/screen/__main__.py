@@ -5,6 +5,8 @@ Examples::
     python -m core.screen molecules library.csv scores.parquet --column smiles
     python -m core.screen molecules library.sdf scores.csv
     python -m core.screen glasses grid.parquet glasses.parquet --basis wt --resume
+    python -m core.screen molecules library.csv scores.parquet --engine ray --workers 2
+    python -m core.screen molecules library.csv scores.parquet --engine ray --address auto
 """
 
 from __future__ import annotations
@@ -32,6 +34,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
     parser.add_argument("--limit", type=int, default=None, help="first N rows only")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this process; ray: Ray Data over a pool of predictor actors",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="ray: an existing cluster ('auto', 'ray://head:10001'); default a local Ray",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="ray: predictor actors (default: the cluster's GPUs, else its CPUs)",
+    )
     args = parser.parse_args(argv)
 
     import os
@@ -54,10 +73,18 @@ def main(argv: list[str] | None = None) -> int:
                 resume=args.resume,
                 limit=args.limit,
                 progress=bar.update,
+                engine=args.engine,
+                address=args.address,
+                workers=args.workers,
             )
     except StudioError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:
+        if args.engine == "ray":
+            import ray
+
+            ray.shutdown()
     print(summary.text())
     return 0
 

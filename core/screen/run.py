@@ -28,6 +28,7 @@ import pandas as pd
 from core.exceptions import InvalidInputError
 
 KINDS = ("molecules", "glasses")
+ENGINES = ("local", "ray")
 IN_FORMATS = (".csv", ".parquet", ".sdf")
 OUT_FORMATS = (".csv", ".parquet")
 MANIFEST = "manifest.json"
@@ -43,6 +44,15 @@ class ScreenSummary:
     load_s: float = 0.0
     wall_s: float = 0.0
     output: str = ""
+    engine: str = "local"
+    workers: int = 1
+
+    def add(self, result: pd.DataFrame) -> None:
+        """Count one finished chunk's rows, failures and out-of-domain rows."""
+        errors = result["error"].fillna("").astype(str)
+        self.rows += len(result)
+        self.failed.update(_reason(e) for e in errors if e)
+        self.out_of_domain += int(((result["in_domain"] == False) & (errors == "")).sum())  # noqa: E712
 
     @property
     def rows_per_s(self) -> float:
@@ -52,6 +62,7 @@ class ScreenSummary:
         lines = [
             f"{self.rows:,} rows in {self.chunks} chunks ({self.chunks_resumed} resumed) "
             f"-> {self.output}",
+            f"engine {self.engine} ({self.workers} worker{'s' * (self.workers != 1)}); "
             f"model load {self.load_s:.1f} s; screening {self.wall_s:.1f} s, "
             f"{self.rows_per_s:.1f} rows/s (this run, resumed chunks included)",
             f"outside the training domain: {self.out_of_domain:,} "
@@ -64,7 +75,7 @@ class ScreenSummary:
 
 def _reason(error: str) -> str:
     """The first clause of an error message: what failed, without the row's own values."""
-    head = error.split(":")[0].split(" (")[0]
+    head = error.split(". Got")[0].split(":")[0].split(" (")[0]
     return re.sub(r"'[^']*'|\"[^\"]*\"", "…", head).strip()[:120]
 
 
@@ -161,25 +172,32 @@ def screen(
     limit: int | None = None,
     predictor=None,
     progress: Callable[[int], None] | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    predictor_factory: Callable[[], object] | None = None,
 ) -> ScreenSummary:
     """Predict every row of ``inp`` and write ``out``; see the module docstring.
 
+    Args:
+        engine: ``"local"`` (this process) or ``"ray"`` (Ray Data over a pool of predictor
+            actors; :mod:`core.screen.ray_engine`).
+        address: ``engine="ray"``: an existing Ray cluster (``"auto"``, ``"ray://host:10001"``);
+            without it a local Ray is started on this machine's cores.
+        workers: ``engine="ray"``: number of predictor actors (default: the cluster's CPUs,
+            or its GPUs when it has them).
+        predictor: a ready predictor for the local engine (tests use a scripted one).
+        predictor_factory: a picklable zero-argument callable that builds the predictor
+            (each Ray actor calls it once); default the shipped model of ``kind``.
+
     Raises:
-        InvalidInputError: unknown kind or file type, a missing input, no SMILES or
+        InvalidInputError: unknown kind, engine or file type, a missing input, no SMILES or
             composition columns, or ``resume`` against a different input.
     """
-    if kind not in KINDS:
-        raise InvalidInputError(f"unknown screen {kind!r}", expected=" or ".join(KINDS))
     inp, out = Path(inp), Path(out)
-    if not inp.is_file():
-        raise InvalidInputError("the input file does not exist", got=str(inp))
-    if out.suffix.lower() not in OUT_FORMATS:
-        raise InvalidInputError(
-            "unsupported output file type", got=out.name, expected=", ".join(OUT_FORMATS)
-        )
-    if not isinstance(chunk_rows, int) or chunk_rows < 1:
-        raise InvalidInputError("chunk_rows must be a positive whole number", got=chunk_rows)
-    parts = out.with_name(out.name + ".parts")
+    check_request(kind, inp, out, chunk_rows)
+    if engine not in ENGINES:
+        raise InvalidInputError(f"unknown engine {engine!r}", expected=" or ".join(ENGINES))
     manifest = {
         **_fingerprint(inp),
         "kind": kind,
@@ -188,27 +206,29 @@ def screen(
         "column": column,
         "basis": basis,
     }
-    if parts.exists() and (parts / MANIFEST).is_file():
-        old = json.loads((parts / MANIFEST).read_text())
-        if not resume:
-            for p in parts.glob("part-*.parquet"):
-                p.unlink()
-        elif old != manifest:
-            raise InvalidInputError(
-                "cannot resume: the input or the settings changed since the interrupted run",
-                got={k: manifest[k] for k in manifest if old.get(k) != manifest[k]},
-                fix="run without --resume to start again",
-            )
-    parts.mkdir(parents=True, exist_ok=True)
-    (parts / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    if engine == "ray":
+        from core.screen.ray_engine import screen_ray
+
+        return screen_ray(
+            kind,
+            inp,
+            out,
+            manifest,
+            column=column,
+            basis=basis,
+            chunk_rows=chunk_rows,
+            resume=resume,
+            limit=limit,
+            predictor_factory=predictor_factory,
+            address=address,
+            workers=workers,
+            progress=progress,
+        )
+    parts = prepare_parts(out, manifest, resume)
 
     t_load = time.perf_counter()
     if predictor is None:
-        if kind == "molecules":
-            from core.models.molecules import load_predictor
-        else:
-            from core.models.glass import load_predictor
-        predictor = load_predictor()
+        predictor = predictor_factory() if predictor_factory else load_kind_predictor(kind)
 
     summary = ScreenSummary(output=str(out))
     t0 = time.perf_counter()
@@ -226,26 +246,83 @@ def screen(
             summary.chunks_resumed += 1
             result = pd.read_parquet(part, columns=["error", "in_domain"])
         else:
-            if kind == "molecules":
-                result = _predict_molecules(predictor, chunk, column)
-            else:
-                result = predictor.predict_table(chunk, basis)
-            # integers as floats: a later chunk's column may hold fractions, and all parts
-            # must share one schema
-            ints = result.select_dtypes("integer").columns
-            result = result.astype({c: "float64" for c in ints})
-            tmp = part.with_suffix(".tmp")
-            result.to_parquet(tmp, index=False)
-            tmp.rename(part)
-        errors = result["error"].fillna("").astype(str)
-        summary.rows += len(result)
-        summary.failed.update(_reason(e) for e in errors if e)
-        summary.out_of_domain += int(((result["in_domain"] == False) & (errors == "")).sum())  # noqa: E712
+            result = predict_chunk(kind, predictor, chunk, column, basis)
+            write_part(part, result)
+        summary.add(result)
         if progress is not None:
             progress(len(result))
     _join(parts, out, summary.chunks)
     summary.wall_s = time.perf_counter() - t0
     return summary
+
+
+def predict_chunk(
+    kind: str, predictor, chunk: pd.DataFrame, column: str | None, basis: str
+) -> pd.DataFrame:
+    """One chunk's output rows (the input's columns, then the predictions); the same
+    function runs in the local loop and in every Ray actor, so both engines agree."""
+    if kind == "molecules":
+        result = _predict_molecules(predictor, chunk, column)
+    else:
+        result = predictor.predict_table(chunk, basis)
+    # integers as floats: a later chunk's column may hold fractions, and all parts must
+    # share one schema
+    ints = result.select_dtypes("integer").columns
+    return result.astype({c: "float64" for c in ints})
+
+
+def write_part(part: Path, result: pd.DataFrame) -> None:
+    """Write a part under a temporary name and rename it: a killed run leaves none half."""
+    tmp = part.with_suffix(".tmp")
+    result.to_parquet(tmp, index=False)
+    tmp.rename(part)
+
+
+def prepare_parts(out: Path, manifest: dict, resume: bool) -> Path:
+    """The ``<OUT>.parts`` folder for this run: finished parts are kept for ``resume`` with
+    the same manifest, removed otherwise; a resume with other settings is refused."""
+    parts = out.with_name(out.name + ".parts")
+    if parts.exists() and (parts / MANIFEST).is_file():
+        old = json.loads((parts / MANIFEST).read_text())
+        if not resume:
+            for p in parts.glob("part-*.parquet"):
+                p.unlink()
+        elif old != manifest:
+            raise InvalidInputError(
+                "cannot resume: the input or the settings changed since the interrupted run",
+                got={k: manifest[k] for k in manifest if old.get(k) != manifest[k]},
+                fix="run without --resume to start again",
+            )
+    parts.mkdir(parents=True, exist_ok=True)
+    (parts / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    return parts
+
+
+def check_request(kind: str, inp: Path, out: Path, chunk_rows) -> None:
+    if kind not in KINDS:
+        raise InvalidInputError(f"unknown screen {kind!r}", expected=" or ".join(KINDS))
+    if not inp.is_file():
+        raise InvalidInputError("the input file does not exist", got=str(inp))
+    if inp.suffix.lower() not in IN_FORMATS:
+        raise InvalidInputError(
+            f"unsupported input file type {inp.suffix or '(none)'!r}",
+            got=str(inp),
+            expected=", ".join(IN_FORMATS),
+        )
+    if out.suffix.lower() not in OUT_FORMATS:
+        raise InvalidInputError(
+            "unsupported output file type", got=out.name, expected=", ".join(OUT_FORMATS)
+        )
+    if not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1:
+        raise InvalidInputError("chunk_rows must be a positive whole number", got=chunk_rows)
+
+
+def load_kind_predictor(kind: str):
+    if kind == "molecules":
+        from core.models.molecules import load_predictor
+    else:
+        from core.models.glass import load_predictor
+    return load_predictor()
 
 
 def _join(parts: Path, out: Path, chunks: int) -> None:
