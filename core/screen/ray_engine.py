@@ -87,6 +87,7 @@ def _connect(address: str | None, workers: int | None):
             p for p in (str(config.REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
         ),
         "OMP_NUM_THREADS": "1",
+        "MDS_WORKERS": "1",  # one actor = one worker: no conformer pool inside an actor
     }
     for key in ("MDS_DEVICE", "MDS_CACHE_DIR", "MDS_MODELS_DIR"):
         if key in os.environ:

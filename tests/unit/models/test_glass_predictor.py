@@ -215,3 +215,35 @@ def test_estimate_is_the_network_plus_the_fitted_correction(model, tmp_path):
     assert np.allclose(plain["mean"], est["network_mean"]) and not plain["correction"].any()
     report = model.report(SODA_LIME).row
     assert np.isclose(report["Tg"] - report["Tg_correction"], est["network_mean"][0, 0])
+
+
+def test_nearest_is_batch_independent_and_breaks_ties_by_row():
+    """The blocked nearest-neighbour search gives each query the same neighbours alone or
+    in a batch of any size, exact duplicates in the index go to the lower row, and a
+    repeated call (the domain check after the correction) is answered from the memo."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    from core.models.glass import _SparseCompositions
+
+    rng = np.random.default_rng(0)
+    dense = rng.dirichlet(np.ones(4), 300)
+    dense = np.hstack([dense, np.zeros((300, 2))])
+    dense[7] = dense[3]  # duplicates: rows 3 and 7, rows 11 and 290
+    dense[290] = dense[11]
+    m = csr_matrix(dense)
+    index = _SparseCompositions(m.indptr, m.indices, m.data, dense.shape[1])
+    queries = [{c: float(x) for c, x in enumerate(dense[i]) if x} for i in (3, 11, 50)]
+    queries.append({0: 0.5, 1: 0.3, -1: 0.2})  # 20 mol% of a component unknown to the index
+    d_all, r_all = index.nearest(queries, k=5, block=2)
+    for i, q in enumerate(queries):
+        d_one, r_one = _SparseCompositions(m.indptr, m.indices, m.data, 6).nearest([q], k=5)
+        np.testing.assert_array_equal(r_one[0], r_all[i])
+        np.testing.assert_allclose(d_one[0], d_all[i])
+    assert r_all[0][:2].tolist() == [3, 7] and d_all[0][1] < 1e-6  # float32 queries
+    assert r_all[1][:2].tolist() == [11, 290]
+    assert d_all[3][0] >= 0.1  # the unknown 20 mol% is half of the moved distance
+    brute = 0.5 * np.abs(dense - dense[50]).sum(axis=1)
+    assert d_all[2][0] < 1e-6 and np.sort(brute)[1] == pytest.approx(d_all[2][1], abs=1e-6)
+    d1 = index.nearest_distance(queries)
+    np.testing.assert_array_equal(d1, d_all[:, 0])
