@@ -1,0 +1,210 @@
+"""Benchmark batch screening (``python -m core.screen``) on both engines.
+
+    python benchmarks/screening.py [--molecules 100000] [--glasses 100000] [--workers 1 2]
+
+Molecules: the first ``--molecules`` SMILES of the MOSES test split (drug-like molecules the
+QM9 model never saw). Glasses: a deterministic composition grid of ``--glasses`` rows over
+SiO2-Na2O-CaO-Al2O3-B2O3-K2O-MgO. Each run is the real command line in a fresh process, timed
+from outside; peak RSS is sampled over the whole process tree (Ray's raylet and workers
+included) every 0.2 s. Rows/s is the screening rate the command reports (model loading left
+out). The conformer stage alone (parse + ETKDG + MMFF, :func:`prepare_smiles_batch`) runs on
+the same molecules at the same thread counts in this process, so the end-to-end share of it
+is measured on this machine, at the same time.
+
+Writes ``benchmarks/results/screening_table.txt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _path  # noqa: F401  (repo root on sys.path)
+import numpy as np
+import pandas as pd
+import psutil
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def molecule_file(folder: Path, n: int) -> Path:
+    from core.data import moses
+
+    smiles = moses.load_split("test", columns=["smiles"])["smiles"].iloc[:n]
+    path = folder / f"molecules_{n}.csv"
+    pd.DataFrame({"id": [f"moses_test_{i}" for i in range(len(smiles))], "smiles": smiles}).to_csv(
+        path, index=False
+    )
+    return path
+
+
+def glass_file(folder: Path, n: int, seed: int = 0) -> Path:
+    """``n`` compositions (mol %), SiO2 40-80 and the rest split over six modifiers by a
+    seeded Dirichlet draw: a grid a formulator would screen."""
+    rng = np.random.default_rng(seed)
+    sio2 = rng.uniform(40, 80, n)
+    rest = rng.dirichlet(np.ones(6), n) * (100 - sio2)[:, None]
+    df = pd.DataFrame(rest.round(2), columns=["Na2O", "CaO", "Al2O3", "B2O3", "K2O", "MgO"])
+    df.insert(0, "SiO2", (100 - df.sum(axis=1)).round(2))
+    df.insert(0, "name", [f"g{i}" for i in range(n)])
+    path = folder / f"glasses_{n}.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def run_cli(args: list[str], env: dict) -> dict:
+    """Run ``python -m core.screen ARGS``; wall time, peak tree RSS and the reported rate."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.screen", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        rss = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, rss)
+        time.sleep(0.2)
+    out = proc.stdout.read()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"core.screen {' '.join(args)} failed:\n{out}")
+    rate = re.search(r"screening ([\d.]+) s, ([\d.]+) rows/s", out)
+    rows = re.search(r"^([\d,]+) rows in", out, re.M)
+    failed = re.search(r"failed rows: ([\d,]+)", out)
+    return {
+        "rows": int(rows.group(1).replace(",", "")),
+        "failed": int(failed.group(1).replace(",", "")),
+        "wall_s": wall,
+        "screen_s": float(rate.group(1)),
+        "rows_per_s": float(rate.group(2)),
+        "peak_rss_mb": peak / 2**20,
+    }
+
+
+def conformer_stage(smiles: list[str], threads: int) -> float:
+    """Molecules per second through parsing + ETKDG + MMFF alone."""
+    from core.models.molecules import prepare_smiles_batch
+
+    t0 = time.perf_counter()
+    prepare_smiles_batch(smiles, threads=threads)
+    return len(smiles) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--molecules", type=int, default=100_000)
+    ap.add_argument("--glasses", type=int, default=100_000)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--engines", nargs="+", default=["local", "ray"])
+    ap.add_argument("--out", type=Path, default=RESULTS / "screening_table.txt")
+    args = ap.parse_args()
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        mol_in = molecule_file(tmp, args.molecules) if args.molecules else None
+        glass_in = glass_file(tmp, args.glasses) if args.glasses else None
+        glass_small = glass_file(tmp, max(1, args.glasses // 10)) if args.glasses else None
+        conformer = {}
+        if mol_in is not None:
+            smiles = pd.read_csv(mol_in)["smiles"].tolist()
+            for w in args.workers:
+                conformer[w] = conformer_stage(smiles, w)
+                print(f"conformer stage alone, {w} thread(s): {conformer[w]:.1f} mol/s", flush=True)
+        jobs = []
+        for engine in args.engines:
+            for w in args.workers:
+                if mol_in is not None:
+                    jobs.append(("molecules", mol_in, engine, w))
+                if glass_in is not None:
+                    jobs.append(("glasses", glass_in, engine, w))
+        if glass_small is not None:
+            jobs += [("glasses", glass_small, e, max(args.workers)) for e in args.engines]
+        for kind, inp, engine, w in jobs:
+            env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+            env["MDS_WORKERS"] = str(w)
+            cli = [kind, str(inp), str(tmp / f"out_{kind}_{engine}_{w}.parquet")]
+            if engine == "ray":
+                cli += ["--engine", "ray", "--workers", str(w)]
+            r = run_cli(cli, env)
+            r.update(kind=kind, engine=engine, workers=w, input=inp.name)
+            if kind == "molecules":
+                r["vs_conformer_stage"] = r["rows_per_s"] / conformer[w]
+            rows.append(r)
+            print(
+                f"{kind:9s} {engine:5s} x{w}: {r['rows']:,} rows, {r['rows_per_s']:.1f} rows/s, "
+                f"peak RSS {r['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+
+    df = pd.DataFrame(rows)
+    lines = [
+        f"# Batch screening benchmark, {dt.date.today().isoformat()}, "
+        f"{os.cpu_count()} CPUs, python benchmarks/screening.py "
+        f"--molecules {args.molecules} --glasses {args.glasses} "
+        f"--workers {' '.join(map(str, args.workers))}",
+        "# rows/s: the rate core.screen reports (model loading excluded); peak RSS over the "
+        "process tree; molecules: MOSES test split; glasses: seeded 7-oxide grid",
+        "",
+    ]
+    if conformer:
+        lines.append(
+            "conformer stage alone (parse + ETKDG + MMFF): "
+            + ", ".join(f"{w} thread(s) {v:.1f} mol/s" for w, v in conformer.items())
+        )
+        lines.append("")
+    cols = ["kind", "input", "engine", "workers", "rows", "failed", "rows_per_s", "wall_s"]
+    cols += ["peak_rss_mb"] + (["vs_conformer_stage"] if conformer else [])
+    lines.append(df[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    lines.append("")
+    for kind in ("molecules", "glasses"):
+        for engine in args.engines:
+            sel = df[
+                (df.kind == kind)
+                & (df.engine == engine)
+                & (df.rows == df[df.kind == kind].rows.max())
+            ]
+            by_w = dict(zip(sel.workers, sel.rows_per_s, strict=True))
+            if len(by_w) >= 2:
+                lo, hi = min(by_w), max(by_w)
+                lines.append(
+                    f"{kind} {engine}: {hi} workers / {lo} worker = {by_w[hi] / by_w[lo]:.2f}x"
+                )
+    g = df[df.kind == "glasses"]
+    for engine in args.engines:
+        e = g[(g.engine == engine) & (g.workers == max(args.workers))]
+        if len(e) == 2:
+            small, big = e.sort_values("rows").peak_rss_mb.tolist()
+            lines.append(
+                f"glasses {engine}: peak RSS {int(e.rows.max()):,} rows / "
+                f"{int(e.rows.min()):,} rows = {big / small:.2f}x"
+            )
+    text = "\n".join(lines) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
