@@ -135,7 +135,7 @@ def fragments(gen, test_mols, n_frag: int, per_frag: int, seed: int) -> dict:
     scaffolds = sorted(s for s in _scaffolds(test_mols) if s and Chem.MolFromSmiles(s))
     chosen = rng.choice(scaffolds, size=min(n_frag, len(scaffolds)), replace=False)
     kept = total = 0
-    used = []
+    used, validity, uniqueness = [], [], []
     for i, frag in enumerate(chosen):
         try:
             df = gen.sample(per_frag, seed=seed + i, fragment=str(frag), max_samples=per_frag)
@@ -144,7 +144,15 @@ def fragments(gen, test_mols, n_frag: int, per_frag: int, seed: int) -> dict:
         kept += int(df["fragment_matched"].sum())
         total += len(df)
         used.append(str(frag))
-    return {"fragments": len(used), "molecules": total, "kept": kept / max(1, total)}
+        validity.append(df.attrs["raw_validity"])
+        uniqueness.append(df.attrs["raw_uniqueness"])
+    return {
+        "fragments": len(used),
+        "molecules": total,
+        "kept": kept / max(1, total),
+        "validity": float(np.mean(validity)) if validity else float("nan"),
+        "uniqueness": float(np.mean(uniqueness)) if uniqueness else float("nan"),
+    }
 
 
 def main() -> None:
@@ -201,7 +209,9 @@ def main() -> None:
     lines += [
         "",
         f"## Fragments: {f['fragments']} Murcko scaffolds of the test set, 50 samples each",
-        f"fragment kept in {f['kept']:.1%} of {f['molecules']:,} valid unique molecules",
+        f"fragment kept in {f['kept']:.1%} of {f['molecules']:,} valid unique molecules; "
+        f"per prompt, mean raw validity {f['validity']:.3f} and uniqueness among the valid "
+        f"{f['uniqueness']:.3f}",
         "",
         f"wall time {time.time() - t0:.0f} s",
     ]
