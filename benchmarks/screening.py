@@ -117,6 +117,12 @@ def main() -> None:
     ap.add_argument("--glasses", type=int, default=100_000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--engines", nargs="+", default=["local", "ray"])
+    ap.add_argument(
+        "--molecule-chunk",
+        type=int,
+        default=256,
+        help="chunk rows for molecules (several chunks per worker; glasses use the default)",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS / "screening_table.txt")
     args = ap.parse_args()
 
@@ -147,6 +153,8 @@ def main() -> None:
             cli = [kind, str(inp), str(tmp / f"out_{kind}_{engine}_{w}.parquet")]
             if engine == "ray":
                 cli += ["--engine", "ray", "--workers", str(w)]
+            if kind == "molecules":
+                cli += ["--chunk-rows", str(args.molecule_chunk)]
             r = run_cli(cli, env)
             r.update(kind=kind, engine=engine, workers=w, input=inp.name)
             if kind == "molecules":
@@ -163,7 +171,7 @@ def main() -> None:
         f"# Batch screening benchmark, {dt.date.today().isoformat()}, "
         f"{os.cpu_count()} CPUs, python benchmarks/screening.py "
         f"--molecules {args.molecules} --glasses {args.glasses} "
-        f"--workers {' '.join(map(str, args.workers))}",
+        f"--workers {' '.join(map(str, args.workers))} --molecule-chunk {args.molecule_chunk}",
         "# rows/s: the rate core.screen reports (model loading excluded); peak RSS over the "
         "process tree; molecules: MOSES test split; glasses: seeded 7-oxide grid",
         "",
