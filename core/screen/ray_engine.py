@@ -173,9 +173,6 @@ def screen_ray(
     ctx.enable_progress_bars = False  # the CLI shows one tqdm bar for the whole run
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     ds, retype = _read(ray, kind, inp, limit)
-    # blocks of at most one chunk (streaming, order kept): a small CSV is read as one block,
-    # and one block would go to one actor
-    ds = ds.repartition(target_num_rows_per_block=chunk_rows)
     ds = ds.map_batches(
         _bound_actor(kind, column, basis, predictor_factory, retype),
         batch_size=chunk_rows,
