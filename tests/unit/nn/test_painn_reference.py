@@ -71,14 +71,16 @@ def test_member_outputs_match_pre_port_code(reference, outputs, key):
     ref, _ = reference
     expected, got = ref[key], outputs[key]
     assert got.shape == expected.shape
-    # float32 rounding: relative 1e-6 (a sum of ~30 float32 terms), plus an absolute
-    # floor of 1e-5 times the column's typical size for values near zero (charges and
-    # dipole components cross zero; energies reach -1e4 eV, where float32 resolves ~1e-3).
+    # float32 rounding: relative 1e-5 (sums of ~30 float32 terms, in an order that differs
+    # between CPU kernels: the fixture's machine and an AMD EPYC differ by up to 8e-6 on one
+    # charge), plus an absolute floor of 1e-4 times the column's typical size for values
+    # near zero (charges and dipole components cross zero after cancellation; energies
+    # reach -1e4 eV, where float32 resolves ~1e-3). A porting error shows as >= 1e-3.
     flat_got = got.reshape(len(got), -1) if key != "charges" else got
     flat_exp = expected.reshape(len(expected), -1) if key != "charges" else expected
     for c in range(flat_exp.shape[-1]):
-        atol = 1e-5 * max(1e-3, float(np.abs(flat_exp[:, c]).mean()))
-        np.testing.assert_allclose(flat_got[:, c], flat_exp[:, c], rtol=1e-6, atol=atol)
+        atol = 1e-4 * max(1e-3, float(np.abs(flat_exp[:, c]).mean()))
+        np.testing.assert_allclose(flat_got[:, c], flat_exp[:, c], rtol=1e-5, atol=atol)
 
 
 def test_ensemble_predictions_match_pre_port_code(reference, outputs):
