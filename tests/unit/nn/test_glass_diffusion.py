@@ -111,13 +111,9 @@ def test_sample_is_seeded_and_stays_in_the_cell():
     assert bool(((runs[0] >= 0) & (runs[0] < 7.5)).all())
 
 
-@pytest.mark.slow
-def test_tiny_overfit_learns_one_structure(tmp_path):
-    """Training on one 24-atom SiO2 structure (ideal beta-cristobalite, a cell smaller than
-    twice the cutoff) drives its denoising loss well down."""
+def _cristobalite():
+    """Ideal beta-cristobalite SiO2, 24 atoms: a cell smaller than twice the cutoff."""
     from ase.spacegroup import crystal
-
-    from core.train.glass_generator import TrainConfig, eval_loss, train
 
     atoms = crystal(
         ["Si", "O"],
@@ -126,6 +122,16 @@ def test_tiny_overfit_learns_one_structure(tmp_path):
         cellpar=[7.16] * 3 + [90] * 3,
     )
     atoms.info.update(density_g_cm3=2.2, cooling_rate_K_s=1e13, x_na2o=0.0)
+    return atoms
+
+
+@pytest.mark.slow
+def test_tiny_overfit_learns_one_structure(tmp_path):
+    """Training on one 24-atom SiO2 structure (ideal beta-cristobalite, a cell smaller than
+    twice the cutoff) drives its denoising loss well down."""
+    from core.train.glass_generator import TrainConfig, eval_loss, train
+
+    atoms = _cristobalite()
     cfg = TrainConfig(steps=300, batch_atoms=24, warmup=20, lr=3e-3, ema=0.9, ckpt_minutes=60)
     mcfg = G.GlassDiffusionConfig(hidden=32, layers=2, rbf=8, sigma_max=1.0)
     torch.manual_seed(0)
@@ -176,17 +182,9 @@ def test_corrector_steps_are_seeded_and_stay_in_the_cell():
 def test_resume_keeps_the_saved_config_except_given_fields(tmp_path):
     """A resumed run keeps its saved TrainConfig (seed, lr, ...) but takes the fields given
     explicitly (here the batch size and learning rate used for the GPU continuation)."""
-    from ase.spacegroup import crystal
-
     from core.train.glass_generator import TrainConfig, train
 
-    atoms = crystal(
-        ["Si", "O"],
-        basis=[(0, 0, 0), (0.125, 0.125, 0.125)],
-        spacegroup=227,
-        cellpar=[7.16] * 3 + [90] * 3,
-    )
-    atoms.info.update(density_g_cm3=2.2, cooling_rate_K_s=1e13, x_na2o=0.0)
+    atoms = _cristobalite()
     mcfg = G.GlassDiffusionConfig(hidden=16, layers=1, rbf=8, sigma_max=1.0)
     first = TrainConfig(
         steps=3, batch_atoms=24, warmup=1, lr=3e-3, mid_fraction=0.5, ckpt_minutes=60
