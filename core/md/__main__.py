@@ -1,4 +1,4 @@
-"""``python -m core.md generate|export|status|summary``: melt-quench reference data (README)."""
+"""``python -m core.md generate|export|rerun|status|summary``: melt-quench reference data (README)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     exp = sub.add_parser("export", help="write the committed checkpoint from the cache")
     exp.add_argument("--out", type=Path, default=None)
     exp.add_argument("--checkpoint", type=Path, default=None)
+    rr = sub.add_parser(
+        "rerun", help="recompute finished runs with the current code and compare them"
+    )
+    rr.add_argument("run_ids", nargs="*", help="run ids (default: every run of dirty code)")
+    rr.add_argument("--scratch", type=Path, required=True, help="folder for the recomputation")
+    rr.add_argument("--checkpoint", type=Path, default=None)
+    rr.add_argument("--out", type=Path, default=None)
+    rr.add_argument(
+        "--adopt", action="store_true", help="replace the old records and structures by the new"
+    )
     st = sub.add_parser("status", help="planned / finished / test runs per condition")
     st.add_argument("--plan", default="default")
     st.add_argument("--out", type=Path, default=None)
@@ -54,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = args.checkpoint or g.default_checkpoint_dir()
         n = g.export_checkpoint(out, ckpt)
         logging.getLogger("core.md").info("exported %d runs to %s", n, ckpt)
+    elif args.cmd == "rerun":
+        ids = args.run_ids
+        if not ids:
+            ckpt = args.checkpoint or g.default_checkpoint_dir()
+            ids = [r["run_id"] for r in g.read_manifest(ckpt) if "dirty" in r["code_commit"]]
+        for row in g.rerun(ids, args.scratch, args.checkpoint, args.adopt, args.out):
+            sys.stdout.write(json.dumps(row) + "\n")
     elif args.cmd == "summary":
         import pandas as pd
 

@@ -418,3 +418,88 @@ def status(plan: str = "default", out_dir: Path | None = None) -> list[dict[str,
         if r.run_id in test:
             row["test"].append(r.run_id)
     return list(rows.values())
+
+
+def rerun(
+    run_ids: Iterable[str],
+    scratch_dir: Path,
+    checkpoint_dir: Path | None = None,
+    adopt: bool = False,
+    out_dir: Path | None = None,
+    protocol: Protocol | None = None,
+    tol_A: float = 1e-3,
+    plan: str = "default",
+) -> list[dict[str, Any]]:
+    """Recompute finished runs with the code as it is now and compare them with the checkpoint.
+
+    The runs are melted and quenched afresh in ``scratch_dir`` (melts sized as ``plan`` sizes
+    them, so snapshot k is the same liquid as in the original run). Returns one
+    row per run: the largest position difference (Å) of both structures, the energy
+    differences (eV/atom) and both code commits. With ``adopt``, each recomputed run whose
+    structures match the old ones within ``tol_A`` (its record and structures) replaces the
+    old one in ``out_dir`` (default ``<cache>/glass_md``) and the
+    checkpoint is exported again: this is how runs made by uncommitted code get a clean
+    provenance without changing the data, provided the comparison shows the same structures.
+    """
+    protocol = protocol or Protocol()
+    wanted = list(dict.fromkeys(run_ids))
+    by_id = {r.run_id: r for r in get_plan(plan)}
+    unknown = [rid for rid in wanted if rid not in by_id]
+    if unknown:
+        from core.exceptions import InvalidInputError
+
+        raise InvalidInputError(
+            "Unknown run id", got=", ".join(unknown), expected=f"run ids of the {plan!r} plan"
+        )
+    checkpoint_dir = (
+        Path(checkpoint_dir) if checkpoint_dir is not None else default_checkpoint_dir()
+    )
+    old_records, old_structs = read_checkpoint(checkpoint_dir)
+    old = {r["run_id"]: r for r in old_records}
+    need = snapshots_needed(list(by_id.values()))
+    scratch_dir = Path(scratch_dir)
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    commit = code_commit()
+    rows: list[dict[str, Any]] = []
+    melts: dict[str, Melt] = {}
+    for rid in wanted:
+        run = by_id[rid]
+        if run.melt_id not in melts:
+            melts.clear()
+            melts[run.melt_id] = _load_or_run_melt(run, need[run.melt_id], scratch_dir, protocol)
+        rec = run_one(run, melts[run.melt_id], scratch_dir, protocol, commit)
+        row: dict[str, Any] = {"run_id": rid, "new_commit": commit}
+        if rid in old:
+            from ase.io import read
+
+            for state in STATES:
+                new_pos = read(structure_path(scratch_dir, rid, state)).positions
+                # the checkpoint keeps float32 positions: compare at that precision
+                diff = np.abs(new_pos.astype(np.float32) - old_structs[rid][f"positions_{state}"])
+                row[f"max_dpos_{state}_A"] = float(diff.max())
+            row["old_commit"] = old[rid]["code_commit"]
+            row["dE_min_eV"] = rec["energy_per_atom_min_eV"] - old[rid]["energy_per_atom_min_eV"]
+            row["dE_300K_eV"] = rec["energy_per_atom_300K_eV"] - old[rid]["energy_per_atom_300K_eV"]
+        row["same"] = bool(rid in old and all(row[f"max_dpos_{s}_A"] <= tol_A for s in STATES))
+        rows.append(row)
+        log.info("rerun %s: %s", rid, row)
+    if adopt:
+        out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
+        restore_from_checkpoint(checkpoint_dir, out_dir)
+        new_records = {r["run_id"]: r for r in read_manifest(scratch_dir)}
+        same = [row["run_id"] for row in rows if row["same"]]
+        for row in rows:
+            if not row["same"]:
+                log.warning("not adopted: %s differs from the checkpoint", row["run_id"])
+        for rid in same:
+            for state in STATES:
+                src = structure_path(scratch_dir, rid, state)
+                dst = structure_path(out_dir, rid, state)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dst.with_name(dst.name + ".tmp")
+                tmp.write_bytes(src.read_bytes())
+                tmp.replace(dst)
+            _append_manifest(out_dir, new_records[rid])  # the last record of an id wins
+        n = export_checkpoint(out_dir, checkpoint_dir)
+        log.info("adopted %d reruns; checkpoint: %d runs in %s", len(same), n, checkpoint_dir)
+    return rows

@@ -139,3 +139,39 @@ def test_summary_per_condition(smoke_out):
     assert again.drop(columns="split").equals(runs.drop(columns="split"))
     table = by_condition(runs)
     assert table[("runs", "n")].tolist() == [2]
+
+
+def test_rerun_reproduces_a_run_and_adopts_it_with_the_new_commit(
+    smoke_out, tmp_path, tiny_protocol, monkeypatch
+):
+    """A run recomputed by the current code is bit-identical (LAMMPS, one thread, same seed);
+    adopting it replaces only the record's provenance, and a run that differs is not adopted."""
+    out, ckpt, _ = smoke_out
+    rid = "SiO2_n24_d2.20_s1_b1_r1e15"
+    before = gen.read_checkpoint(ckpt)[1][rid]["positions_min"].copy()
+    monkeypatch.setattr(gen, "code_commit", lambda: "c0ffee1")
+    rows = gen.rerun(
+        [rid],
+        tmp_path / "scratch",
+        ckpt,
+        adopt=True,
+        out_dir=out,
+        protocol=tiny_protocol,
+        plan="smoke",
+    )
+    assert rows[0]["same"] and rows[0]["max_dpos_min_A"] == 0.0 and rows[0]["dE_min_eV"] == 0.0
+    records, structs = gen.read_checkpoint(ckpt)
+    by_id = {r["run_id"]: r for r in records}
+    assert len(records) == 2 and by_id[rid]["code_commit"] == "c0ffee1"
+    assert by_id["SiO2_n24_d2.20_s1_b0_r1e15"]["code_commit"] != "c0ffee1"
+    np.testing.assert_array_equal(structs[rid]["positions_min"], before)
+
+    # a different protocol gives another structure: reported, never adopted
+    other = dataclasses.replace(tiny_protocol, hold_ps=0.32)
+    rows = gen.rerun(
+        [rid], tmp_path / "scratch2", ckpt, adopt=True, out_dir=out, protocol=other, plan="smoke"
+    )
+    assert not rows[0]["same"] and rows[0]["max_dpos_300K_A"] > 1e-3
+    assert {r["run_id"]: r for r in gen.read_checkpoint(ckpt)[0]}[rid]["code_commit"] == "c0ffee1"
+    with pytest.raises(InvalidInputError, match="Unknown run id"):
+        gen.rerun(["nope"], tmp_path / "s3", ckpt, plan="smoke")
