@@ -1,4 +1,4 @@
-"""``python -m core.md generate|export|rerun|status|summary``: melt-quench reference data (README)."""
+"""``python -m core.md generate|export|rerun|status|summary``: melt-quench reference data."""
 
 from __future__ import annotations
 
