@@ -184,7 +184,8 @@ def metrics(y: np.ndarray, p: np.ndarray) -> dict:
 def _train_and_score(args_tuple):
     """One extrapolation model (worker process): train without Na2O, score Na glasses."""
     from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity
-    from core.train.glass import TrainConfig, train_member
+    from core.train.glass.data import TrainConfig
+    from core.train.glass.fit import train_member
 
     name, data, desc_np, epochs, seed, test_rows, pts = args_tuple
     torch.set_num_threads(1)
@@ -223,14 +224,14 @@ def extrapolation(epochs: int, seed: int = 0) -> None:
 
     from core.featurizers.composition import DescriptorTable, ElementTable
     from core.models.glass import PROPERTIES, load_predictor
-    from core.train.glass import _compositions, inverse_transform, load_data
+    from core.train.glass.data import compositions, inverse_transform, load_data
 
     folder = load_predictor().folder
     desc = DescriptorTable.from_json(
         folder / "descriptors.json", ElementTable.from_json(folder / "elements.json")
     )
     data, desc = load_data(desc)
-    comps = _compositions(data, desc, np.arange(len(data.split)))
+    comps = compositions(data, desc, np.arange(len(data.split)))
     has_na = np.array(["Na2O" in c for c in comps])
     systems = {
         "Na2O-SiO2": np.array([set(c) == {"Na2O", "SiO2"} for c in comps]),
@@ -331,7 +332,7 @@ def leak_check(model, data, desc, python: Path, n: int, emit) -> None:
     glasses, either it saw both or it generalises without a gap; its own split
     (``--glassnet-split``) tells which."""
     from core.models.glass import PROPERTIES
-    from core.train.glass import _compositions
+    from core.train.glass.data import compositions
 
     rng = np.random.default_rng(1)
     emit(
@@ -344,7 +345,7 @@ def leak_check(model, data, desc, python: Path, n: int, emit) -> None:
     results = {}
     for split in ("train", "test"):
         rows = np.sort(rng.choice(np.flatnonzero(data.split == split), n, replace=False))
-        comps = _compositions(data, desc, rows)
+        comps = compositions(data, desc, rows)
         ours = model.estimate(comps)["mean"]
         peer, *_ = run_peer(python, comps, np.zeros(0, int), np.zeros(0))
         results[split] = (rows, ours, peer)
@@ -473,7 +474,7 @@ def glassnet_split(python: Path) -> None:
     from core.config import cache_dir
     from core.featurizers.composition import DescriptorTable, ElementTable
     from core.models.glass import PROPERTIES, load_predictor
-    from core.train.glass import _compositions, load_data
+    from core.train.glass.data import compositions, load_data
 
     shipped = load_predictor().folder
     desc = DescriptorTable.from_json(
@@ -494,7 +495,7 @@ def glassnet_split(python: Path) -> None:
     )
     folder = REPO_ROOT / "artifacts" / "glass_glassnet_split"
     card = folder / "card.json"
-    from core.train.glass import JOINT_RECIPE_IGNORES, _sha256, card_recipe
+    from core.train.glass.fit import JOINT_RECIPE_IGNORES, card_recipe, file_sha256
 
     def recipe_of(model_folder: Path) -> dict:
         return {
@@ -506,7 +507,9 @@ def glassnet_split(python: Path) -> None:
     # the shipped model's recipe; only the test split differs
     recipe = recipe_of(shipped)
     # reuse the model only if it was trained with this recipe on exactly these test glasses
-    same_split = card.exists() and _sha256(str(keys_file)) in json.loads(card.read_text())["split"]
+    same_split = (
+        card.exists() and file_sha256(str(keys_file)) in json.loads(card.read_text())["split"]
+    )
     trained = same_split and recipe_of(folder) == recipe
     epochs = recipe["epochs"]
     if not trained:
@@ -518,7 +521,7 @@ def glassnet_split(python: Path) -> None:
         ):
             flags += ["--joint-from", str(folder)]
         subprocess.run(
-            [sys.executable, "-m", "core.train.glass", *flags, "--jobs", "2"]
+            [sys.executable, "-m", "core.train.glass", "train", *flags, "--jobs", "2"]
             + ["--test-keys", str(keys_file), "--out", str(folder)],
             check=True,
             cwd=REPO_ROOT,
@@ -526,7 +529,7 @@ def glassnet_split(python: Path) -> None:
     model = load_predictor(folder)
     data, desc = load_data(desc, str(keys_file))
     test = np.flatnonzero(data.split == "test")
-    comps = _compositions(data, desc, test)
+    comps = compositions(data, desc, test)
     ours = model.estimate(comps)["mean"]
     peer, *_ = run_peer(python, comps, np.zeros(0, int), np.zeros(0))
     lines = [
@@ -626,7 +629,7 @@ def main() -> None:
     from core.featurizers.composition import DescriptorTable, ElementTable
     from core.models.glass import PROPERTIES, load_predictor
     from core.nn.glass import myega_log10_viscosity
-    from core.train.glass import _compositions, load_data, test_viscosity_outliers
+    from core.train.glass.data import compositions, load_data, test_viscosity_outliers
 
     model = load_predictor()
     folder = model.folder
@@ -638,7 +641,7 @@ def main() -> None:
     if args.max_glasses:
         test = np.random.default_rng(0).choice(test, args.max_glasses, replace=False)
         test.sort()
-    comps = _compositions(data, desc, test)
+    comps = compositions(data, desc, test)
 
     start = time.perf_counter()
     estimate = model.estimate(comps)
@@ -701,7 +704,7 @@ def main() -> None:
     else:
         rows.append(("Tg, Na2O-K2O-Al2O3-SiO2 glasses", "K", metrics(y[nkas], ours[nkas, 0]), None))
     # test series that contradict their own measured Tg (degrees C filed as K, ...): the
-    # check the training series get (core.train.glass.inconsistent_viscosity_series)
+    # check the training series get (core.train.glass.data.inconsistent_viscosity_series)
     consistent = ~np.isin(data.key[data.visc_glass[pts]], test_viscosity_outliers(data))
     for label, keep in (
         ("log10 viscosity", np.ones(len(pts), bool)),

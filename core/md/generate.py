@@ -91,7 +91,7 @@ def _write_atoms(path: Path, atoms) -> None:
 
 def code_commit() -> str:
     """The commit of the code that ran (``+dirty`` with uncommitted code changes)."""
-    from core.train._common import git_version
+    from core.provenance import git_version
 
     return git_version()
 

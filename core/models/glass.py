@@ -36,7 +36,7 @@ from core.exceptions import DataNotAvailableError, InvalidInputError, ModelNotAv
 from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
 from core.models.glass_report import GlassReport
 from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity, temperature_at
-from core.train._common import apply_std_model
+from core.uncertainty import apply_std_model
 
 NAME = "glass"
 PROPERTIES = sciglass_data.PROPERTIES
@@ -60,7 +60,7 @@ def _folder(path: Path | str | None) -> Path:
     if missing:
         raise ModelNotAvailableError(
             f"The glass model is missing in {folder} ({', '.join(missing)}); "
-            "train it with `python -m core.train.glass`."
+            "train it with `python -m core.train.glass train`."
         )
     return folder
 
@@ -102,7 +102,7 @@ class GlassPredictor:
         self.max_rare_share = float(domain["max_rare_share"])
         index = load_file(str(folder / "knn_index.safetensors"))
         self._knn_vocab = {c: i for i, c in enumerate(domain["knn_compounds"])}
-        self._knn = _SparseCompositions(
+        self._knn = SparseCompositions(
             index["indptr"].numpy(),
             index["indices"].numpy(),
             index["data"].numpy().astype(np.float32),
@@ -549,7 +549,7 @@ def _zero_or_blank(value: object) -> bool:
         return False
 
 
-class _SparseCompositions:
+class SparseCompositions:
     """Mole-fraction vectors in CSR form with nearest-neighbour search in mol%-moved
     distance d(x, y) = ½ Σ|x_i - y_i| (0: identical, 1: nothing in common)."""
 
@@ -689,7 +689,7 @@ def _reference() -> dict:
 
     sparse = vstack([sparse_rows(props), sparse_rows(extra)]).tocsr()
     sparse.sort_indices()
-    index = _SparseCompositions(sparse.indptr, sparse.indices, sparse.data, len(comps))
+    index = SparseCompositions(sparse.indptr, sparse.indices, sparse.data, len(comps))
     props = pd.concat(
         [props[["key", "split", *PROPERTIES]], extra[["key", "split"]]], ignore_index=True
     )
@@ -700,7 +700,7 @@ def _reference() -> dict:
     )
     visc_rows = np.flatnonzero(table["viscosity_points"].to_numpy() > 0)
     vsub = sparse[visc_rows]
-    visc_index = _SparseCompositions(vsub.indptr, vsub.indices, vsub.data, len(comps))
+    visc_index = SparseCompositions(vsub.indptr, vsub.indices, vsub.data, len(comps))
     return {
         "index": index,
         "vocab": vocab,

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import torch
 from rdkit import Chem
+from safetensors.torch import load_file
 
 from core import config
 from core.exceptions import InvalidInputError, ModelNotAvailableError
@@ -46,9 +47,10 @@ from core.models.molecule_report import (
     properties_table,
     similarity_note,
 )
-from core.nn.painn import inference_batch_size
+from core.nn.painn import PaiNN, PaiNNConfig, inference_batch_size
+from core.properties import QM9 as QM9_PROPERTIES
 from core.properties import format_with_std  # noqa: F401 - re-exported for the page
-from core.train._common import apply_std_model
+from core.uncertainty import apply_std_model
 
 MODEL_NAME = "qm9_painn"
 MAX_BATCH = 10_000  # molecules per uploaded batch file
@@ -154,12 +156,25 @@ def iter_prepared_smiles(
 PROGRESS_EVERY = 64
 
 
+def load_members(folder: Path, device: str = "cpu") -> list[PaiNN]:
+    members = []
+    for weights in sorted(folder.glob("member*.safetensors")):
+        meta = json.loads(weights.with_suffix(".json").read_text())
+        cfg = meta["model_config"]
+        model = PaiNN(
+            PaiNNConfig(
+                **{**cfg, "targets": tuple(cfg["targets"]), "extensive": tuple(cfg["extensive"])}
+            )
+        )
+        model.load_state_dict(load_file(weights, device=device))
+        members.append(model.to(device).eval())
+    return members
+
+
 class MoleculePredictor:
     """A trained QM9 ensemble. Read-only after loading (cache it once per process)."""
 
     def __init__(self, folder: Path, device: str | torch.device = "cpu") -> None:
-        from core.train.molecules_eval import load_members
-
         self.folder = folder
         self.device = torch.device(device)
         self.members = load_members(folder, str(self.device))
@@ -175,9 +190,7 @@ class MoleculePredictor:
         self.std_scale = np.array([scale.get(p, 1.0) for p in self.properties])
         floor = self.card.get("std_floor", {})  # the error the members' spread cannot see
         self.std_floor = np.array([floor.get(p, 0.0) for p in self.properties])
-        from core.train.molecules_eval import UNITS
-
-        self.units = UNITS
+        self.units = {key: QM9_PROPERTIES[key].unit for key in self.properties}
 
     # -- inputs ---------------------------------------------------------------------------
     def _prepare(self, smiles: str) -> PreparedSmiles:
@@ -543,8 +556,7 @@ def _load_training_reference():
     The fingerprints are computed once (about 15 s) and cached next to the data
     (``<cache>/qm9_fingerprints/``), keyed by the training split's fingerprint."""
     from core.chem.similarity import FingerprintIndex, morgan_bits
-    from core.data import qm9
-    from core.data._store import read_manifest
+    from core.data import qm9, read_manifest
 
     table = qm9.load_split("train", columns=["index", "smiles", *NEIGHBOUR_COLUMNS])
     path, meta = _fingerprint_cache(read_manifest(qm9.INFO))

@@ -154,7 +154,7 @@ def _glass_predictor():
     except ImportError as err:
         raise ModelNotAvailableError(
             "The glass campaign needs the glass property model, which is not in this build "
-            f"({err}). Train it with `python -m core.train.glass`."
+            f"({err}). Train it with `python -m core.train.glass train`."
         ) from None
     try:
         return glass.load_predictor()
@@ -163,7 +163,7 @@ def _glass_predictor():
     except (FileNotFoundError, OSError, KeyError, ValueError) as err:
         raise ModelNotAvailableError(
             f"The glass property model could not be loaded: {err}. "
-            "Train it with `python -m core.train.glass`."
+            "Train it with `python -m core.train.glass train`."
         ) from None
 
 

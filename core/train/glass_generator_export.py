@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from core import config
-from core.train._common import git_version
+from core.provenance import git_version
 
 log = logging.getLogger(__name__)
 

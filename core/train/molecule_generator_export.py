@@ -25,7 +25,7 @@ from core import config
 from core.chem.descriptors import PROPERTIES, UNITS, mol_properties
 from core.chem.smiles_tokens import SMILES_REGEX, SmilesVocab
 from core.generate.molecules import MoleculeGenerator, _moses_training_smiles
-from core.train._common import data_provenance, git_version
+from core.provenance import data_provenance, git_version
 from core.train.molecule_generator import (
     MODEL_NAME,
     load_model,

@@ -29,7 +29,8 @@ from safetensors.torch import save_file
 from core import config
 from core.featurizers.molecules import collate, molecule_data
 from core.nn.painn import E_ANGSTROM_TO_DEBYE, PaiNN, PaiNNConfig, inference_batch_size
-from core.train._common import git_version, seed_everything
+from core.provenance import git_version
+from core.train._common import seed_everything
 
 MODEL_NAME = "qm9_painn"
 SCALAR_TARGETS = ("homo", "lumo", "gap", "alpha", "r2", "zpve", "u0", "u", "h", "g", "cv")

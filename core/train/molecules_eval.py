@@ -14,36 +14,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_file
 
+from core import uncertainty
 from core.data import qm9
-from core.nn.painn import PaiNN, PaiNNConfig
-from core.train import _common
-from core.train._common import data_provenance, git_version, write_card
+from core.models.molecules import load_members
+from core.properties import QM9 as QM9_PROPERTIES
+from core.provenance import data_provenance, git_version, write_card
 from core.train.molecules import ALL_TARGETS, MODEL_NAME, evaluate_ids, load_geometries
 
-UNITS = {
-    "mu": "D",
-    "alpha": "bohr^3",
-    "r2": "bohr^2",
-    "cv": "cal/(mol K)",
-    **{t: "eV" for t in ("homo", "lumo", "gap", "zpve", "u0", "u", "h", "g")},
-}
-
-
-def load_members(folder: Path, device: str = "cpu") -> list[PaiNN]:
-    members = []
-    for weights in sorted(folder.glob("member*.safetensors")):
-        meta = json.loads(weights.with_suffix(".json").read_text())
-        cfg = meta["model_config"]
-        model = PaiNN(
-            PaiNNConfig(
-                **{**cfg, "targets": tuple(cfg["targets"]), "extensive": tuple(cfg["extensive"])}
-            )
-        )
-        model.load_state_dict(load_file(weights, device=device))
-        members.append(model.to(device).eval())
-    return members
+UNITS = {key: prop.unit for key, prop in QM9_PROPERTIES.items()}
 
 
 def calibration_split(data, member_meta: list[dict], limit: int = 5000) -> np.ndarray:
@@ -59,9 +38,9 @@ def calibration_split(data, member_meta: list[dict], limit: int = 5000) -> np.nd
 
 def fit_std_model(preds: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-property (scale, floor) of the ensemble std, fitted on validation molecules
-    (see :func:`core.train._common.fit_std_model`)."""
+    (see :func:`core.uncertainty.fit_std_model`)."""
     mean = preds.mean(0)
-    return _common.fit_std_model(np.abs(mean - truth), preds.std(0, ddof=1))
+    return uncertainty.fit_std_model(np.abs(mean - truth), preds.std(0, ddof=1))
 
 
 def evaluate(folder: Path, device: str = "cpu") -> dict:
@@ -83,7 +62,7 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
         calibration_ids = calibration_split(data, member_meta)
         val_preds = np.stack([evaluate_ids(m, data, calibration_ids, device) for m in members])
         std_scale, std_floor = fit_std_model(val_preds, data.y[calibration_ids])
-    std = _common.apply_std_model(raw_std, std_scale, std_floor)
+    std = uncertainty.apply_std_model(raw_std, std_scale, std_floor)
     n_test_total = int((qm9.load(columns=["split"])["split"] == "test").sum())
     metrics = {
         t: {

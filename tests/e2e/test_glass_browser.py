@@ -81,9 +81,7 @@ def test_edit_formulation_and_see_the_curve(page, server_url) -> None:
     settled(page)
     expect(main.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=TIMEOUT_MS)
     # the curve is drawn: plotly renders its traces into svg layers
-    expect(
-        main.get_by_test_id("stPlotlyChart").first.locator("canvas, svg").first
-    ).to_be_visible()
+    expect(main.get_by_test_id("stPlotlyChart").first.locator("canvas, svg").first).to_be_visible()
     assert not page.get_by_test_id("stException").count()
     assert not main.get_by_test_id("stAlert").filter(has_text="How to fix").count()
 

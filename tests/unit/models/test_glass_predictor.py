@@ -224,7 +224,7 @@ def test_nearest_is_batch_independent_and_breaks_ties_by_row():
     import numpy as np
     from scipy.sparse import csr_matrix
 
-    from core.models.glass import _SparseCompositions
+    from core.models.glass import SparseCompositions
 
     rng = np.random.default_rng(0)
     dense = rng.dirichlet(np.ones(4), 300)
@@ -232,12 +232,12 @@ def test_nearest_is_batch_independent_and_breaks_ties_by_row():
     dense[7] = dense[3]  # duplicates: rows 3 and 7, rows 11 and 290
     dense[290] = dense[11]
     m = csr_matrix(dense)
-    index = _SparseCompositions(m.indptr, m.indices, m.data, dense.shape[1])
+    index = SparseCompositions(m.indptr, m.indices, m.data, dense.shape[1])
     queries = [{c: float(x) for c, x in enumerate(dense[i]) if x} for i in (3, 11, 50)]
     queries.append({0: 0.5, 1: 0.3, -1: 0.2})  # 20 mol% of a component unknown to the index
     d_all, r_all = index.nearest(queries, k=5, block=2)
     for i, q in enumerate(queries):
-        d_one, r_one = _SparseCompositions(m.indptr, m.indices, m.data, 6).nearest([q], k=5)
+        d_one, r_one = SparseCompositions(m.indptr, m.indices, m.data, 6).nearest([q], k=5)
         np.testing.assert_array_equal(r_one[0], r_all[i])
         np.testing.assert_allclose(d_one[0], d_all[i])
     assert r_all[0][:2].tolist() == [3, 7] and d_all[0][1] < 1e-6  # float32 queries

@@ -126,7 +126,7 @@ def test_tg_network_member_reports_its_own_tg_and_keeps_the_joint_viscosity():
     A, m and T12 are the joint network's unchanged, and T12 stays tied to the joint
     network's own Tg (``Tg_joint``). Weights combine with ``with_tg_network``."""
     from core.nn.glass import tg_network_config
-    from core.train.glass import with_tg_network
+    from core.train.glass.fit import with_tg_network
 
     desc, index, fraction = batch()
     joint = tiny().eval()

@@ -1,10 +1,10 @@
-"""Shared calibration helpers (core.train._common): missing targets, coverage counts."""
+"""Shared calibration helpers (core.uncertainty): missing targets, coverage counts."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from core.train._common import apply_std_model, coverage, fit_std_model, fit_std_scale
+from core.uncertainty import apply_std_model, coverage, fit_std_model, fit_std_scale
 
 
 def test_scale_ignores_missing_targets_and_defaults_to_one() -> None:

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from core.train._common import git_version
+from core.provenance import git_version
 
 
 def _git(repo, *args):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.nn.glass import myega_log10_viscosity
-from core.train.glass import inconsistent_viscosity_series
+from core.train.glass.data import inconsistent_viscosity_series
 
 
 def _series(key: str, t12: float, m: float = 30.0) -> pd.DataFrame:
@@ -33,7 +33,7 @@ def test_a_series_in_degrees_celsius_is_flagged_and_a_good_one_kept() -> None:
 def test_a_test_key_list_replaces_the_test_split_and_keeps_validation() -> None:
     """``TrainConfig.test_keys`` (a peer's own test set, e.g. GlassNet's): the listed glasses
     are the test split wherever they were; other test glasses train; validation stays."""
-    from core.train.glass import _resplit
+    from core.train.glass.data import resplit
 
     frame = pd.DataFrame(
         {
@@ -41,6 +41,6 @@ def test_a_test_key_list_replaces_the_test_split_and_keeps_validation() -> None:
             "split": ["train", "val", "test", "test", "val", "train"],
         }
     )
-    out = _resplit(frame, {"a", "b", "c"})
+    out = resplit(frame, {"a", "b", "c"})
     assert out["split"].tolist() == ["test", "test", "test", "train", "val", "train"]
     assert frame["split"].tolist()[0] == "train"  # the input is not modified

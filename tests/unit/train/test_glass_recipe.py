@@ -9,7 +9,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from core.train.glass import TrainConfig, joint_members, tg_config
+from core.exceptions import InvalidInputError
+from core.train.glass.data import TrainConfig
+from core.train.glass.fit import joint_members, tg_config
 
 
 def test_tg_network_recipe_drops_the_viscosity_losses_and_keeps_the_rest():
@@ -40,5 +42,5 @@ def test_joint_networks_are_reused_by_seed_only_from_the_same_recipe(tmp_path):
     assert set(members[1]) == {"trunk.w"}  # the old model's own Tg network is not reused
     assert members[1]["trunk.w"].tolist() == [1.0, 1.0]
     _model(tmp_path / "other", {"epochs": 40, "visc_weight": 0.5})
-    with pytest.raises(SystemExit, match="epochs.*visc_weight"):
+    with pytest.raises(InvalidInputError, match="epochs.*visc_weight"):
         joint_members(tmp_path / "other", cfg)

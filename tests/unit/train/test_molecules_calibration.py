@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from core.train._common import apply_std_model
 from core.train.molecules_eval import calibration_split, fit_std_model
+from core.uncertainty import apply_std_model
 
 
 def _ensemble(rng, n: int, spread: float, members: int = 2):

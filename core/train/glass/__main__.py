@@ -1,0 +1,83 @@
+"""``python -m core.train.glass train|assemble|fit-correction|calibrate`` (see the package)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from core.config import models_dir
+from core.train.glass.data import NAME, TrainConfig
+
+
+def main(argv: list[str] | None = None) -> None:
+    recipe = argparse.ArgumentParser(add_help=False)
+    for f, default in asdict(TrainConfig()).items():
+        recipe.add_argument(f"--{f.replace('_', '-')}", type=type(default), default=default)
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--out", type=Path, default=None, help="default trained_models/glass")
+    parser = argparse.ArgumentParser(
+        prog="python -m core.train.glass", description="Train the glass property ensemble."
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    train = sub.add_parser(
+        "train", parents=[recipe, where], help="train the members, then assemble them"
+    )
+    train.add_argument(
+        "--no-assemble", action="store_true", help="only train members (assemble later)"
+    )
+    sub.add_parser(
+        "assemble",
+        parents=[recipe, where],
+        help="build the ensemble from trained members (the recipe flags name the members)",
+    )
+    sub.add_parser(
+        "fit-correction",
+        parents=[where],
+        help="refit the measured-neighbour correction of a model, then its test metrics and "
+        "uncertainty calibration",
+    )
+    sub.add_parser(
+        "calibrate", parents=[where], help="refit the uncertainty calibration of a model"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s"
+    )
+    folder = args.out or models_dir() / NAME
+    torch.set_num_threads(1)
+    if args.cmd == "calibrate":
+        from core.train.glass.calibration import calibrate
+
+        calibrate(folder)
+    elif args.cmd == "fit-correction":
+        from core.train.glass.calibration import calibrate
+        from core.train.glass.correction import fit_neighbour_correction
+        from core.train.glass.data import data_for
+        from core.train.glass.evaluate import evaluate_test
+
+        data, descriptors = data_for(folder, None, None)
+        fit_neighbour_correction(folder, data, descriptors)
+        evaluate_test(folder, data, descriptors)
+        calibrate(folder, data, descriptors)
+    else:
+        from core.train.glass.assemble import assemble
+
+        cfg = TrainConfig(**{f: getattr(args, f) for f in asdict(TrainConfig())})
+        t0 = time.monotonic()
+        if args.cmd == "train":
+            from core.train.glass.fit import train_members
+
+            train_members(folder, cfg)
+            if args.no_assemble:
+                return
+        assemble(folder, cfg, train_minutes=(time.monotonic() - t0) / 60)
+
+
+if __name__ == "__main__":
+    main()

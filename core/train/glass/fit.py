@@ -1,0 +1,268 @@
+"""Training of one ensemble member (joint property + MYEGA network, optional Tg network)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import multiprocessing as mp
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.exceptions import InvalidInputError
+from core.featurizers.composition import DescriptorTable, ElementTable
+from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity, tg_network_config
+from core.train.glass.data import GlassData, TrainConfig, load_data
+
+logger = logging.getLogger(__name__)
+
+
+def _batch(data: GlassData, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    frac = data.fraction[rows]
+    k = max(int((frac > 0).sum(axis=1).max()), 1)
+    return torch.from_numpy(data.index[rows, :k]), torch.from_numpy(frac[:, :k])
+
+
+def _points_of(data: GlassData, rows: np.ndarray, rng, max_points: int | None):
+    """Viscosity points of the glasses ``rows``: (point ids, position of its glass in rows)."""
+    lo, hi = data.visc_ptr[rows], data.visc_ptr[rows + 1]
+    has = np.flatnonzero(hi > lo)
+    ids, pos = [], []
+    for b in has:
+        pts = np.arange(lo[b], hi[b])
+        if max_points is not None and len(pts) > max_points:
+            pts = rng.choice(pts, max_points, replace=False)
+        ids.append(pts)
+        pos.append(np.full(len(pts), b))
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(ids), np.concatenate(pos)
+
+
+def _losses(model, desc, data, rows, cfg: TrainConfig, visc_var: float, rng, max_points):
+    """(total, property, viscosity) losses of one batch of glasses (one forward pass)."""
+    idx, frac = _batch(data, rows)
+    out = model(desc, idx, frac)
+    y = torch.from_numpy(data.targets[rows, : model.config.n_properties])
+    seen = torch.isfinite(y)
+    err = torch.where(seen, out["properties"] - torch.nan_to_num(y), torch.zeros_like(y))
+    n_seen = seen.sum(0)
+    per_prop = (err**2).sum(0) / n_seen.clamp_min(1)
+    prop_loss = per_prop.sum() / (n_seen > 0).sum().clamp_min(1)
+    pts, pos = _points_of(data, rows, rng, max_points)
+    visc_loss = torch.zeros(())
+    if not model.config.viscosity:
+        return prop_loss, prop_loss, visc_loss, 0
+    if len(pts):
+        p = torch.from_numpy(pos)
+        pred = myega_log10_viscosity(
+            out["A"][p], out["T12"][p], out["m"][p], torch.from_numpy(data.visc_T[pts])
+        )
+        target = torch.from_numpy(data.visc_log_eta[pts])
+        visc_loss = ((pred - target) ** 2).mean() / visc_var
+    offset = (out["T12"] - out["Tg"]) / model.config.tg_std
+    total = prop_loss + cfg.visc_weight * visc_loss + cfg.offset_weight * (offset**2).mean()
+    return total, prop_loss, visc_loss, len(pts)
+
+
+def _bucketed_batches(data: GlassData, rows: np.ndarray, batch_size: int, rng) -> list:
+    """Batches of glasses with similar component counts (little padding), in random order."""
+    k = (data.fraction[rows] > 0).sum(axis=1)
+    order = np.lexsort((rng.random(len(rows)), k))
+    batches = [rows[order[i : i + batch_size]] for i in range(0, len(rows), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _evaluate(model, desc, data, cfg, visc_var, split: str) -> float:
+    rows = np.flatnonzero(data.split == split)
+    rng = np.random.default_rng(0)
+    model.eval()
+    sums = np.zeros(2)
+    weights = np.zeros(2)
+    with torch.no_grad():
+        for batch in _bucketed_batches(data, rows, 2048, rng):
+            _, p, v, n_pts = _losses(model, desc, data, batch, cfg, visc_var, rng, None)
+            n_glass = int(np.isfinite(data.targets[batch]).any(axis=1).sum())
+            sums += [float(p) * n_glass, float(v) * n_pts]
+            weights += [n_glass, n_pts]
+    model.train()
+    p, v = sums / np.maximum(weights, 1)
+    return float(p + cfg.visc_weight * v)
+
+
+def train_member(
+    seed: int,
+    data: GlassData,
+    desc_np: np.ndarray,
+    cfg: TrainConfig,
+    log=None,
+    tg_only: bool = False,
+):
+    """Train one member's network; returns (best state_dict by validation loss, history).
+
+    ``tg_only``: the member's Tg network (:func:`tg_config`; one output, no MYEGA head).
+    ``log``: a callable taking one progress line (default: this module's logger)."""
+    log = log or logger.info
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    tg = data.scalers["Tg"]
+    config = GlassSetConfig(
+        n_descriptors=desc_np.shape[1],
+        hidden=cfg.hidden,
+        n_layers=cfg.n_layers,
+        tg_mean=tg["mean"],
+        tg_std=tg["std"],
+    )
+    model = GlassSetNet(tg_network_config(config) if tg_only else config)
+    desc = torch.from_numpy(desc_np)
+    train_rows = np.flatnonzero(data.split == "train")
+    train_pts = np.flatnonzero(data.split[data.visc_glass] == "train")
+    visc_var = float(np.var(data.visc_log_eta[train_pts]))
+    steps_per_epoch = math.ceil(len(train_rows) / cfg.batch_size)
+    params = list(model.parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch + 1, pct_start=0.05
+    )
+    best, best_state, history, bad = math.inf, None, [], 0
+    start = time.monotonic()
+    for epoch in range(cfg.epochs):
+        for rows in _bucketed_batches(data, train_rows, cfg.batch_size, rng):
+            loss, _, _, _ = _losses(model, desc, data, rows, cfg, visc_var, rng, cfg.max_points)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 5.0)
+            opt.step()
+            sched.step()
+        val = _evaluate(model, desc, data, cfg, visc_var, "val")
+        minutes = (time.monotonic() - start) / 60
+        history.append({"epoch": epoch + 1, "val_loss": val, "minutes": round(minutes, 2)})
+        log(f"seed {seed} epoch {epoch + 1}: val {val:.4f} ({minutes:.1f} min)")
+        if val < best:
+            best, bad = val, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+        timed_out = cfg.max_minutes_per_member > 0 and minutes > cfg.max_minutes_per_member
+        if bad >= cfg.patience or timed_out:
+            log(f"seed {seed}: stop after epoch {epoch + 1}")
+            break
+    return best_state, history
+
+
+def tg_config(cfg: TrainConfig) -> TrainConfig:
+    """The recipe of a member's Tg network: the member's, without the viscosity and tie
+    losses, for ``tg_epochs`` epochs."""
+    return replace(
+        cfg, visc_weight=0.0, offset_weight=0.0, epochs=cfg.tg_epochs, tg_network=0, joint_from=""
+    )
+
+
+def with_tg_network(joint_state: dict, tg_state: dict) -> dict:
+    """One ``tg_network`` member's weights: the joint network's and, under ``tg_net.``, the
+    Tg network's."""
+    return {**joint_state, **{f"tg_net.{k}": v for k, v in tg_state.items()}}
+
+
+def card_recipe(folder: Path) -> dict:
+    """The training recipe on the card of the model in ``folder``, as a full
+    :class:`TrainConfig` dict (fields the card predates take their defaults)."""
+    given = json.loads((folder / "card.json").read_text())["train_config"]
+    return {**asdict(TrainConfig()), **{k: v for k, v in given.items() if hasattr(TrainConfig, k)}}
+
+
+JOINT_RECIPE_IGNORES = ("jobs", "tg_network", "tg_epochs", "joint_from", "seed", "members")
+
+
+def joint_members(folder: Path, cfg: TrainConfig) -> dict[int, dict]:
+    """The joint networks of the model in ``folder`` by seed, after checking that it was
+    trained with the joint recipe of ``cfg`` (every field but those that only concern the
+    Tg networks or the run)."""
+    from safetensors.torch import load_file
+
+    card = json.loads((folder / "card.json").read_text())
+    theirs = card_recipe(folder)
+    ours = asdict(cfg)
+    differ = [k for k in ours if k not in JOINT_RECIPE_IGNORES and theirs.get(k) != ours[k]]
+    if differ:
+        raise InvalidInputError(
+            "The model to take joint networks from was trained with another recipe",
+            got=f"{folder}: differs in {differ}",
+            expected="the same recipe (apart from " + ", ".join(JOINT_RECIPE_IGNORES) + ")",
+            fix="train the joint networks again (drop --joint-from)",
+        )
+    weights = load_file(str(folder / "model.safetensors"))
+    out = {}
+    for i, seed in enumerate(card["seeds"]):
+        prefix = f"member{i}."
+        out[seed] = {
+            k[len(prefix) :]: v
+            for k, v in weights.items()
+            if k.startswith(prefix) and not k.startswith(prefix + "tg_net.")
+        }
+    return out
+
+
+def train_one_member(args):
+    seed, cfg, folder = args
+    from safetensors.torch import save_file
+
+    torch.set_num_threads(1)
+    data, descriptors = load_data(
+        DescriptorTable.from_json(
+            folder / "descriptors.json", ElementTable.from_json(folder / "elements.json")
+        ),
+        cfg.test_keys,
+    )
+    log_path = folder / "_members" / f"seed{seed}.log"
+
+    def log(msg):
+        with log_path.open("a") as fh:
+            fh.write(msg + "\n")
+        logger.info(msg)
+
+    desc = descriptors.scaled()
+    record = {"seed": seed, "train_config": asdict(cfg)}
+    if cfg.joint_from:  # the same recipe and seed: its history is this network's
+        state = joint_members(Path(cfg.joint_from), cfg)[seed]
+        source = json.loads((Path(cfg.joint_from) / "card.json").read_text())
+        record["history"] = source["members"][str(seed)]["history"]
+    else:
+        state, record["history"] = train_member(seed, data, desc, cfg, log)
+    if cfg.tg_network:
+        log(f"seed {seed}: the Tg network (Tg alone)")
+        tg_state, record["tg_history"] = train_member(seed, data, desc, tg_config(cfg), log, True)
+        state = with_tg_network(state, tg_state)
+    save_file(state, str(folder / "_members" / f"seed{seed}.safetensors"))
+    (folder / "_members" / f"seed{seed}.json").write_text(json.dumps(record))
+    return seed
+
+
+def file_sha256(path: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def train_members(folder: Path, cfg: TrainConfig) -> None:
+    """Write the element and descriptor tables, then train every member into
+    ``folder/_members`` (``cfg.jobs`` processes, one torch thread each)."""
+    (folder / "_members").mkdir(parents=True, exist_ok=True)
+    elements = ElementTable.from_mendeleev()
+    elements.to_json(folder / "elements.json")
+    _, descriptors = load_data(None)
+    descriptors.elements = elements
+    descriptors.to_json(folder / "descriptors.json")
+    jobs = [(cfg.seed + i, cfg, folder) for i in range(cfg.members)]
+    if cfg.jobs > 1:
+        with mp.get_context("fork").Pool(cfg.jobs) as pool:
+            for seed in pool.imap_unordered(train_one_member, jobs):
+                logger.info("member seed %d done", seed)
+    else:
+        for job in jobs:
+            train_one_member(job)
