@@ -73,7 +73,7 @@ def prepared():
     return need
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def missing():
     """``missing(message)``: skip locally, fail under CI (see :func:`skip_or_fail`)."""
     return skip_or_fail

@@ -113,11 +113,11 @@ def test_density_outside_the_trained_range_is_not_accepted():
 
 
 @pytest.mark.slow
-def test_relaxed_structures_carry_their_shik_energy():
+def test_relaxed_structures_carry_their_shik_energy(missing):
     from core.md.lammps_run import lammps_available
 
     if not lammps_available():
-        pytest.skip("LAMMPS is not installed")
+        missing("LAMMPS is not installed")
     at = _page()
     at.number_input(key="gs_n").set_value(1)
     at.number_input(key="gs_steps").set_value(10)
