@@ -14,7 +14,7 @@ import streamlit as st
 from core.exceptions import InvalidInputError, ModelNotAvailableError, StudioError
 from core.optimize import Campaign, CampaignStore, builtin_campaigns, entries, evaluate
 from core.optimize import report as rep
-from core.optimize.searchspace import read_csv_upload
+from core.optimize.tables import read_csv_upload
 from core.plots import optimize as plots
 
 CAMPAIGN = "recipe_campaign"  # the open Campaign

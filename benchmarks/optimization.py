@@ -63,10 +63,11 @@ import torch
 
 from core.data import concrete
 from core.optimize import Campaign, RecommenderSettings
+from core.optimize.acquisition import unit_constraints
 from core.optimize.builtins import concrete_space
-from core.optimize.recommender import DTYPE, Encoding, _unit_constraints
-from core.optimize.searchspace import FEASIBILITY_TOL
-from core.optimize.space import ContinuousVariable, FixedVariable
+from core.optimize.encoding import DTYPE, Encoding
+from core.optimize.parts import ContinuousVariable, FixedVariable
+from core.optimize.search_space import FEASIBILITY_TOL
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -104,7 +105,7 @@ def sample_feasible(space, n: int, seed: int) -> pd.DataFrame:
     from botorch.utils.sampling import get_polytope_samples
 
     enc = Encoding(space)
-    eq, ineq = _unit_constraints(space, enc)
+    eq, ineq = unit_constraints(space, enc)
     free = [j for j, c in enumerate(enc.columns) if c != "age"]
     pos = {j: k for k, j in enumerate(free)}
 

@@ -11,11 +11,14 @@ Public API::
     campaign_id = store.save(campaign); store.load(campaign_id); store.list()
 """
 
-from core.optimize.builtins import BuiltinInfo, builtin_campaigns, evaluate, random_feasible
+from core.optimize.builtins import (
+    BuiltinInfo,
+    builtin_campaigns,
+    evaluate,
+    random_feasible,
+)
 from core.optimize.campaign import Campaign
-from core.optimize.recommender import InfeasibleSuggestionError, RecommenderSettings
-from core.optimize.searchspace import FEASIBILITY_TOL, SearchSpace
-from core.optimize.space import (
+from core.optimize.parts import (
     CardinalityConstraint,
     CategoricalVariable,
     ContinuousVariable,
@@ -25,6 +28,8 @@ from core.optimize.space import (
     Objective,
     RatioConstraint,
 )
+from core.optimize.recommender import InfeasibleSuggestionError, RecommenderSettings
+from core.optimize.search_space import FEASIBILITY_TOL, SearchSpace
 from core.optimize.store import CampaignConflictError, CampaignNotFoundError, CampaignStore
 
 __all__ = [

@@ -15,18 +15,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.exceptions import InvalidInputError, ModelNotAvailableError
-from core.optimize.space import (
+from core.optimize.parts import (
     ContinuousVariable,
     FixedVariable,
     MixtureConstraint,
     Objective,
     RatioConstraint,
 )
+from core.optimize.search_space import SearchSpace
 
 GLASS_OXIDES = {  # mole-fraction bounds of a soda-lime/borosilicate design space
     "SiO2": (0.45, 0.80),
@@ -81,8 +83,21 @@ def builtin_campaigns() -> list[BuiltinInfo]:
     return out
 
 
-def build(name: str, **options):
-    builders = {"concrete": concrete_campaign, "glass": glass_campaign}
+@dataclass(frozen=True)
+class BuiltinStart:
+    """What a built-in campaign starts from (``Campaign.from_builtin`` builds it)."""
+
+    space: SearchSpace
+    measured: pd.DataFrame
+    name: str
+    builtin: str
+    settings: Any = None
+
+
+def builtin_start(name: str, **options) -> BuiltinStart:
+    """The start of a built-in campaign: ``"concrete"`` (Yeh data) or ``"glass"`` (glass
+    property model); ``options`` go to :func:`concrete_start` or :func:`glass_start`."""
+    builders = {"concrete": concrete_start, "glass": glass_start}
     if name not in builders:
         raise InvalidInputError(
             "Unknown built-in campaign",
@@ -110,7 +125,6 @@ def concrete_space(
     total_mass: float = 2350.0, wb_window=(0.25, 0.60), minimize_cement: bool = False
 ):
     from core.data import concrete
-    from core.optimize.searchspace import SearchSpace
 
     data = concrete.load()
     variables = [
@@ -130,7 +144,7 @@ def concrete_space(
     return SearchSpace(tuple(variables), tuple(objectives), constraints), data
 
 
-def concrete_campaign(
+def concrete_start(
     n_initial: int | None = None,
     seed: int = 0,
     total_mass: float = 2350.0,
@@ -140,11 +154,9 @@ def concrete_campaign(
     name: str = "Concrete strength",
 ):
     """The concrete campaign; ``n_initial`` mixes drawn at random (default: all 1,030)."""
-    from core.optimize.campaign import Campaign
-
     space, data = concrete_space(total_mass, wb_window, minimize_cement)
     data = _sample(data, n_initial, seed)
-    return Campaign(space, data, name=name, builtin="concrete", settings=settings)
+    return BuiltinStart(space, data, name=name, builtin="concrete", settings=settings)
 
 
 # ------------------------------------------------------------------------------- glass
@@ -168,8 +180,6 @@ def _glass_predictor():
 
 
 def glass_space(tg_min: float = 800.0, working_T: float = 1400.0):  # noqa: N803
-    from core.optimize.searchspace import SearchSpace
-
     variables = tuple(
         ContinuousVariable(o, lo, hi, "mol fraction") for o, (lo, hi) in GLASS_OXIDES.items()
     )
@@ -228,7 +238,7 @@ def _viscosity_column(columns) -> str:
     )
 
 
-def glass_campaign(
+def glass_start(
     n_initial: int = 12,
     seed: int = 0,
     tg_min: float = 800.0,
@@ -238,12 +248,10 @@ def glass_campaign(
 ):
     """Start from ``n_initial`` random compositions in the design space, evaluated by the
     model. Raises :class:`ModelNotAvailableError` while no glass model is trained."""
-    from core.optimize.campaign import Campaign
-
     _glass_predictor()  # fail early, with the reason
     space = glass_space(tg_min, working_T)
     measured = _evaluate_glass(space, random_feasible(space, n_initial, seed))
-    return Campaign(space, measured, name=name, builtin="glass", settings=settings)
+    return BuiltinStart(space, measured, name=name, builtin="glass", settings=settings)
 
 
 def _reduce(constraints, fixed: dict[int, float], pos: dict[int, int]):
@@ -267,17 +275,13 @@ def random_feasible(space, n: int, seed: int = 0) -> pd.DataFrame:
     import torch
     from botorch.utils.sampling import get_polytope_samples
 
-    from core.optimize.recommender import (
-        DTYPE,
-        Encoding,
-        _fixed_features,
-        _unit_constraints,
-        repair,
-    )
+    from core.optimize.acquisition import fixed_features, unit_constraints
+    from core.optimize.encoding import DTYPE, Encoding
+    from core.optimize.repair import repair
 
     enc = Encoding(space)
-    eq, ineq = _unit_constraints(space, enc)
-    fixed = _fixed_features(space, enc)
+    eq, ineq = unit_constraints(space, enc)
+    fixed = fixed_features(space, enc)
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n):

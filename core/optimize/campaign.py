@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from core.exceptions import InvalidInputError
+from core.optimize import acquisition, surrogate
 from core.optimize import recommender as _rec
-from core.optimize.recommender import RecommenderSettings
-from core.optimize.searchspace import ROUND, SearchSpace, check_table, infer_variables
-from core.optimize.space import (
+from core.optimize.builtins import builtin_start
+from core.optimize.encoding import Encoding
+from core.optimize.parts import (
     CategoricalVariable,
     Constraint,
     ContinuousVariable,
@@ -32,6 +33,9 @@ from core.optimize.space import (
     Objective,
     Variable,
 )
+from core.optimize.recommender import RecommenderSettings
+from core.optimize.search_space import ROUND, SearchSpace
+from core.optimize.tables import check_table, infer_variables
 
 SCHEMA = 1
 
@@ -128,9 +132,14 @@ class Campaign:
     def from_builtin(cls, name: str, **options: Any) -> Campaign:
         """``"concrete"`` (Yeh data) or ``"glass"`` (glass property model); see
         :mod:`core.optimize.builtins` for the options."""
-        from core.optimize.builtins import build
-
-        return build(name, **options)
+        start = builtin_start(name, **options)
+        return cls(
+            start.space,
+            start.measured,
+            name=start.name,
+            builtin=start.builtin,
+            settings=start.settings,
+        )
 
     # ------------------------------------------------------------------ the loop
     @property
@@ -181,7 +190,7 @@ class Campaign:
 
     # ------------------------------------------------------------------ analysis
     def scores(self) -> np.ndarray:
-        return _rec.scores(self.space, self._measured)
+        return acquisition.scores(self.space, self._measured)
 
     def best_so_far(self) -> pd.DataFrame:
         """Per round: experiments so far and the best value of each objective so far (for a
@@ -299,10 +308,10 @@ class Campaign:
         """``(encoding, model)`` fitted to the measured table (cached until it changes)."""
         if self._model is None:
             measured = self._measured.drop(columns=[ROUND])
-            enc = _rec.Encoding(self.space, measured)
+            enc = Encoding(self.space, measured)
             self._model = (
                 enc,
-                _rec.fit_models(
+                surrogate.fit_models(
                     self.space,
                     measured,
                     enc,
@@ -316,11 +325,11 @@ class Campaign:
     def predict(self, recipes: pd.DataFrame) -> pd.DataFrame:
         """Predicted mean/std per objective for any recipes (same columns as suggestions)."""
         enc, model = self.surrogate()
-        return _rec.predict(self.space, model, enc, recipes)
+        return surrogate.predict(self.space, model, enc, recipes)
 
     def parity(self) -> pd.DataFrame:
         """Leave-one-out predictions at the measured recipes (surrogate parity)."""
-        return _rec.loo_predictions(
+        return surrogate.loo_predictions(
             self.space, self._measured.drop(columns=[ROUND]), model=self.surrogate()[1]
         )
 

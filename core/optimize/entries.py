@@ -15,7 +15,7 @@ import pandas as pd
 
 from core.exceptions import InvalidInputError
 from core.optimize.campaign import Campaign
-from core.optimize.space import (
+from core.optimize.parts import (
     CardinalityConstraint,
     CategoricalVariable,
     Constraint,

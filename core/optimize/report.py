@@ -15,8 +15,9 @@ import pandas as pd
 
 from core.exceptions import InvalidInputError
 from core.optimize.campaign import Campaign
-from core.optimize.searchspace import SearchSpace, infer_variables
-from core.optimize.space import CategoricalVariable, ContinuousVariable, Variable
+from core.optimize.parts import CategoricalVariable, ContinuousVariable, Variable
+from core.optimize.search_space import SearchSpace
+from core.optimize.tables import infer_variables
 
 CONSTRAINT_KINDS = {
     "mixture": "Mixture",

@@ -136,7 +136,7 @@ def test_parity_and_map_have_the_documented_columns():
     ],
 )
 def test_csv_upload_reader(raw, message):
-    from core.optimize.searchspace import read_csv_upload
+    from core.optimize.tables import read_csv_upload
 
     if message is None:
         assert list(read_csv_upload(raw).columns) == ["a", "b"]
@@ -151,7 +151,7 @@ def test_csv_upload_reader(raw, message):
 def test_surrogate_predicts_held_out_recipes(kernel):
     """Each kernel's GP, fitted on 40 recipes of a smooth 3-variable response, predicts 40
     unseen recipes far better than their mean (R^2 > 0.8), with honest error bars."""
-    from core.optimize import recommender as rec
+    from core.optimize import encoding, surrogate
 
     rng = np.random.default_rng(0)
     space = SearchSpace(
@@ -164,9 +164,9 @@ def test_surrogate_predicts_held_out_recipes(kernel):
     x_train, x_test = rng.random((40, 3)), rng.random((40, 3))
     train = pd.DataFrame(x_train, columns=["a", "b", "c"]).assign(y=response(x_train))
     test = pd.DataFrame(x_test, columns=["a", "b", "c"])
-    enc = rec.Encoding(space, train)
-    model = rec.fit_models(space, train, enc, kernel=kernel)
-    pred = rec.predict(space, model, enc, test)
+    enc = encoding.Encoding(space, train)
+    model = surrogate.fit_models(space, train, enc, kernel=kernel)
+    pred = surrogate.predict(space, model, enc, test)
     truth = response(x_test)
     resid = truth - pred["y_mean"].to_numpy()
     r2 = 1 - (resid**2).sum() / ((truth - truth.mean()) ** 2).sum()
@@ -179,7 +179,9 @@ def test_noisy_ei_baseline_is_judged_at_the_fixed_settings():
     # Recipes measured at several ages (as in the Yeh data); the campaign makes 28-day
     # recipes. The incumbent must be each known recipe *at 28 days*, not a 91-day result
     # that no suggestion can reach at 28 days.
-    from core.optimize.recommender import Encoding, _acquisition, baseline_inputs, fit_models
+    from core.optimize.acquisition import baseline_inputs, build_acquisition
+    from core.optimize.encoding import Encoding
+    from core.optimize.surrogate import fit_models
 
     rng = np.random.default_rng(0)
     n = 16
@@ -195,16 +197,17 @@ def test_noisy_ei_baseline_is_judged_at_the_fixed_settings():
     assert np.all(x[:, enc.columns.index("age")] == 28.0)
     assert np.array_equal(x[:, enc.columns.index("a")], a)
     model = fit_models(space, measured, enc)
-    acqf = _acquisition(space, model, enc, measured, FAST)
+    acqf = build_acquisition(space, model, enc, measured, FAST)
     assert torch.all(acqf.X_baseline[:, enc.columns.index("age")] == 28.0)
 
 
 def test_cached_predictive_covariance_is_the_exact_posterior():
-    # _exact() turns on gpytorch's cached predictive covariance for speed; under Cholesky
+    # exact_gp() turns on gpytorch's cached predictive covariance for speed; under Cholesky
     # it must give the same joint posterior (and gradients) as the plain exact path.
     import gpytorch
 
-    from core.optimize.recommender import Encoding, _exact, fit_models
+    from core.optimize.encoding import Encoding
+    from core.optimize.surrogate import exact_gp, fit_models
 
     measured = table(n=40, seed=3)
     space = SearchSpace(
@@ -217,7 +220,7 @@ def test_cached_predictive_covariance_is_the_exact_posterior():
     results = []
     for cached in (True, False):
         xg = x.clone().requires_grad_(True)
-        with _exact(), gpytorch.settings.fast_pred_var(cached):
+        with exact_gp(), gpytorch.settings.fast_pred_var(cached):
             post = model.posterior(xg)
             cov, mean = post.mvn.covariance_matrix, post.mean
         (cov.sum() + mean.sum()).backward()
@@ -235,7 +238,9 @@ def test_noisy_ei_baseline_keeps_the_likely_incumbents():
     from botorch.acquisition.objective import GenericMCObjective
     from botorch.sampling import SobolQMCNormalSampler
 
-    from core.optimize.recommender import Encoding, _exact, fit_models, likely_incumbents
+    from core.optimize.acquisition import likely_incumbents
+    from core.optimize.encoding import Encoding
+    from core.optimize.surrogate import exact_gp, fit_models
 
     rng = np.random.default_rng(5)
     measured = table(n=80, seed=5)
@@ -248,7 +253,7 @@ def test_noisy_ei_baseline_keeps_the_likely_incumbents():
     model = fit_models(space, measured, enc)
     x_base = torch.tensor(enc.encode(measured), dtype=torch.float64)
     objective = GenericMCObjective(lambda s, X=None: s[..., 0])
-    with _exact():
+    with exact_gp():
         kept = likely_incumbents(model, x_base, objective, seed=0, mass=0.99)
         everything = likely_incumbents(model, x_base, objective, seed=0, mass=1.0)
         with torch.no_grad():
@@ -269,7 +274,7 @@ def test_noisy_ei_baseline_keeps_the_likely_incumbents():
         acqf = qLogNoisyExpectedImprovement(
             model, X_baseline=baseline, sampler=sampler, objective=objective, prune_baseline=False
         )
-        with _exact(), torch.no_grad():
+        with exact_gp(), torch.no_grad():
             values.append(acqf(candidates).exp())
     pruned, full = values
     assert torch.all(pruned >= 0)

@@ -23,7 +23,7 @@ from core.optimize import (
     SearchSpace,
     random_feasible,
 )
-from core.optimize.recommender import repair
+from core.optimize.repair import repair
 
 FAST = RecommenderSettings(num_restarts=2, raw_samples=32, mc_samples=32, maxiter=40)
 
@@ -132,11 +132,12 @@ def test_every_kernel_and_batch_mode_gives_feasible_suggestions(kernel, sequenti
 
 
 def test_local_starts_sit_next_to_the_best_recipes(monkeypatch):
-    from core.optimize.recommender import Encoding, _incumbents_unit, _near_incumbents
+    from core.optimize.acquisition import incumbents_unit, near_incumbents
+    from core.optimize.encoding import Encoding
 
     space, data = _problem(7, 12)
     enc = Encoding(space, data)
-    best = _incumbents_unit(space, data, enc)
+    best = incumbents_unit(space, data, enc)
     assert len(best) == 3
     top = data["y"].nlargest(1).index[0]
     unit_top = (enc.encode(data.loc[[top]]) - enc.lower) / enc.span
@@ -147,7 +148,7 @@ def test_local_starts_sit_next_to_the_best_recipes(monkeypatch):
         return starts.clone()
 
     monkeypatch.setattr("botorch.optim.initializers.gen_batch_initial_conditions", fake_default)
-    out = _near_incumbents(best, share=0.5, seed=0)(None, None, 1, 8, 32)
+    out = near_incumbents(best, share=0.5, seed=0)(None, None, 1, 8, 32)
     assert torch.equal(out[:4], starts[:4])  # the other half untouched
     # moved starts lie on segments from an incumbent towards their start, within 20 %
     gap = [min(float((out[i, 0] - b).abs().max()) for b in best) for i in range(4, 8)]

@@ -23,7 +23,7 @@ from core.optimize import (
     entries,
 )
 from core.optimize import report as rep
-from core.optimize.searchspace import SearchSpace
+from core.optimize.search_space import SearchSpace
 from core.plots import optimize as plots
 
 

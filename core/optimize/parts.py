@@ -3,7 +3,7 @@
 Every class is a frozen dataclass that validates itself on construction (BayBE style), so an
 invalid variable, constraint or objective cannot exist. Checks that need several parts at
 once (a constraint naming an unknown variable, constraints that no recipe can meet) live in
-:class:`core.optimize.campaign.SearchSpace`.
+:class:`core.optimize.search_space.SearchSpace`.
 
 Conventions follow BoTorch: a linear inequality is ``sum(c_i * x_i) >= rhs``.
 """
