@@ -74,7 +74,7 @@ def main() -> None:
     from core.data.glass_md import load_runs
     from core.generate.glass import load_generator
     from core.generate.glass_analysis import TARGET_FLOORS, TOLERANCES
-    from core.train.glass_generator_export import evaluate
+    from core.train.glass_generator.export import evaluate
 
     gen = load_generator()
     t0 = time.time()

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from core.featurizers.molecules import radius_graph
-from core.train.molecules import ALL_TARGETS, EXTENSIVE, QM9Geometries, fit_normalisation
+from core.train.molecules.training import ALL_TARGETS, EXTENSIVE, QM9Geometries, fit_normalisation
 
 CUTOFF = 5.0  # Å, as PaiNN
 

@@ -117,7 +117,7 @@ def peer_data(test_index, train_limit: int):
 
     from core.data import qm9
     from core.featurizers.molecules import geometry_from_smiles, qm9_conformer_path
-    from core.train.molecules import ALL_TARGETS, QM9Geometries, load_geometries
+    from core.train.molecules.training import ALL_TARGETS, QM9Geometries, load_geometries
 
     if qm9_conformer_path().exists() or not train_limit:
         return load_geometries()
@@ -147,7 +147,7 @@ def peer_errors(args, test) -> dict:
 
     from core import config
     from core.data import qm9
-    from core.train.molecules import ALL_TARGETS
+    from core.train.molecules.training import ALL_TARGETS
 
     data = peer_data(test["index"].to_numpy(), args.train_limit)
     ckpt = args.checkpoint or config.cache_dir() / "benchmarks" / f"{args.peer}_peer.ckpt"

@@ -172,3 +172,34 @@ def load_structures(
         atoms.info["split"] = sp
         out.append(atoms)
     return out
+
+
+def plan_status(plan: str = "default", folder: Path | None = None) -> list[dict[str, Any]]:
+    """Per condition of the plan: runs planned, finished, and the held-out test runs."""
+    from core.md import generate as gen
+    from core.md.plan import get_plan
+
+    runs = get_plan(plan)
+    folder = _folder(folder)
+    gen.restore_from_checkpoint(gen.default_checkpoint_dir(), folder)  # committed runs count
+    done = {r["run_id"] for r in gen.read_manifest(folder)}
+    test = test_run_ids(runs)
+    rows: dict[tuple, dict[str, Any]] = {}
+    for r in runs:
+        row = rows.setdefault(
+            r.condition,
+            {
+                "composition": r.label,
+                "n_atoms": r.n_atoms,
+                "density": r.density,
+                "rate": r.rate,
+                "planned": 0,
+                "finished": 0,
+                "test": [],
+            },
+        )
+        row["planned"] += 1
+        row["finished"] += r.run_id in done
+        if r.run_id in test:
+            row["test"].append(r.run_id)
+    return list(rows.values())

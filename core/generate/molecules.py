@@ -64,7 +64,7 @@ class MoleculeGenerator:
         self.ranges = {k: (float(lo), float(hi)) for k, (lo, hi) in ranges.items()}
         self.card = card or {}
         self.dataset = self.card.get("dataset", "moses")
-        default = _qm9_training_smiles if self.dataset == "qm9" else _moses_training_smiles
+        default = qm9_training_smiles if self.dataset == "qm9" else moses_training_smiles
         self._training_smiles = training_smiles or default
         self._predictor = None
 
@@ -545,7 +545,7 @@ class GenerationReport:
 
 
 @lru_cache(maxsize=1)
-def _qm9_training_smiles() -> frozenset[str] | None:
+def qm9_training_smiles() -> frozenset[str] | None:
     """Canonical RDKit SMILES of the QM9 training split."""
     from core.data import qm9
     from core.exceptions import DataNotAvailableError
@@ -565,7 +565,7 @@ def _qm9_training_smiles() -> frozenset[str] | None:
 
 
 @lru_cache(maxsize=1)
-def _moses_training_smiles() -> frozenset[str] | None:
+def moses_training_smiles() -> frozenset[str] | None:
     """Canonical SMILES of the MOSES training split (MOSES stores RDKit canonical SMILES)."""
     from core.data import moses
     from core.exceptions import DataNotAvailableError

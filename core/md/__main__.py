@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         with pd.option_context("display.width", 250, "display.max_columns", 200):
             sys.stdout.write(by_condition(runs).T.round(4).to_string() + "\n")
     else:
-        for row in g.status(args.plan, args.out):
+        from core.data.glass_md import plan_status
+
+        for row in plan_status(args.plan, args.out):
             sys.stdout.write(json.dumps(row) + "\n")
     return 0
 

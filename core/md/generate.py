@@ -391,35 +391,6 @@ def generate(
     return finished
 
 
-def status(plan: str = "default", out_dir: Path | None = None) -> list[dict[str, Any]]:
-    """Per condition of the plan: runs planned, finished, and the held-out test runs."""
-    from core.data.glass_md import test_run_ids
-
-    runs = get_plan(plan)
-    out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
-    done = {r["run_id"] for r in read_manifest(out_dir)}
-    test = test_run_ids(runs)
-    rows: dict[tuple, dict[str, Any]] = {}
-    for r in runs:
-        row = rows.setdefault(
-            r.condition,
-            {
-                "composition": r.label,
-                "n_atoms": r.n_atoms,
-                "density": r.density,
-                "rate": r.rate,
-                "planned": 0,
-                "finished": 0,
-                "test": [],
-            },
-        )
-        row["planned"] += 1
-        row["finished"] += r.run_id in done
-        if r.run_id in test:
-            row["test"].append(r.run_id)
-    return list(rows.values())
-
-
 def rerun(
     run_ids: Iterable[str],
     scratch_dir: Path,

@@ -5,6 +5,7 @@
 :mod:`core.screen.ray_engine`).
 """
 
-from core.screen.run import ScreenSummary, screen
+from core.screen.chunks import ScreenSummary
+from core.screen.run import screen
 
 __all__ = ["ScreenSummary", "screen"]

@@ -2,7 +2,7 @@
 runs a pool of predictor actors (each loads its model once, on a GPU when the cluster has
 them), and the driver writes the results in input order into the same
 ``<OUT>.parts/part-NNNNN.parquet`` chunks as the local engine before joining them into OUT.
-Both engines call :func:`core.screen.run.predict_chunk`, so they give the same rows.
+Both engines call :func:`core.screen.chunks.predict_chunk`, so they give the same rows.
 
 Without an address a local Ray is started on this machine's cores; with one (``"auto"``,
 ``"ray://head:10001"``) the job runs on that cluster, whose nodes need this repository and its
@@ -25,9 +25,9 @@ import pandas as pd
 
 from core import config
 from core.exceptions import InvalidInputError
-from core.screen.run import (
+from core.screen.chunks import (
     ScreenSummary,
-    _join,
+    join_parts,
     load_kind_predictor,
     predict_chunk,
     prepare_parts,
@@ -197,6 +197,6 @@ def screen_ray(
         summary.add(batch)
         if progress is not None:
             progress(len(batch))
-    _join(parts, out, summary.chunks)
+    join_parts(parts, out, summary.chunks)
     summary.wall_s = time.perf_counter() - t0
     return summary

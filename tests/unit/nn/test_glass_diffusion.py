@@ -129,7 +129,7 @@ def _cristobalite():
 def test_tiny_overfit_learns_one_structure(tmp_path):
     """Training on one 24-atom SiO2 structure (ideal beta-cristobalite, a cell smaller than
     twice the cutoff) drives its denoising loss well down."""
-    from core.train.glass_generator import TrainConfig, eval_loss, train
+    from core.train.glass_generator.training import TrainConfig, eval_loss, train
 
     atoms = _cristobalite()
     cfg = TrainConfig(steps=300, batch_atoms=24, warmup=20, lr=3e-3, ema=0.9, ckpt_minutes=60)
@@ -138,7 +138,7 @@ def test_tiny_overfit_learns_one_structure(tmp_path):
     before = eval_loss(G.GlassDenoiser(mcfg), [atoms])
     state = train(cfg, tmp_path, data=[atoms], model_cfg=mcfg)
     assert state["step"] == 300 and (tmp_path / "ema.safetensors").exists()
-    from core.train.glass_generator import load_model
+    from core.train.glass_generator.training import load_model
 
     after = eval_loss(load_model(tmp_path / "ema.safetensors", state["model_config"]), [atoms])
     assert after["0.1"] < 0.5 * before["0.1"]
@@ -182,7 +182,7 @@ def test_corrector_steps_are_seeded_and_stay_in_the_cell():
 def test_resume_keeps_the_saved_config_except_given_fields(tmp_path):
     """A resumed run keeps its saved TrainConfig (seed, lr, ...) but takes the fields given
     explicitly (here the batch size and learning rate used for the GPU continuation)."""
-    from core.train.glass_generator import TrainConfig, train
+    from core.train.glass_generator.training import TrainConfig, train
 
     atoms = _cristobalite()
     mcfg = G.GlassDiffusionConfig(hidden=16, layers=1, rbf=8, sigma_max=1.0)

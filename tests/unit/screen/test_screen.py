@@ -119,7 +119,7 @@ def test_cli_prints_a_summary_and_a_clear_error(tmp_path, capsys):
 
 
 def test_reasons_leave_the_rows_values_out():
-    from core.screen.run import _reason
+    from core.screen.chunks import failure_reason as _reason
 
     assert _reason("amount of SiO2 is not a number ('abc'). Got: 'abc'") == (
         "amount of SiO2 is not a number"

@@ -6,7 +6,7 @@ import torch
 
 from core.chem.descriptors import PROPERTIES, smiles_properties
 from core.chem.smiles_tokens import SmilesVocab
-from core.train.molecule_generator import (
+from core.train.molecule_generator.training import (
     MoleculeData,
     TrainConfig,
     lr_factor,
@@ -105,7 +105,7 @@ def test_validity_uniqueness():
 @pytest.mark.slow
 def test_tiny_model_overfits_a_few_molecules(tmp_path):
     """End to end: train, checkpoint, sample; a tiny model memorises 8 molecules."""
-    from core.train.molecule_generator import load_model, sample_unconditional
+    from core.train.molecule_generator.training import load_model, sample_unconditional
 
     torch.manual_seed(0)
     data = _data()

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from core.train.molecules_eval import calibration_split, fit_std_model
+from core.train.molecules.evaluation import calibration_split, fit_std_model
 from core.uncertainty import apply_std_model
 
 

@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from core.featurizers.molecules import geometry_from_smiles
-from core.train.molecules import ALL_TARGETS, QM9Geometries, TrainConfig, train
+from core.train.molecules.training import ALL_TARGETS, QM9Geometries, TrainConfig, train
 
 pytestmark = pytest.mark.slow
 

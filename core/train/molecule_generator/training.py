@@ -1,29 +1,9 @@
-"""Train the conditional SMILES generator (:class:`core.nn.smiles_gpt.SmilesGPT`) on MOSES.
+"""Training of the SMILES GPT (resumable), its data and sampling helpers.
 
-    python -m core.train.molecule_generator train [--out checkpoints/smiles_gpt_wip] [--steps 60000]
-    python -m core.train.molecule_generator export [--ckpt ...] [--samples 2000]
-
-Data: the MOSES training split with RDKit labels (:mod:`core.data.moses_labels`; training uses
-whatever is labelled, re-read at every checkpoint). Each sample is the canonical SMILES after
-``<bos>`` or (with probability ``p_random``) a randomised SMILES after ``<bos_r>``; each
-condition is dropped per sample (all of them with ``p_uncond``, else each with
-``1 - p_keep``). AdamW, linear warm-up then cosine decay to ``min_lr_frac``, gradient clip 1.
-
-Resumable: every ``ckpt_minutes`` (and on SIGTERM/SIGINT) the work folder gets
-``model.safetensors`` (fp32 weights), ``optim.pt`` (AdamW state with bf16 moments to keep
-commits small, plus the torch RNG state; ``torch.load(weights_only=True)``) and
-``state.json`` (step, molecules seen, configs, vocabulary, condition statistics, numpy RNG
-state). Re-running ``train`` with the same ``--out`` continues. ``log.jsonl`` holds the loss
-and, every ``eval_every`` steps, validation loss and validity/uniqueness of 256 unconditional
-samples (T=1): the validity-vs-training-molecules curve.
-
-``export`` writes ``trained_models/smiles_gpt_moses/{model.safetensors, card.json}`` with
-metrics measured on held-out data (samples vs the MOSES test labels).
-"""
+The package docstring (:mod:`core.train.molecule_generator`) describes the commands."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import logging
@@ -31,7 +11,7 @@ import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -451,51 +431,3 @@ def train(
     checkpoint()
     log.info("checkpoint at step %d", state["step"])
     return state
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train / export the SMILES generator")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    tr = sub.add_parser("train")
-    tr.add_argument("--out", type=Path, default=None, help="default: checkpoints/<model>_wip")
-    tr.add_argument("--dataset", choices=sorted(DATASETS), default="moses")
-    for f in fields(TrainConfig):
-        if f.type in ("int", "float"):
-            tr.add_argument(
-                "--" + f.name.replace("_", "-"),
-                type={"int": int, "float": float}[f.type],
-                default=None,
-            )
-    for key in ("n_layer", "n_head", "n_embd"):
-        tr.add_argument("--" + key.replace("_", "-"), type=int, default=None)
-    ex = sub.add_parser("export")
-    ex.add_argument("--ckpt", type=Path, default=None, help="default: checkpoints/<model>_wip")
-    ex.add_argument("--dataset", choices=sorted(DATASETS), default="moses")
-    ex.add_argument("--samples", type=int, default=2000)
-    ex.add_argument("--cond-samples", type=int, default=200)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.cmd == "train":
-        cfg = TrainConfig()
-        for f in fields(TrainConfig):
-            v = getattr(args, f.name, None)
-            if v is not None:
-                setattr(cfg, f.name, v)
-        for key in ("n_layer", "n_head", "n_embd"):
-            if getattr(args, key) is not None:
-                cfg.model[key] = getattr(args, key)
-        cfg.dataset = args.dataset
-        train(cfg, args.out or WORK_DIRS[args.dataset])
-    else:
-        from core.train.molecule_generator_export import export
-
-        if args.dataset == "qm9":
-            from core.train.molecule_generator_export import export_qm9
-
-            export_qm9(args.ckpt or WORK_DIRS["qm9"], samples=args.samples)
-        else:
-            export(args.ckpt or WORK_DIR, samples=args.samples, cond_samples=args.cond_samples)
-
-
-if __name__ == "__main__":
-    main()

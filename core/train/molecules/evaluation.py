@@ -20,7 +20,7 @@ from core.data import qm9
 from core.models.molecules import load_members
 from core.properties import QM9 as QM9_PROPERTIES
 from core.provenance import data_provenance, git_version, write_card
-from core.train.molecules import ALL_TARGETS, MODEL_NAME, evaluate_ids, load_geometries
+from core.train.molecules.training import ALL_TARGETS, MODEL_NAME, evaluate_ids, load_geometries
 
 UNITS = {key: prop.unit for key, prop in QM9_PROPERTIES.items()}
 

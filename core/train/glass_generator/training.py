@@ -1,38 +1,16 @@
-"""Train the glass-structure diffusion model (:mod:`core.nn.glass_diffusion`) on our MD glasses.
+"""Training of the glass-structure denoiser (resumable) and its data.
 
-    python -m core.train.glass_generator train [--out checkpoints/glass_diffusion_wip] [--steps N]
-    python -m core.train.glass_generator export [--ckpt ...] [--per-condition 2]
-
-Data: the minimised structures of the ``train`` split of :mod:`core.data.glass_md` (SHIK
-melt-quench, SiO2 and Na2O-SiO2), re-read at every checkpoint so runs that finish while it
-trains join in. Each step draws structures at random until ``batch_atoms`` atoms are in the
-batch, one noise level per structure (log-uniform, or with probability ``mid_fraction``
-log-normal around 0.5 Å), fresh Gaussian noise; the model is invariant to translation,
-rotation and atom order by construction, so no augmentation is needed. Adam, linear warm-up
-then cosine decay to ``min_lr_frac``, gradient clip 1, and an
-exponential moving average of the weights (``ema``) that sampling uses.
-
-Resumable: every ``ckpt_minutes`` (and on SIGTERM/SIGINT) the work folder gets
-``model.safetensors``, ``ema.safetensors``, ``optim.pt`` (Adam state + torch RNG,
-``weights_only`` loadable) and ``state.json``; re-running ``train`` continues. ``log.jsonl``
-holds the training loss and, every ``eval_every`` steps, the denoising loss of the held-out
-test structures at fixed noise levels (fixed noise), from the EMA weights.
-
-``export`` (:mod:`core.train.glass_generator_export`) samples structures at every test
-condition and writes ``trained_models/glass_diffusion/`` with the structural comparison to
-the held-out MD in the card.
-"""
+The package docstring (:mod:`core.train.glass_generator`) describes the commands."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -328,49 +306,3 @@ def train(
     checkpoint()
     log.info("checkpoint at step %d", state["step"])
     return state
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train / export the glass-structure generator")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    tr = sub.add_parser("train")
-    tr.add_argument("--out", type=Path, default=WORK_DIR)
-    for f in fields(TrainConfig):
-        if f.type in ("int", "float"):
-            tr.add_argument(
-                "--" + f.name.replace("_", "-"),
-                type={"int": int, "float": float}[f.type],
-                default=None,
-            )
-    for f in fields(GlassDiffusionConfig):
-        if f.name in ("hidden", "layers", "rbf"):
-            tr.add_argument("--" + f.name, type=int, default=None)
-    tr.add_argument("--cutoff", type=float, default=None)
-    tr.add_argument("--device", default="cpu", help='"cpu", "cuda" or "auto"')
-    ex = sub.add_parser("export")
-    ex.add_argument("--ckpt", type=Path, default=WORK_DIR)
-    ex.add_argument("--per-condition", type=int, default=2)
-    ex.add_argument("--steps", type=int, default=50)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.cmd == "train":
-        cfg = TrainConfig()
-        given = set()
-        for f in fields(TrainConfig):
-            v = getattr(args, f.name, None)
-            if v is not None:
-                setattr(cfg, f.name, v)
-                given.add(f.name)
-        mcfg = GlassDiffusionConfig()
-        for key in ("hidden", "layers", "rbf", "cutoff"):
-            if getattr(args, key) is not None:
-                setattr(mcfg, key, getattr(args, key))
-        train(cfg, args.out, model_cfg=mcfg, device=args.device, overrides=frozenset(given))
-    else:
-        from core.train.glass_generator_export import export
-
-        export(args.ckpt, per_condition=args.per_condition, steps=args.steps)
-
-
-if __name__ == "__main__":
-    main()

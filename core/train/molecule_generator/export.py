@@ -24,9 +24,9 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 from core import config
 from core.chem.descriptors import PROPERTIES, UNITS, mol_properties
 from core.chem.smiles_tokens import SMILES_REGEX, SmilesVocab
-from core.generate.molecules import MoleculeGenerator, _moses_training_smiles
+from core.generate.molecules import MoleculeGenerator, moses_training_smiles
 from core.provenance import data_provenance, git_version
-from core.train.molecule_generator import (
+from core.train.molecule_generator.training import (
     MODEL_NAME,
     load_model,
     sample_unconditional,
@@ -124,7 +124,7 @@ def export(
     # unconditional, raw
     smi = sample_unconditional(model, vocab, samples, seed=seed)
     valid, unique, canon = validity_uniqueness(smi)
-    train_set = _moses_training_smiles()
+    train_set = moses_training_smiles()
     uniq = set(canon)
     novelty = sum(s not in train_set for s in uniq) / max(1, len(uniq)) if train_set else None
     with rdBase.BlockLogs():
@@ -252,9 +252,9 @@ def export_qm9(
     """
     from core.data import qm9
     from core.data.moses_labels import property_stats
-    from core.generate.molecules import QM9_UNITS, _qm9_training_smiles
+    from core.generate.molecules import QM9_UNITS, qm9_training_smiles
     from core.models.molecules import load_predictor
-    from core.train.molecule_generator import MODEL_NAMES, QM9_PROPERTIES, qm9_labels
+    from core.train.molecule_generator.training import MODEL_NAMES, QM9_PROPERTIES, qm9_labels
 
     torch.set_num_threads(1)
     t0 = time.process_time()
@@ -273,7 +273,7 @@ def export_qm9(
 
     smi = sample_unconditional(model, vocab, samples, seed=seed)
     valid, unique, canon = validity_uniqueness(smi)
-    train_set = _qm9_training_smiles() or frozenset()
+    train_set = qm9_training_smiles() or frozenset()
     uniq = sorted(set(canon))
     novelty = sum(s not in train_set for s in uniq) / max(1, len(uniq))
     with rdBase.BlockLogs():

@@ -174,7 +174,7 @@ def export(
     weights in ``ckpt``, with metrics vs the held-out MD in the card."""
     from core.data.glass_md import load_runs
     from core.generate.glass import MODEL_NAME, GlassStructureGenerator
-    from core.train.glass_generator import load_model
+    from core.train.glass_generator.training import load_model
 
     torch.set_num_threads(1)
     t0 = time.process_time()

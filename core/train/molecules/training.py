@@ -1,20 +1,9 @@
-"""Train the QM9 property model (PaiNN on RDKit conformers), one ensemble member at a time.
+"""Training of one QM9 PaiNN ensemble member (resumable), and the data it reads.
 
-    python -m core.train.molecules train --member 0 [--epochs 60] [--max-minutes 90]
-    python -m core.train.molecules evaluate      # test metrics of the ensemble -> card.json
-
-The model sees what users give it: SMILES -> ETKDG + MMFF conformer (seeded), never the DFT
-geometry (see :mod:`core.featurizers.molecules`). Training is resumable: every epoch writes
-``member<k>.ckpt`` (model, optimiser, scheduler, epoch, history; loadable with
-``torch.load(weights_only=True)``) and the best-on-validation weights to
-``member<k>.safetensors``. Re-running ``train`` with the same member continues where it
-stopped, so training longer than a session works; the data order of every epoch is a pure
-function of (seed, epoch), so an interrupted and a straight run see the same batches.
-"""
+The package docstring (:mod:`core.train.molecules`) describes the commands."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
@@ -26,7 +15,6 @@ import pandas as pd
 import torch
 from safetensors.torch import save_file
 
-from core import config
 from core.featurizers.molecules import collate, molecule_data
 from core.nn.painn import E_ANGSTROM_TO_DEBYE, PaiNN, PaiNNConfig, inference_batch_size
 from core.provenance import git_version
@@ -269,36 +257,3 @@ def train(cfg: TrainConfig, out: Path, data: QM9Geometries | None = None) -> dic
             print(f"stopping after {cfg.max_minutes} minutes; resume with the same command")
             break
     return state
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m core.train.molecules")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_train = sub.add_parser("train", help="train (or resume) one ensemble member")
-    for name, value in asdict(TrainConfig()).items():
-        p_train.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
-    p_train.add_argument("--out", type=Path, default=None)
-    p_eval = sub.add_parser("evaluate", help="ensemble test metrics -> card.json")
-    p_eval.add_argument("--out", type=Path, default=None)
-    p_sim = sub.add_parser(
-        "similarity",
-        help="add the error by similarity to the training set to an evaluated model's card",
-    )
-    p_sim.add_argument("--out", type=Path, default=None)
-    args = parser.parse_args(argv)
-    out = args.out or config.models_dir() / MODEL_NAME
-    if args.command == "train":
-        fields = {k: getattr(args, k) for k in asdict(TrainConfig())}
-        train(TrainConfig(**fields), out)
-    elif args.command == "similarity":
-        from core.train.molecules_eval import add_similarity_breakdown
-
-        add_similarity_breakdown(out)
-    else:
-        from core.train.molecules_eval import evaluate
-
-        evaluate(out)
-
-
-if __name__ == "__main__":
-    main()

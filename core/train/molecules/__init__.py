@@ -1,0 +1,13 @@
+"""Train the QM9 property model (PaiNN on RDKit conformers), one ensemble member at a time.
+
+    python -m core.train.molecules train --member 0 [--epochs 60] [--max-minutes 90]
+    python -m core.train.molecules evaluate      # test metrics of the ensemble -> card.json
+
+The model sees what users give it: SMILES -> ETKDG + MMFF conformer (seeded), never the DFT
+geometry (see :mod:`core.featurizers.molecules`). Training is resumable: every epoch writes
+``member<k>.ckpt`` (model, optimiser, scheduler, epoch, history; loadable with
+``torch.load(weights_only=True)``) and the best-on-validation weights to
+``member<k>.safetensors``. Re-running ``train`` with the same member continues where it
+stopped, so training longer than a session works; the data order of every epoch is a pure
+function of (seed, epoch), so an interrupted and a straight run see the same batches.
+"""

@@ -1,0 +1,43 @@
+"""``python -m core.train.molecules``: see the package docstring."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from pathlib import Path
+
+from core import config
+from core.train.molecules.training import MODEL_NAME, TrainConfig, train
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m core.train.molecules")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_train = sub.add_parser("train", help="train (or resume) one ensemble member")
+    for name, value in asdict(TrainConfig()).items():
+        p_train.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    p_train.add_argument("--out", type=Path, default=None)
+    p_eval = sub.add_parser("evaluate", help="ensemble test metrics -> card.json")
+    p_eval.add_argument("--out", type=Path, default=None)
+    p_sim = sub.add_parser(
+        "similarity",
+        help="add the error by similarity to the training set to an evaluated model's card",
+    )
+    p_sim.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    out = args.out or config.models_dir() / MODEL_NAME
+    if args.command == "train":
+        fields = {k: getattr(args, k) for k in asdict(TrainConfig())}
+        train(TrainConfig(**fields), out)
+    elif args.command == "similarity":
+        from core.train.molecules.evaluation import add_similarity_breakdown
+
+        add_similarity_breakdown(out)
+    else:
+        from core.train.molecules.evaluation import evaluate
+
+        evaluate(out)
+
+
+if __name__ == "__main__":
+    main()
