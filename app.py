@@ -101,8 +101,7 @@ def _sidebar() -> None:
             if card["error"]:
                 st.warning(f"{card['name']}: {card['error']}")
                 continue
-            day = str(card["date"])[:10] if card["date"] else None  # ISO date, no clock time
-            when = " · ".join(str(v) for v in (card["version"], day) if v)
+            when = " · ".join(str(v) for v in (card["version"], card["day"]) if v)
             line = f"**{card['name']}**" + (f" ({when})" if when else "")
             st.markdown(line + (f"  \n{card['metrics']}" if card["metrics"] else ""))
 

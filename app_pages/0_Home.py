@@ -7,7 +7,8 @@ import streamlit as st
 from app import COMPOSITION, DESIGN, STRUCTURE, registered_pages
 from core import config
 from core.data import status as data_status
-from core.models.registry import list_model_cards
+from core.models.registry import cards_table, list_model_cards
+from core.properties import QM9 as QM9_PROPERTIES
 
 DATASET_COLUMNS = ("title", "package", "licence", "prepared", "rows", "description")
 
@@ -19,7 +20,7 @@ CAPABILITIES = (
         "LUMO, gap, dipole moment, polarizability, …) with an uncertainty, a flag for "
         "molecules unlike the training data, and per-atom contributions.",
         "Data: QM9, 130,831 small organic molecules (up to 9 heavy atoms: C, N, O, F) with "
-        "DFT geometries and 15 properties.",
+        f"DFT geometries; {len(QM9_PROPERTIES)} of their computed properties are predicted.",
     ),
     (
         COMPOSITION,
@@ -77,10 +78,7 @@ st.caption(f"Cache folder: `{config.cache_dir()}` (set `MDS_CACHE_DIR` to move i
 st.subheader("Trained models")
 cards = list_model_cards()
 if cards:
-    shown = ["name", "version", "date", "metrics"]
-    if any(card["error"] for card in cards):  # only when a card could not be read
-        shown.append("error")
-    st.dataframe([{k: card[k] for k in shown} for card in cards], hide_index=True)
+    st.dataframe(cards_table(cards), hide_index=True)
 else:
     st.info(
         f"No trained models in `{config.models_dir()}` yet. "

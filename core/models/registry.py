@@ -8,6 +8,7 @@ Reading cards needs no torch, so the app's sidebar can list models without loadi
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Iterator, Mapping
@@ -28,6 +29,7 @@ def list_model_cards(models_dir: Path | None = None) -> list[dict[str, Any]]:
 
     Returns:
         Dicts with ``name``, ``version``, ``date`` (``None`` where the card has none),
+        ``day`` (the date as a person reads it, ``"2 Dec 2026"``; ``None`` likewise),
         ``metrics`` (a short text such as ``"test.homo_mae_eV=0.041"``), ``path`` (the card)
         and ``error`` (``None``, or why the card could not be read: a broken card is listed,
         not hidden, so the user sees it). ``[]`` when the folder is missing or empty.
@@ -44,6 +46,7 @@ def _summarize(path: Path) -> dict[str, Any]:
         "name": path.parent.name,
         "version": None,
         "date": None,
+        "day": None,
         "metrics": "",
         "path": str(path),
         "error": None,
@@ -61,12 +64,42 @@ def _summarize(path: Path) -> dict[str, Any]:
     # schema "version" next to it (glass), else "version" (a git hash for the QM9 card)
     summary["version"] = _text_or_none(card.get("git_commit") or card.get("version"))
     summary["date"] = _text_or_none(card.get("date"))
+    summary["day"] = display_day(summary["date"])
     metrics = card.get("metrics")
     if isinstance(card.get("summary"), str):  # a card's own one-line headline wins
         summary["metrics"] = card["summary"]
     elif isinstance(metrics, Mapping):
         summary["metrics"] = _metrics_summary(metrics)
     return summary
+
+
+def display_day(iso: str | None) -> str | None:
+    """``"2026-12-02T10:57:45+00:00"`` -> ``"2 Dec 2026"``; text that is not an ISO date is
+    returned as it is, ``None`` stays ``None``."""
+    if iso is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{when.day} {when:%b %Y}"
+
+
+def cards_table(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of the "Trained models" table: readable headers and dates, the headline
+    metrics, and an ``error`` column only when some card could not be read."""
+    rows = []
+    for card in cards:
+        row = {
+            "model": card["name"],
+            "trained": card["day"] or "",
+            "code version": card["version"] or "",
+            "test metrics": card["metrics"],
+        }
+        if any(c["error"] for c in cards):
+            row["problem"] = card["error"] or ""
+        rows.append(row)
+    return rows
 
 
 def _metrics_summary(metrics: Mapping[str, Any]) -> str:

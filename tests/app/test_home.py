@@ -53,8 +53,18 @@ def test_sidebar_shows_device_and_model_versions(studio_env, write_card):
     sidebar = " ".join(texts(at.sidebar.markdown))
     assert describe_device(select_device()) in sidebar
     assert "qm9-schnet" in sidebar and "1.2" in sidebar and "homo_mae_eV=0.041" in sidebar
-    assert "2026-01-02" in sidebar and "10:11" not in sidebar  # the day, not the clock time
-    assert any("qm9-schnet" in str(df.value) for df in at.dataframe)
+    assert "2 Jan 2026" in sidebar and "10:11" not in sidebar  # the day, not the clock time
+    models = next(df.value for df in at.dataframe if "model" in df.value.columns)
+    assert list(models.columns) == ["model", "trained", "code version", "test metrics"]
+    assert models.loc[0, "trained"] == "2 Jan 2026"  # no raw ISO time stamp
+
+
+def test_home_counts_the_qm9_properties_the_model_predicts(studio_env):
+    from core.properties import QM9
+
+    captions = " ".join(texts(run_app().caption))
+    assert f"{len(QM9)} of their computed properties are predicted" in captions
+    assert "15 properties" not in captions
 
 
 def test_unavailable_device_is_an_error_in_the_sidebar_not_a_crash(studio_env, monkeypatch):
@@ -106,8 +116,8 @@ def test_data_section_lists_the_empty_cache(studio_env):
 
 def test_models_table_shows_an_error_column_only_for_unreadable_cards(studio_env, write_card):
     write_card("good", {"name": "good", "version": "1", "metrics": {"m": 1.0}})
-    table = next(df.value for df in run_app().dataframe if "metrics" in df.value.columns)
-    assert "error" not in table.columns and list(table["name"]) == ["good"]
+    table = next(df.value for df in run_app().dataframe if "test metrics" in df.value.columns)
+    assert "problem" not in table.columns and list(table["model"]) == ["good"]
     write_card("broken", "{not json")
-    table = next(df.value for df in run_app().dataframe if "metrics" in df.value.columns)
-    assert "error" in table.columns and table["error"].notna().any()
+    table = next(df.value for df in run_app().dataframe if "test metrics" in df.value.columns)
+    assert "problem" in table.columns and table["problem"].str.contains("unreadable").any()

@@ -31,6 +31,7 @@ def test_cards_are_summarized_and_sorted(write_card):
         "name": "qm9-schnet",
         "version": "1.0",
         "date": "2026-01-02",
+        "day": "2 Jan 2026",
         "metrics": "test.homo_mae_eV=0.04123, test.gap_mae_eV=0.06",
         "path": second["path"],
         "error": None,
@@ -53,3 +54,12 @@ def test_broken_card_is_listed_with_error(write_card):
 def test_registry_does_not_import_torch():
     code = "import sys, core.models.registry; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)
+
+
+def test_display_day_reads_iso_dates_and_keeps_other_text():
+    from core.models.registry import display_day
+
+    assert display_day("2026-12-02T10:57:45+00:00") == "2 Dec 2026"
+    assert display_day("2026-01-02") == "2 Jan 2026"
+    assert display_day("last week") == "last week"
+    assert display_day(None) is None
