@@ -13,13 +13,17 @@ from core.models.molecule_report import (
     UNCERTAINTY_NOTE,
     MoleculeReport,
     card_summary,
+    labelled_columns,
 )
 from core.models.molecules import MAX_BATCH
+from core.properties import QM9
 
 SMILES_KEY = "mol_smiles"
 RESULT_KEY = "mol_result"
 EXPLAIN_KEY = "mol_explain_prop"
 BATCH_KEY = "mol_batch_result"
+DRAWN_KEY = "mol_drawn_pending"  # a drawing to copy into the SMILES box on the next run
+STRUCTURE_KEY = "mol_structure_pick"
 MAX_UPLOAD_MB = 20
 EXAMPLES = {
     "Ethanol": "CCO",
@@ -48,7 +52,8 @@ def _predictor():
 def _viewer_html(molblock: str, height: int = 360) -> str:
     import py3Dmol
 
-    view = py3Dmol.view(width=480, height=height, js="/app/static/3dmol/3Dmol-min.js")
+    # as wide as its column: a fixed 480 px viewer was clipped in a narrow window
+    view = py3Dmol.view(width="100%", height=height, js="/app/static/3dmol/3Dmol-min.js")
     view.addModel(molblock, "mol")
     view.setStyle({"stick": {"radius": 0.16}, "sphere": {"scale": 0.23}})
     view.setBackgroundColor("white")
@@ -64,7 +69,8 @@ def _show_single(predictor) -> None:
         st.warning(report.domain_text, icon="⚠️")
     left, right = st.columns([3, 2])
     with left:
-        st.subheader(f"Predicted properties of `{report.smiles}`")
+        title = report.title.replace("`", "'")  # a file's record name is the user's text
+        st.subheader(f"Predicted properties of `{title}`")
         st.dataframe(report.properties.drop(columns="key"), hide_index=True, height=460)
         st.caption(UNCERTAINTY_NOTE)
     with right:
@@ -75,7 +81,7 @@ def _show_single(predictor) -> None:
     prop = st.selectbox(
         "Property to explain",
         predictor.properties,
-        format_func=lambda p: f"{p} ({predictor.units[p]})",
+        format_func=lambda p: QM9[p].title if p in QM9 else p,
         key=EXPLAIN_KEY,
     )
     if report.explained != prop:  # the same conformer, explained for another property
@@ -120,7 +126,7 @@ def _run_single(predictor, smiles: str) -> None:
 
 
 def _batch(predictor) -> None:
-    from core.models.molecules import read_batch
+    from core.models.molecules import read_batch_table, with_user_columns
 
     upload = st.file_uploader(
         f"CSV with a SMILES column, or SDF (up to {MAX_BATCH:,} molecules)",
@@ -134,7 +140,7 @@ def _batch(predictor) -> None:
         st.error(f"{upload.name} is {len(data) / 2**20:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
         return
     try:
-        items = read_batch(data, upload.name, MAX_BATCH)
+        items, own_columns = read_batch_table(data, upload.name, MAX_BATCH)
     except InvalidInputError as err:
         st.error(str(err))
         return
@@ -146,18 +152,53 @@ def _batch(predictor) -> None:
             items, progress=lambda done, total: bar.progress(done / total, f"{done}/{total}")
         )
         bar.progress(1.0, text="Done")
-        st.session_state[BATCH_KEY] = result
+        st.session_state[BATCH_KEY] = with_user_columns(result, own_columns)
     result = st.session_state[BATCH_KEY]
     if result is not None:
         failed = int((result["error"] != "").sum())
         st.write(f"{len(result):,} rows, {failed:,} with an error (see the `error` column).")
-        st.dataframe(result, hide_index=True)
+        st.dataframe(labelled_columns(result), hide_index=True)
         st.download_button(
             "Download predictions (CSV)",
             result.to_csv(index=False).encode(),
             file_name="molecule_predictions.csv",
             mime="text/csv",
         )
+
+
+def _show_structures(predictor, mols: list) -> None:
+    """The structures of an uploaded file: a table of all (up to 100), and the full result
+    (3D view, neighbours, explanation) of the one picked, from its own geometry."""
+    from rdkit import Chem
+
+    table = predictor.predict_structures(mols[:100])
+    if len(mols) > 1:
+        st.dataframe(labelled_columns(table), hide_index=True)
+        if len(mols) > 100:
+            st.info(f"{len(mols)} structures: the first 100 are shown; use Batch for more.")
+    readable = [i for i, m in enumerate(mols[:100]) if isinstance(m, Chem.Mol)]
+    if not readable:
+        st.error("No structure in the file could be read: see the error column.")
+        return
+    pick = readable[0]
+    if len(readable) > 1:
+        pick = st.selectbox(
+            "Show one structure in full",
+            readable,
+            format_func=lambda i: f"{i + 1}: {table.loc[i, 'input']}",
+            key=STRUCTURE_KEY,
+        )
+    elif table.loc[pick, "error"]:
+        st.error(table.loc[pick, "error"])
+        return
+    if st.button("Show this structure's result", key="mol_structure_show", type="primary"):
+        explain = st.session_state.get(EXPLAIN_KEY)
+        if explain not in predictor.properties:
+            explain = predictor.properties[0]
+        report = predictor.report_structure(mols[pick], explain=explain)
+        st.session_state[RESULT_KEY] = None if report.error else report
+        if report.error:
+            st.error(report.error)
 
 
 def _model_card(predictor) -> None:
@@ -229,6 +270,8 @@ with single:
     for label, smi in EXAMPLES.items():
         if row.button(label.split(" (")[0], key=f"example_{smi}", help=label):
             st.session_state[SMILES_KEY] = smi
+    if st.session_state.get(DRAWN_KEY):  # a drawing was predicted: the box shows it too
+        st.session_state[SMILES_KEY] = st.session_state.pop(DRAWN_KEY)
     smiles = st.text_input("SMILES", key=SMILES_KEY)
     if st.button("Predict", type="primary", key="mol_predict"):
         _run_single(predictor, smiles)
@@ -244,6 +287,10 @@ with draw:
     ):
         st.session_state["mol_last_drawn"] = drawn
         _run_single(predictor, drawn)
+        # the SMILES box was drawn above in this run: copy the drawing into it on a rerun,
+        # so the box, the drawing and the result below show the same molecule
+        st.session_state[DRAWN_KEY] = drawn
+        st.rerun()
 with upload_tab:
     from core.chem.molecules import mol_from_file
 
@@ -258,10 +305,7 @@ with upload_tab:
         except InvalidInputError as err:
             st.error(str(err))
         else:
-            table = predictor.predict_structures(mols[:100])
-            st.dataframe(table, hide_index=True)
-            if len(mols) > 100:
-                st.info(f"{len(mols)} structures: the first 100 are shown; use Batch for more.")
+            _show_structures(predictor, mols)
 with batch:
     _batch(predictor)
 

@@ -264,9 +264,10 @@ except ModelNotAvailableError as err:
 
 left, right = st.columns([3, 2])
 with left:
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    c1.selectbox("Preset", list(PRESETS), key=PRESET)
-    c2.button("Load preset", on_click=load_preset, key="glass_load_preset")
+    # stacked, not side by side: at 900 px with the sidebar open a button beside the
+    # selectbox was cut to "Lo…"
+    st.selectbox("Preset", list(PRESETS), key=PRESET)
+    st.button("Load preset", on_click=load_preset, key="glass_load_preset")
     st.radio("Amounts in", list(BASES), key=BASIS, horizontal=True)
     edited = st.data_editor(
         st.session_state[ROWS],
@@ -302,9 +303,10 @@ with right:
         st.dataframe(
             composition_table(composition),
             hide_index=True,
-            column_config={
-                "mol%": st.column_config.NumberColumn(format="%.2f"),
-                "wt%": st.column_config.NumberColumn(format="%.2f"),
+            column_config={  # narrow enough for a 900 px window with the sidebar open
+                "component": st.column_config.TextColumn(width="small"),
+                "mol%": st.column_config.NumberColumn(format="%.2f", width="small"),
+                "wt%": st.column_config.NumberColumn(format="%.2f", width="small"),
             },
         )
     else:

@@ -420,10 +420,17 @@ def _read_sdf(text: str, filename: str, keep_bad_records: bool = False) -> list:
 
 def read_smiles_csv(data: bytes | str, filename: str = "upload.csv") -> list[str]:
     """The SMILES column of an uploaded CSV, one string per row (blank cells give ``""``,
-    which the predictor reports as that row's error).
+    which the predictor reports as that row's error); see :func:`read_smiles_table`."""
+    return read_smiles_table(data, filename)[0]
 
-    The column is found by its header, ``smiles`` in any capitalisation; other columns are
-    ignored. Text is read as UTF-8 (with or without BOM), else Latin-1.
+
+def read_smiles_table(data: bytes | str, filename: str = "upload.csv"):
+    """``(smiles, others)``: the SMILES column of an uploaded CSV, one string per row, and
+    the table's other columns as text (a ``pandas.DataFrame``, same rows), which a batch
+    result carries along (ids, names, measured values).
+
+    The column is found by its header, ``smiles`` in any capitalisation. Text is read as
+    UTF-8 (with or without BOM), else Latin-1.
 
     Raises:
         InvalidInputError: empty or binary file, not a CSV table, no SMILES column, or a
@@ -471,7 +478,7 @@ def read_smiles_csv(data: bytes | str, filename: str = "upload.csv") -> list[str
         raise InvalidInputError(
             f"{filename!r} has a header but no rows", expected="one molecule per row"
         )
-    return [str(v).strip() for v in frame[column].tolist()]
+    return [str(v).strip() for v in frame[column].tolist()], frame.drop(columns=[column])
 
 
 def _xyz_frames(text: str, filename: str) -> Iterator[tuple[int, str]]:

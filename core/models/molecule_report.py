@@ -69,6 +69,8 @@ class MoleculeReport:
         explanation_svg: the 2D drawing coloured by the contributions ("" when not asked).
         geometry: the model input of :attr:`mol`, kept to explain another property without
             embedding the molecule again.
+        from_structure: the geometry came from an uploaded file, not from the SMILES;
+            :attr:`input` is then the record's name.
     """
 
     input: str
@@ -86,11 +88,20 @@ class MoleculeReport:
     explanation: pd.DataFrame | None = None
     explanation_svg: str = ""
     geometry: Any = field(default=None, repr=False, compare=False)
+    from_structure: bool = False
 
     @property
     def smiles(self) -> str:
         """The canonical SMILES ("" on error)."""
         return str(self.row["smiles"])
+
+    @property
+    def title(self) -> str:
+        """What the result is called on the page: the canonical SMILES, or an uploaded
+        record's name with its SMILES (``trifluoroethanol (OCC(F)(F)F)``)."""
+        if self.from_structure and self.input != self.smiles:
+            return f"{self.input} ({self.smiles})"
+        return self.smiles
 
 
 def properties_table(row: Mapping, names: Sequence[str], units: Mapping[str, str]) -> pd.DataFrame:
@@ -169,3 +180,17 @@ def card_summary(card: dict) -> str:
         f"tested on {card['test_molecules']:,} held-out molecules. "
         f"Code version `{card['version']}`, {card['date'][:10]}."
     )
+
+
+def labelled_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A prediction table with headers a person reads: ``homo`` -> ``HOMO (eV)``,
+    ``homo_std`` -> ``HOMO ± (eV)``, ``domain_message`` -> ``domain note``; other columns
+    (the user's own, ``smiles``, ``error``) keep their names. Values are unchanged."""
+    from core.properties import QM9
+
+    names = {"in_domain": "in domain", "domain_message": "domain note"}
+    for key, prop in QM9.items():
+        unit = f" ({prop.display_unit})" if prop.display_unit else ""
+        names[key] = f"{prop.label}{unit}"
+        names[f"{key}_std"] = f"{prop.label} ±{unit}"
+    return frame.rename(columns={c: names[c] for c in frame.columns if c in names})

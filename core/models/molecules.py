@@ -412,12 +412,27 @@ class MoleculePredictor:
         the data cache) and, when ``explain`` names a property, explained from the same
         network pass. A SMILES that cannot be predicted gives a report with ``error`` set.
         """
+        return self._report(smiles, self._prepare(smiles), explain, neighbours)
+
+    def report_structure(
+        self, mol: Chem.Mol, explain: str | None = None, neighbours: int = 5
+    ) -> MoleculeReport:
+        """:meth:`report` for an uploaded 3D structure, used as given (no conformer is made;
+        the row is :meth:`predict_structures`'s). Its title is the record's name, else its
+        canonical SMILES."""
+        p = self._prepare_structure(mol)
+        name = mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
+        report = self._report(name or p.canonical or "structure", p, explain, neighbours)
+        return dataclasses.replace(report, from_structure=True)
+
+    def _report(
+        self, smiles: str, p: PreparedSmiles, explain: str | None, neighbours: int
+    ) -> MoleculeReport:
         from core.chem.depict import molblock_3d
         from core.exceptions import DataNotAvailableError
 
         if explain is not None:
             self._check_property(explain)
-        p = self._prepare(smiles)
         if p.geometry is None:
             return MoleculeReport(
                 smiles, pd.Series(self._row(smiles, p, None, None)), error=p.error
@@ -493,13 +508,41 @@ def read_batch(
             expected=".csv with a SMILES column, or .sdf",
             fix="save the table as CSV, or the structures as SDF",
         )
-    if len(items) > max_molecules:
+    _check_batch_size(len(items), filename, max_molecules)
+    return items
+
+
+def read_batch_table(data: bytes, filename: str, max_molecules: int = MAX_BATCH):
+    """``(items, columns)``: :func:`read_batch`'s items and the file's own columns to carry
+    into the result (a CSV's other columns, as text; ``None`` for an SDF)."""
+    if Path(filename or "").suffix.lower() in (".csv", ".txt"):
+        from core.chem.molecules import read_smiles_table
+
+        items, others = read_smiles_table(data, filename)
+        _check_batch_size(len(items), filename, max_molecules)
+        return items, others
+    return read_batch(data, filename, max_molecules), None
+
+
+def with_user_columns(result: pd.DataFrame, columns: pd.DataFrame | None) -> pd.DataFrame:
+    """The user's own columns first, then the prediction, row by row. A user column whose
+    name the prediction also uses (``error``, ``homo``, ...) is kept as ``<name> (yours)``,
+    so a measured ``homo`` stands beside the predicted one."""
+    if columns is None or columns.empty:
+        return result
+    taken = set(result.columns)
+    renamed = {c: f"{c} (yours)" if c in taken else c for c in columns.columns}
+    user = columns.rename(columns=renamed).reset_index(drop=True)
+    return pd.concat([user, result.reset_index(drop=True)], axis=1)
+
+
+def _check_batch_size(n: int, filename: str, max_molecules: int) -> None:
+    if n > max_molecules:
         raise InvalidInputError(
-            f"{filename!r} holds {len(items):,} molecules",
+            f"{filename!r} holds {n:,} molecules",
             expected=f"at most {max_molecules:,} per batch",
             fix="split the file",
         )
-    return items
 
 
 @contextlib.contextmanager

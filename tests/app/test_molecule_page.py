@@ -124,3 +124,23 @@ def test_explaining_another_property_redraws_without_a_new_prediction():
     assert again.explained == "gap" and again.row is report.row and again.mol is report.mol
     assert again.explanation_svg and again.explanation_svg != report.explanation_svg
     assert not at.error
+
+
+@needs_model
+def test_explanation_picker_names_properties_with_units_not_keys():
+    at = _predict(_page(), "CCO")
+    options = at.selectbox(key="mol_explain_prop").options
+    assert "HOMO (eV)" in options and "Dipole moment (D)" in options
+    assert not any(o.startswith(("homo", "mu ")) for o in options)
+
+
+@needs_model
+def test_a_predicted_drawing_also_fills_the_smiles_box():
+    """The Draw tab predicts what was drawn and hands it to the SMILES box on the rerun it
+    asks for, so the box, the drawing and the result show the same molecule."""
+    at = _page()
+    at.session_state["mol_drawn_pending"] = "c1ccncc1"
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="mol_smiles").value == "c1ccncc1"
+    assert "mol_drawn_pending" not in at.session_state

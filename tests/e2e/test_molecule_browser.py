@@ -68,6 +68,9 @@ def test_batch_csv_and_3d_file_uploads(page, drawn, tmp_path) -> None:
     expect(run).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     run.click()
     expect(main.get_by_text("3 rows, 1 with an error")).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    # the user's own name column is kept, and headers have units
+    table = main.get_by_test_id("stDataFrame").filter(has_text="HOMO (eV)")
+    expect(table.filter(has_text="pyridine")).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     expect(main.get_by_role("button", name="Download predictions (CSV)")).to_be_visible()
     # 3D file: an SDF conformer is predicted as given.
     mol = embed_conformer(parse_smiles("OCC(F)(F)F"))
@@ -76,9 +79,14 @@ def test_batch_csv_and_3d_file_uploads(page, drawn, tmp_path) -> None:
     sdf.write_text(Chem.MolToMolBlock(mol) + "$$$$\n")
     main.get_by_role("tab", name="3D file").click()
     main.get_by_test_id("stFileUploaderDropzoneInput").nth(0).set_input_files(str(sdf))
-    expect(main.get_by_test_id("stDataFrame").filter(has_text="trifluoroethanol")).to_be_visible(
-        timeout=RENDER_TIMEOUT_MS
-    )
+    # one structure: its full result (3D view from the file's geometry, units), on request
+    show = main.get_by_role("button", name="Show this structure's result")
+    expect(show).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    show.click()
+    expect(
+        main.get_by_role("heading", name="Predicted properties of trifluoroethanol (OCC(F)(F)F)")
+    ).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    expect(main.get_by_role("heading", name="3D conformer")).to_be_visible()
     drawn(page)
     assert not page.get_by_test_id("stException").count()
 

@@ -41,3 +41,22 @@ def test_too_many_molecules() -> None:
     with pytest.raises(InvalidInputError, match="holds 11 molecules"):
         read_batch(data, "big.csv", max_molecules=10)
     assert len(read_batch(data, "big.csv", max_molecules=11)) == 11
+
+
+def test_batch_keeps_the_users_columns_and_renames_collisions():
+    import pandas as pd
+
+    from core.models.molecules import read_batch_table, with_user_columns
+
+    data = b"id,SMILES,homo,error\n001,CCO,-7.0,x\nNA,C1CC,,\n"
+    items, own = read_batch_table(data, "mols.csv")
+    assert items == ["CCO", "C1CC"]
+    assert list(own.columns) == ["id", "homo", "error"]
+    assert own["id"].tolist() == ["001", "NA"]  # ids kept as written, not numbers or NaN
+    result = pd.DataFrame({"input": items, "homo": [-7.2, float("nan")], "error": ["", "bad"]})
+    out = with_user_columns(result, own)
+    assert list(out.columns) == ["id", "homo (yours)", "error (yours)", "input", "homo", "error"]
+    assert out["homo (yours)"].tolist() == ["-7.0", ""] and out["error"].tolist() == ["", "bad"]
+    assert with_user_columns(result, None) is result
+    items, own = read_batch_table(b"smiles\nCCO\n", "only.csv")
+    assert with_user_columns(pd.DataFrame({"input": items}), own).columns.tolist() == ["input"]

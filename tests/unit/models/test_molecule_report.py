@@ -213,3 +213,50 @@ def test_out_of_domain_and_neighbours_come_with_their_notes(predictor, monkeypat
     assert report.neighbours is not None and report.neighbours_note == ""
     assert report.similarity_level == "low"
     assert report.similarity_text.startswith("Few similar molecules in training.")
+
+
+def test_report_of_an_uploaded_structure_uses_its_own_geometry(predictor, embeddings, no_data):
+    """The 3D-file tab shows the full result of a structure (3D view, table, explanation)
+    from the file's geometry: no conformer is embedded, the row is predict_structures'."""
+    from rdkit import Chem
+
+    from core.chem.molecules import embed_conformer, parse_smiles
+
+    mol = embed_conformer(parse_smiles("OCC(F)(F)F"))
+    mol.SetProp("_Name", "trifluoroethanol")
+    embeddings.clear()
+    report = predictor.report_structure(mol, explain="gap")
+    assert embeddings == [] and not report.error
+    assert report.input == "trifluoroethanol" and report.smiles == "OCC(F)(F)F"
+    assert report.title == "trifluoroethanol (OCC(F)(F)F)"
+    assert predictor.report("OCC").title == "CCO"  # a SMILES result: the canonical SMILES
+    expected = predictor.predict_structures([mol]).iloc[0]
+    for p in predictor.properties:
+        assert report.row[p] == pytest.approx(expected[p], rel=1e-5, abs=1e-6)
+    shown = Chem.MolFromMolBlock(report.molblock, removeHs=False)
+    assert shown.GetNumAtoms() == mol.GetNumAtoms()
+    assert report.explained == "gap" and len(report.explanation) == mol.GetNumAtoms()
+    # a record without a name is titled by its SMILES
+    mol.ClearProp("_Name")
+    assert predictor.report_structure(mol).input == "OCC(F)(F)F"
+
+
+def test_batch_tables_get_readable_headers_and_keep_user_columns():
+    from core.models.molecule_report import labelled_columns
+
+    frame = pd.DataFrame(
+        {"input": ["CCO"], "my_id": ["A-1"], "homo": [-7.1], "homo_std": [0.1], "cv": [15.0]}
+        | {"in_domain": [True], "domain_message": [""], "error": [""]}
+    )
+    out = labelled_columns(frame)
+    assert list(out.columns) == [
+        "input",
+        "my_id",
+        "HOMO (eV)",
+        "HOMO ± (eV)",
+        "Heat capacity Cv (cal/(mol K))",
+        "in domain",
+        "domain note",
+        "error",
+    ]
+    assert out["HOMO (eV)"].iloc[0] == -7.1  # values unchanged
