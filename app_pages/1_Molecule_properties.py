@@ -16,6 +16,7 @@ from core.models.molecule_report import (
     labelled_columns,
 )
 from core.models.molecules import MAX_BATCH
+from core.plots import viewer
 from core.properties import QM9
 
 SMILES_KEY = "mol_smiles"
@@ -49,18 +50,6 @@ def _predictor():
     return load_predictor()
 
 
-def _viewer_html(molblock: str, height: int = 360) -> str:
-    import py3Dmol
-
-    # as wide as its column: a fixed 480 px viewer was clipped in a narrow window
-    view = py3Dmol.view(width="100%", height=height, js="/app/static/3dmol/3Dmol-min.js")
-    view.addModel(molblock, "mol")
-    view.setStyle({"stick": {"radius": 0.16}, "sphere": {"scale": 0.23}})
-    view.setBackgroundColor("white")
-    view.zoomTo()
-    return view._make_html()
-
-
 def _show_single(predictor) -> None:
     report = st.session_state[RESULT_KEY]
     if report is None:
@@ -75,7 +64,7 @@ def _show_single(predictor) -> None:
         st.caption(UNCERTAINTY_NOTE)
     with right:
         st.subheader("3D conformer")
-        st.iframe(_viewer_html(report.molblock), height=370)
+        st.iframe(viewer.molecule_html(report.molblock), height=370)
     _show_training_neighbours(predictor, report)
     st.subheader("Which atoms drive the prediction")
     prop = st.selectbox(
@@ -169,14 +158,12 @@ def _batch(predictor) -> None:
 def _show_structures(predictor, mols: list) -> None:
     """The structures of an uploaded file: a table of all (up to 100), and the full result
     (3D view, neighbours, explanation) of the one picked, from its own geometry."""
-    from rdkit import Chem
-
     table = predictor.predict_structures(mols[:100])
     if len(mols) > 1:
         st.dataframe(labelled_columns(table), hide_index=True)
         if len(mols) > 100:
             st.info(f"{len(mols)} structures: the first 100 are shown; use Batch for more.")
-    readable = [i for i, m in enumerate(mols[:100]) if isinstance(m, Chem.Mol)]
+    readable = [i for i, m in enumerate(mols[:100]) if not isinstance(m, Exception)]
     if not readable:
         st.error("No structure in the file could be read: see the error column.")
         return

@@ -5,9 +5,6 @@ Layout and session state only; every number comes from :mod:`core.models.glass`.
 
 from __future__ import annotations
 
-import io
-
-import pandas as pd
 import streamlit as st
 
 from core.chem.composition import parse_composition, to_mass_fractions
@@ -17,9 +14,13 @@ from core.models.glass_report import (
     SCIGLASS_NOTE,
     UNCERTAINTY_NOTE,
     GlassReport,
+    batch_template,
     card_tables,
+    comparison_curves,
     comparison_table,
     composition_table,
+    editor_rows,
+    read_batch_csv,
 )
 from core.plots import glass as plots
 
@@ -49,15 +50,9 @@ TEXT_ERROR = "glass_text_error"
 COMPARE = "glass_compare"  # list of {"name": str, "composition": {formula: mole fraction}}
 
 
-def _rows(amounts: dict[str, float]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"component": list(amounts), "amount": [float(v) for v in amounts.values()]}
-    )
-
-
 def init_state() -> None:
     basis, amounts = PRESETS["Soda-lime (float glass)"]
-    st.session_state.setdefault(ROWS, _rows(amounts))
+    st.session_state.setdefault(ROWS, editor_rows(amounts))
     st.session_state.setdefault(EDITOR_VERSION, 0)
     st.session_state.setdefault(BASIS, "wt%" if basis == "wt" else "mol%")
     st.session_state.setdefault(PRESET, "Soda-lime (float glass)")
@@ -68,7 +63,7 @@ def init_state() -> None:
 
 def load_preset() -> None:
     basis, amounts = PRESETS[st.session_state[PRESET]]
-    st.session_state[ROWS] = _rows(amounts)
+    st.session_state[ROWS] = editor_rows(amounts)
     st.session_state[BASIS] = "wt%" if basis == "wt" else "mol%"
     st.session_state[EDITOR_VERSION] += 1
     st.session_state[TEXT_ERROR] = ""
@@ -83,7 +78,7 @@ def use_text() -> None:
         st.session_state[TEXT_ERROR] = str(err)
         return
     shown = to_mass_fractions(mole) if basis == "wt" else mole
-    st.session_state[ROWS] = _rows({f: round(100 * x, 4) for f, x in shown.items()})
+    st.session_state[ROWS] = editor_rows({f: round(100 * x, 4) for f, x in shown.items()})
     st.session_state[EDITOR_VERSION] += 1
     st.session_state[TEXT_ERROR] = ""
 
@@ -157,10 +152,7 @@ def show_compare(model) -> None:
     frame = model.predict([c["composition"] for c in saved])
     st.dataframe(comparison_table(frame, names), hide_index=True)
     results = [report(tuple(c["composition"].items()), 0) for c in saved]
-    curves = pd.concat([r.curve.assign(formulation=n) for r, n in zip(results, names, strict=True)])
-    points = pd.concat(
-        [r.characteristic.assign(formulation=n) for r, n in zip(results, names, strict=True)]
-    )
+    curves, points = comparison_curves(results, names)
     st.plotly_chart(plots.viscosity_figure(curves, points), key="glass_compare_chart")
     if st.button("Clear the comparison", key="glass_clear_compare"):
         st.session_state[COMPARE] = []
@@ -174,18 +166,9 @@ def show_batch(model, basis: str) -> None:
         f"read as **{'wt%' if basis == 'wt' else 'mol%'}** (the toggle above); other columns "
         "are kept. Rows that cannot be read get a message in the `error` column."
     )
-    template = pd.DataFrame(
-        {
-            "name": ["window glass", "silica"],
-            "SiO2": [72.6, 100],
-            "Na2O": [13.9, 0],
-            "CaO": [8.4, 0],
-            "MgO": [3.9, 0],
-        }
-    )
     st.download_button(
         "Template CSV",
-        template.to_csv(index=False),
+        batch_template().to_csv(index=False),
         "glass_template.csv",
         "text/csv",
         key="glass_template",
@@ -194,16 +177,9 @@ def show_batch(model, basis: str) -> None:
     if upload is None:
         return
     try:
-        table = pd.read_csv(io.BytesIO(upload.getvalue()))
-        result = model.predict_table(table, basis)
+        result = model.predict_table(read_batch_csv(upload.getvalue(), upload.name), basis)
     except InvalidInputError as err:
         st.error(str(err))
-        return
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        st.error(
-            f"Cannot read the file as CSV: {err}. Expected: comma-separated text with a "
-            "header row. How to fix: export the sheet as CSV (UTF-8)."
-        )
         return
     n_err = int((result["error"] != "").sum())
     st.write(f"{len(result)} rows predicted, {n_err} with an error.")

@@ -163,12 +163,7 @@ def _show(report) -> None:
         " ".join(f"{k} {row[k]:.3g}" for k in (report.conditions or {"mw": 0, "logp": 0}))
         for _, row in view.head(SHOWN).iterrows()
     ]
-    query = None
-    if report.fragment:
-        from rdkit import Chem
-
-        query = Chem.MolFromSmiles(report.fragment)
-    st.image(grid_svg(view["smiles"].head(SHOWN).tolist(), legends, highlight=query))
+    st.image(grid_svg(view["smiles"].head(SHOWN).tolist(), legends, highlight=report.fragment))
     st.caption(
         f"The first {min(SHOWN, len(view))} of {len(view):,} in this order; the fragment in red."
     )

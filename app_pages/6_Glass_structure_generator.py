@@ -3,11 +3,10 @@ set beside our SHIK melt-quench MD glasses."""
 
 from __future__ import annotations
 
-import io
-
 import streamlit as st
 
 from core.exceptions import DataNotAvailableError, InvalidInputError, ModelNotAvailableError
+from core.plots import viewer
 
 RESULT_KEY = "gs_result"
 EXPORTS = {  # format -> (button label, file extension, mime type)
@@ -27,30 +26,6 @@ def _generator():
 def _rate_label(rate: float) -> str:
     mantissa, exponent = f"{rate:.2e}".split("e")
     return f"{float(mantissa):g}e{int(exponent)} K/s"
-
-
-def _viewer_html(atoms, height: int = 460) -> str:
-    """3Dmol.js view of a periodic structure with its unit cell (the CIF carries the cell)."""
-    import py3Dmol
-    from ase.io import write
-
-    wrapped = atoms.copy()
-    wrapped.wrap()
-    wrapped.info = {}
-    buf = io.BytesIO()
-    write(buf, wrapped, format="cif")
-    view = py3Dmol.view(width="100%", height=height, js="/app/static/3dmol/3Dmol-min.js")
-    view.addModel(buf.getvalue().decode(), "cif")
-    view.setStyle(
-        {
-            "sphere": {"scale": 0.28, "colorscheme": "Jmol"},
-            "stick": {"radius": 0.12, "colorscheme": "Jmol"},
-        }
-    )
-    view.addUnitCell()
-    view.setBackgroundColor("white")
-    view.zoomTo()
-    return view._make_html()
 
 
 def _inputs(gen) -> dict:
@@ -160,7 +135,7 @@ def _show(result: dict) -> None:
         chosen = st.selectbox(
             "Structure", range(len(labels)), format_func=labels.__getitem__, key="gs_pick"
         )
-        st.iframe(_viewer_html(report.structures[chosen]), height=470)
+        st.iframe(viewer.periodic_structure_html(report.structures[chosen]), height=470)
         st.caption("Si beige, O red, Na violet; the box is the periodic cell.")
         cols = st.columns(len(EXPORTS))
         for col, (fmt, (label, ext, mime)) in zip(cols, EXPORTS.items(), strict=True):

@@ -70,12 +70,15 @@ def heavy_atom_values(explanation) -> dict[int, float]:
 def grid_svg(
     smiles: list[str],
     legends: list[str] | None = None,
-    highlight: Chem.Mol | None = None,
+    highlight: Chem.Mol | str | None = None,
     per_row: int = 4,
     size: tuple[int, int] = (240, 200),
 ) -> str:
     """SVG grid of 2D depictions of ``smiles`` (unparsable ones are left out), with the
-    atoms and bonds matching ``highlight`` (a query such as a fragment) coloured."""
+    atoms and bonds matching ``highlight`` (a query such as a fragment, or its SMILES)
+    coloured."""
+    if isinstance(highlight, str):
+        highlight = Chem.MolFromSmiles(highlight) if highlight else None
     from rdkit import rdBase
     from rdkit.Chem import Draw
 

@@ -8,7 +8,7 @@ sentences. A page lays these out and computes nothing; a script gets the same ob
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +16,7 @@ import pandas as pd
 
 from core import properties
 from core.data import sciglass as sciglass_data
+from core.exceptions import InvalidInputError
 
 PROPERTIES = sciglass_data.PROPERTIES
 UNCERTAINTY_NOTE = (
@@ -379,3 +380,48 @@ def composition_table(composition: Mapping[str, float]) -> pd.DataFrame:
             "wt%": [100 * mass[f] for f in composition],
         }
     )
+
+
+def editor_rows(amounts: Mapping[str, float]) -> pd.DataFrame:
+    """The formulation editor's table: one row per component with its amount."""
+    return pd.DataFrame(
+        {"component": list(amounts), "amount": [float(v) for v in amounts.values()]}
+    )
+
+
+def comparison_curves(
+    reports: Sequence[GlassReport], names: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The viscosity curves and characteristic points of several reports in one table
+    each, labelled by ``formulation`` (for one chart of all of them)."""
+    pairs = list(zip(reports, names, strict=True))
+    curves = pd.concat([r.curve.assign(formulation=n) for r, n in pairs])
+    points = pd.concat([r.characteristic.assign(formulation=n) for r, n in pairs])
+    return curves, points
+
+
+def batch_template() -> pd.DataFrame:
+    """An example batch CSV: one column per component, amounts, and a name column."""
+    return pd.DataFrame(
+        {
+            "name": ["window glass", "silica"],
+            "SiO2": [72.6, 100],
+            "Na2O": [13.9, 0],
+            "CaO": [8.4, 0],
+            "MgO": [3.9, 0],
+        }
+    )
+
+
+def read_batch_csv(data: bytes, filename: str = "upload.csv") -> pd.DataFrame:
+    """An uploaded batch CSV as a table, or :class:`InvalidInputError` saying why not."""
+    import io
+
+    try:
+        return pd.read_csv(io.BytesIO(data))
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise InvalidInputError(
+            f"Cannot read {filename!r} as CSV: {str(err).strip().splitlines()[0]}",
+            expected="comma-separated text with a header row",
+            fix="export the sheet as CSV (UTF-8)",
+        ) from None

@@ -106,3 +106,17 @@ def test_molecule_parity_and_calibration_figures():
         {"property": ["gap"] * 3, "nominal": [0.2, 0.5, 0.9], "observed": [0.18, 0.45, 0.85]}
     )
     assert [t.name for t in mol_plots.calibration_figure(curve).data][1:] == ["gap"]
+
+
+def test_3d_viewers_load_the_served_script_and_fill_their_column():
+    from ase.build import bulk
+
+    from core.plots import viewer
+
+    html = viewer.molecule_html(
+        "\n  RDKit          3D\n\n  0  0  0  0  0  0  0  0  0  0999 V2000\nM  END\n"
+    )
+    assert viewer.JS in html and "cdn" not in html.lower()
+    assert "width: 100%" in html
+    cell = viewer.periodic_structure_html(bulk("Si", "diamond", a=5.43))
+    assert viewer.JS in cell and "addUnitCell" in cell

@@ -1,0 +1,23 @@
+"""Table helpers of the glass page that live in core (the page only lays them out)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.exceptions import InvalidInputError
+from core.models.glass_report import batch_template, editor_rows, read_batch_csv
+
+
+def test_editor_rows_and_template():
+    rows = editor_rows({"SiO2": 75, "Na2O": 25.0})
+    assert rows.to_dict("list") == {"component": ["SiO2", "Na2O"], "amount": [75.0, 25.0]}
+    assert {"name", "SiO2"} <= set(batch_template().columns)
+
+
+def test_batch_csv_is_read_or_refused_with_a_reason():
+    table = read_batch_csv(b"name,SiO2,Na2O\nA,75,25\n", "ok.csv")
+    assert table["SiO2"].tolist() == [75]
+    with pytest.raises(InvalidInputError, match="Cannot read 'empty.csv' as CSV"):
+        read_batch_csv(b"", "empty.csv")
+    with pytest.raises(InvalidInputError, match="export the sheet as CSV"):
+        read_batch_csv(b'a,b\n"1,2\n3,4,5,6\n', "broken.csv")
