@@ -5,9 +5,10 @@
 
 The model sees what users give it: SMILES -> ETKDG + MMFF conformer (seeded), never the DFT
 geometry (see :mod:`core.featurizers.molecules`). Training is resumable: every epoch writes
-``member<k>.ckpt`` (model, optimiser, scheduler, epoch, history; loadable with
-``torch.load(weights_only=True)``) and the best-on-validation weights to
-``member<k>.safetensors``. Re-running ``train`` with the same member continues where it
-stopped, so training longer than a session works; the data order of every epoch is a pure
-function of (seed, epoch), so an interrupted and a straight run see the same batches.
+``checkpoints/qm9_painn/member<k>.ckpt`` (model, optimiser, scheduler, epoch, history;
+loadable with ``torch.load(weights_only=True)``; never among the shipped models) and the
+best-on-validation weights to ``trained_models/qm9_painn/member<k>.safetensors``.
+Re-running ``train`` with the same member continues where it stopped, so training longer
+than a session works; the data order of every epoch is a pure function of (seed, epoch), so
+an interrupted and a straight run see the same batches.
 """

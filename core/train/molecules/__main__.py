@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,6 +18,12 @@ def main(argv: list[str] | None = None) -> None:
     for name, value in asdict(TrainConfig()).items():
         p_train.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     p_train.add_argument("--out", type=Path, default=None)
+    p_train.add_argument(
+        "--state-dir",
+        type=Path,
+        default=config.REPO_ROOT / "checkpoints" / MODEL_NAME,
+        help="resumable training state (optimiser, scheduler); default checkpoints/qm9_painn",
+    )
     p_eval = sub.add_parser("evaluate", help="ensemble test metrics -> card.json")
     p_eval.add_argument("--out", type=Path, default=None)
     p_sim = sub.add_parser(
@@ -25,10 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     p_sim.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = args.out or config.models_dir() / MODEL_NAME
     if args.command == "train":
         fields = {k: getattr(args, k) for k in asdict(TrainConfig())}
-        train(TrainConfig(**fields), out)
+        train(TrainConfig(**fields), out, state_dir=args.state_dir)
     elif args.command == "similarity":
         from core.train.molecules.evaluation import add_similarity_breakdown
 

@@ -5,6 +5,7 @@ The package docstring (:mod:`core.train.molecules`) describes the commands."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -19,6 +20,8 @@ from core.featurizers.molecules import collate, molecule_data
 from core.nn.painn import E_ANGSTROM_TO_DEBYE, PaiNN, PaiNNConfig, inference_batch_size
 from core.provenance import git_version
 from core.train._common import seed_everything
+
+logger = logging.getLogger(__name__)
 
 MODEL_NAME = "qm9_painn"
 SCALAR_TARGETS = ("homo", "lumo", "gap", "alpha", "r2", "zpve", "u0", "u", "h", "g", "cv")
@@ -167,8 +170,18 @@ def _lr_factor(step: int, steps_per_epoch: int, cfg: TrainConfig) -> float:
     return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def train(cfg: TrainConfig, out: Path, data: QM9Geometries | None = None) -> dict:
-    """Train (or resume) one member; ``data`` defaults to all of QM9 on cached conformers."""
+def train(
+    cfg: TrainConfig,
+    out: Path,
+    data: QM9Geometries | None = None,
+    state_dir: Path | None = None,
+) -> dict:
+    """Train (or resume) one member; ``data`` defaults to all of QM9 on cached conformers.
+
+    ``out`` receives what ships (``member<k>.safetensors`` + ``.json``); the resumable
+    training state (``member<k>.ckpt``: optimiser, scheduler, history) goes to
+    ``state_dir`` (default ``out``; the command line uses ``checkpoints/qm9_painn``, so no
+    optimiser state sits among the shipped models)."""
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.member_seed)
     data = data if data is not None else load_geometries()
@@ -186,7 +199,9 @@ def train(cfg: TrainConfig, out: Path, data: QM9Geometries | None = None) -> dic
         opt, lambda step: _lr_factor(step, steps_per_epoch, cfg)
     )
     out.mkdir(parents=True, exist_ok=True)
-    ckpt_path = out / f"member{cfg.member}.ckpt"
+    state_dir = Path(state_dir) if state_dir is not None else out
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = state_dir / f"member{cfg.member}.ckpt"
     state = {"epoch": 0, "best_val": float("inf"), "history": []}
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, weights_only=True, map_location=cfg.device)
@@ -194,7 +209,7 @@ def train(cfg: TrainConfig, out: Path, data: QM9Geometries | None = None) -> dic
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
         state = ckpt["state"]
-        print(f"resumed member {cfg.member} at epoch {state['epoch']}", flush=True)
+        logger.info("resumed member %d at epoch %d", cfg.member, state["epoch"])
     t_start = time.monotonic()
     while state["epoch"] < cfg.epochs:
         epoch = state["epoch"]
@@ -252,8 +267,8 @@ def train(cfg: TrainConfig, out: Path, data: QM9Geometries | None = None) -> dic
             },
             ckpt_path,
         )
-        print(json.dumps(record), flush=True)
+        logger.info(json.dumps(record))
         if cfg.max_minutes and (time.monotonic() - t_start) / 60 > cfg.max_minutes:
-            print(f"stopping after {cfg.max_minutes} minutes; resume with the same command")
+            logger.info("stopping after %s minutes; resume with the same command", cfg.max_minutes)
             break
     return state

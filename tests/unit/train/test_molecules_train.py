@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 
@@ -87,3 +88,20 @@ def test_trains_checkpoints_and_resumes(tiny_qm9, tmp_path):
     assert "atomref" in weights and weights["scale"].shape == (len(ALL_TARGETS) - 1,)
     meta = json.loads((tmp_path / "member0.json").read_text())
     assert meta["model_config"]["hidden"] == 16 and meta["best_epoch"] >= 1
+
+
+def test_training_state_can_live_apart_from_the_shipped_weights(tiny_qm9, tmp_path):
+    cfg = TrainConfig(hidden=16, layers=2, rbf=8, epochs=1, batch_size=10, val_molecules=10)
+    out, state = tmp_path / "model", tmp_path / "state"
+    train(cfg, out, data=tiny_qm9, state_dir=state)
+    assert (out / "member0.safetensors").exists() and not list(out.glob("*.ckpt"))
+    assert (state / "member0.ckpt").exists()
+    resumed = train(dataclasses.replace(cfg, epochs=2), out, data=tiny_qm9, state_dir=state)
+    assert resumed["epoch"] == 2  # continued from the state folder, not from scratch
+
+
+def test_no_optimiser_state_ships_with_the_models():
+    from core.config import REPO_ROOT
+
+    assert not list((REPO_ROOT / "trained_models").rglob("*.ckpt"))
+    assert not list((REPO_ROOT / "trained_models").rglob("optim*"))
