@@ -7,6 +7,7 @@ import html
 import streamlit as st
 
 from core.exceptions import InvalidInputError, ModelNotAvailableError
+from core.exports import csv_bytes
 from core.models.molecule_report import (
     EXPLANATION_NOTE,
     NEIGHBOUR_SHORT,
@@ -149,7 +150,7 @@ def _batch(predictor) -> None:
         st.dataframe(labelled_columns(result), hide_index=True)
         st.download_button(
             "Download predictions (CSV)",
-            result.to_csv(index=False).encode(),
+            csv_bytes(result),
             file_name="molecule_predictions.csv",
             mime="text/csv",
         )

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.chem.composition import parse_composition, to_mass_fractions
 from core.exceptions import InvalidInputError, ModelNotAvailableError
+from core.exports import csv_bytes
 from core.models.glass import PROPERTIES, load_predictor
 from core.models.glass_report import (
     SCIGLASS_NOTE,
@@ -186,7 +187,7 @@ def show_batch(model, basis: str) -> None:
     st.dataframe(result, hide_index=True)
     st.download_button(
         "Download predictions (CSV)",
-        result.to_csv(index=False),
+        csv_bytes(result),
         "glass_predictions.csv",
         "text/csv",
         key="glass_download",

@@ -522,7 +522,9 @@ class GenerationReport:
         return dataclasses.replace(self, molecules=df)
 
     def to_csv(self) -> bytes:
-        return self.molecules.to_csv(index=False).encode()
+        from core.exports import csv_bytes
+
+        return csv_bytes(self.molecules)
 
     def to_sdf(self) -> bytes:
         """2D SDF of the molecules with every column as an SD property."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.exceptions import InvalidInputError
+from core.exports import csv_bytes
 from core.optimize.campaign import Campaign
 from core.optimize.parts import CategoricalVariable, ContinuousVariable, Variable
 from core.optimize.search_space import SearchSpace
@@ -178,7 +179,7 @@ def suggestions_report(campaign: Campaign) -> SuggestionsReport | None:
             f"Every suggestion meets every constraint (largest deviation {worst:.1e}). "
             "Columns `_mean`/`_std`: the surrogate's prediction and its uncertainty."
         ),
-        export=export.to_csv(index=False),
+        export=csv_bytes(export).decode(),
         file_name=f"{campaign.name}_round{campaign.n_rounds + 1}.csv",
         float_columns=tuple(float_columns(suggestions)),
     )
