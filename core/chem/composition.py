@@ -32,6 +32,9 @@ from collections.abc import Iterable, Mapping
 from core.exceptions import InvalidInputError
 
 MAX_COMPONENTS = 60
+# Amounts are percent, fractions or parts: anything above this is a typo (1e308 overflowed
+# the exact sum)
+MAX_AMOUNT = 1e12
 
 # fmt: off
 COMMON_GLASS_COMPONENTS: tuple[str, ...] = (
@@ -287,6 +290,8 @@ def _amount(value: object, formula: str, where: str) -> float:
                 problem = f"infinite ({value!r})"
             elif x < 0:
                 problem = f"negative ({x:g})"
+            elif x > MAX_AMOUNT:
+                problem = f"absurdly large ({x:g}; at most {MAX_AMOUNT:g})"
     if problem:
         raise InvalidInputError(
             f"amount of {formula}{where} is {problem}",

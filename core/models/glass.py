@@ -51,6 +51,9 @@ VISCOSITY_POINTS = {
     "melting": 1.0,
 }
 MAX_TEMPERATURES = 2000
+# A viscosity curve is asked for between these (K): below, no glass flows; above, no
+# oxide melt is measured (SciGlass viscosity data span about 300-2,900 K)
+TEMPERATURE_RANGE_K = (1.0, 10_000.0)
 
 
 def _folder(path: Path | str | None) -> Path:
@@ -281,19 +284,7 @@ class GlassPredictor:
         if temperatures_K is None:
             t_melt = float(np.nanmax(temperature_at(a, t12, m, VISCOSITY_POINTS["melting"])))
             temperatures_K = np.linspace(0.8 * float(t12.mean()), t_melt + 100.0, 200)
-        temps = np.asarray(temperatures_K, dtype=np.float64).ravel()
-        if (
-            temps.size == 0
-            or temps.size > MAX_TEMPERATURES
-            or not np.all(np.isfinite(temps))
-            or np.any(temps <= 0)
-        ):
-            raise InvalidInputError(
-                "temperatures must be finite and positive",
-                got=f"{temps.size} values" if temps.size else "no values",
-                expected=f"1 to {MAX_TEMPERATURES} temperatures in K, each > 0",
-                fix="give temperatures in kelvin (°C + 273.15)",
-            )
+        temps = _temperatures(temperatures_K)
         curves = myega_log10_viscosity(
             a[:, None], t12[:, None], m[:, None], torch.from_numpy(temps)[None, :]
         ).numpy()  # (M, T)
@@ -716,6 +707,46 @@ def _reference() -> dict:
 @functools.cache
 def _cached(folder: str) -> GlassPredictor:
     return GlassPredictor(folder)
+
+
+def _temperatures(values) -> np.ndarray:
+    """``values`` as a 1-D array of temperatures in K, or :class:`InvalidInputError` saying
+    which value is wrong: not a number, not finite, out of range, or too many."""
+    lo, hi = TEMPERATURE_RANGE_K
+    expected = f"1 to {MAX_TEMPERATURES} temperatures in K, each between {lo:g} and {hi:g}"
+    fix = "give temperatures in kelvin (°C + 273.15)"
+    if isinstance(values, str | bytes) or np.isscalar(values):
+        values = [values]
+    try:
+        temps = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        bad = next(
+            (v for v in np.ravel(np.asarray(values, dtype=object)) if not _is_number(v)), values
+        )
+        raise InvalidInputError(
+            "a temperature is not a number", got=repr(bad), expected=expected, fix=fix
+        ) from None
+    if temps.size == 0 or temps.size > MAX_TEMPERATURES:
+        raise InvalidInputError(
+            "wrong number of temperatures", got=f"{temps.size} values", expected=expected, fix=fix
+        )
+    bad = temps[~np.isfinite(temps) | (temps < lo) | (temps > hi)]
+    if bad.size:
+        raise InvalidInputError(
+            "temperatures must be finite and in range",
+            got=f"{bad[0]:g}" + (f" (and {bad.size - 1} more)" if bad.size > 1 else ""),
+            expected=expected,
+            fix=fix,
+        )
+    return temps
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def load_predictor(folder: Path | str | None = None) -> GlassPredictor:

@@ -321,3 +321,13 @@ def test_scaling_all_amounts_changes_nothing(composition: dict[str, float], k: f
     scaled = {f: a * k for f, a in composition.items()}
     for basis in ("mol", "wt"):
         assert _close(parse_composition(scaled, basis), parse_composition(composition, basis))
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["SiO2 1e308, Na2O 1e308", {"SiO2": 1e308, "Na2O": 1e308}, "SiO2 1e13, Na2O 1"],
+)
+@pytest.mark.parametrize("basis", ["mol", "wt"])
+def test_absurdly_large_amounts_are_a_clear_error_not_an_overflow(given, basis):
+    with pytest.raises(InvalidInputError, match="absurdly large"):
+        parse_composition(given, basis)

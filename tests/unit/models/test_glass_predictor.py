@@ -247,3 +247,29 @@ def test_nearest_is_batch_independent_and_breaks_ties_by_row():
     assert d_all[2][0] < 1e-6 and np.sort(brute)[1] == pytest.approx(d_all[2][1], abs=1e-6)
     d1 = index.nearest_distance(queries)
     np.testing.assert_array_equal(d1, d_all[:, 0])
+
+
+@pytest.mark.parametrize(
+    ("temperatures", "match"),
+    [
+        (["abc"], "not a number.*'abc'"),
+        ([1000, "hot"], "not a number.*'hot'"),
+        ("1200 K", "not a number"),
+        ([float("nan")], "finite and in range.*nan"),
+        ([-5.0], "finite and in range.*-5"),
+        ([1e9, 2e9], r"finite and in range.*1e\+09 \(and 1 more\)"),
+        ([], "wrong number"),
+    ],
+)
+def test_viscosity_temperatures_are_checked_with_a_clear_message(temperatures, match):
+    from core.models.glass import _temperatures
+
+    with pytest.raises(InvalidInputError, match=match):
+        _temperatures(temperatures)
+
+
+def test_viscosity_temperatures_accept_numbers_and_numeric_text():
+    from core.models.glass import _temperatures
+
+    assert _temperatures(1200).tolist() == [1200.0]
+    assert _temperatures(["1000", 1100.5]).tolist() == [1000.0, 1100.5]
