@@ -149,6 +149,17 @@ def parse_smiles(
             got=f"{smiles[:40]}...",
             expected=f"a SMILES of at most {max_length} characters",
         )
+    foreign = next(((i, c) for i, c in enumerate(smiles) if not c.isascii()), None)
+    if foreign is not None:  # RDKit drops some of them silently: 'CCΩ' read as ethane
+        i, char = foreign
+        raise InvalidInputError(
+            f"SMILES {smiles!r} holds {char!r} (U+{ord(char):04X}) at position {i + 1}",
+            got=repr(smiles),
+            expected="SMILES characters only (ASCII letters, digits, ()[]=#@+-/\\%.)",
+            fix="retype the SMILES, or paste it as plain text (copied text can carry "
+            "invisible or look-alike characters)",
+            entry=smiles,
+        )
     tokens = smiles.split()
     if len(tokens) > 1:
         suggestion = None

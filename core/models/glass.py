@@ -214,7 +214,11 @@ class GlassPredictor:
             compositions: mappings ``{formula: amount}`` (or text such as
                 ``"SiO2 75, Na2O 15, CaO 10"``), amounts in ``basis`` (any scale).
             basis: ``"mol"`` or ``"wt"``.
+
+        A single mapping or text is one composition (not a list of its keys or letters).
         """
+        if isinstance(compositions, str | Mapping):
+            compositions = [compositions]
         parsed: list[dict[str, float] | None] = []
         errors: list[str] = []
         for comp in compositions:

@@ -244,9 +244,10 @@ class MoleculePredictor:
         of :func:`core.nn.painn.inference_batch_size`, while the rest embed. Results are
         identical to predicting one molecule at a time (embedding is seeded per molecule;
         the network's float32 sums agree to rounding). On a CPU the network then runs on
-        one thread, as the embedding threads already use the others.
+        one thread, as the embedding threads already use the others. A single string is one
+        molecule (not a list of one-letter SMILES).
         """
-        smiles = list(smiles)
+        smiles = [smiles] if isinstance(smiles, str) else list(smiles)
         rows: list[dict | None] = [None] * len(smiles)
         step = inference_batch_size(self.device)
         ready: list[tuple[int, PreparedSmiles]] = []

@@ -317,3 +317,9 @@ def test_batch_embedding_lets_other_sessions_take_the_rdkit_lock(monkeypatch) ->
     helper.join()
     assert len(out) == 200
     assert got_lock_during_batch.is_set()
+
+
+@pytest.mark.parametrize("text", ["CCΩ", "ΩCC", "C\u200bC", "СС"])  # the last is Cyrillic
+def test_non_ascii_characters_are_refused_not_dropped(text):
+    with pytest.raises(InvalidInputError, match="U\\+"):
+        parse_smiles(text)

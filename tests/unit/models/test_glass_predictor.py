@@ -273,3 +273,9 @@ def test_viscosity_temperatures_accept_numbers_and_numeric_text():
 
     assert _temperatures(1200).tolist() == [1200.0]
     assert _temperatures(["1000", 1100.5]).tolist() == [1000.0, 1100.5]
+
+
+def test_a_single_composition_is_one_glass_not_its_keys(model):
+    one = model.predict({"SiO2": 75, "Na2O": 25})
+    assert len(one) == 1 and one["error"].iloc[0] == ""
+    assert len(model.predict("SiO2 75, Na2O 25")) == 1

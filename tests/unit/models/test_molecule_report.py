@@ -260,3 +260,8 @@ def test_batch_tables_get_readable_headers_and_keep_user_columns():
         "error",
     ]
     assert out["HOMO (eV)"].iloc[0] == -7.1  # values unchanged
+
+
+def test_a_single_smiles_string_is_one_molecule_not_its_letters(predictor):
+    out = predictor.predict("CCO")
+    assert len(out) == 1 and out["smiles"].iloc[0] == "CCO" and out["error"].iloc[0] == ""
