@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,14 +195,20 @@ def compound_descriptors(formula: str, table: ElementTable) -> np.ndarray:
     return np.asarray(head + stats, dtype=np.float64)
 
 
+# compounds a request brings that the training table lacks: descriptors kept per predictor
+MAX_EXTRA_COMPOUNDS = 4096
+
+
 @dataclass
 class DescriptorTable:
     """Standardised descriptors of compounds, indexed by formula.
 
     ``formulas[i]`` has the unscaled descriptors ``raw[i]``; :meth:`scaled` gives
-    ``(raw - mean) / std`` with the scaler fitted on the training compounds. Unknown formulas
-    are added on first use (:meth:`index_of`), their descriptors computed from the element
-    table, so the tensors of a model that uses this table grow with them.
+    ``(raw - mean) / std`` with the scaler fitted on the training compounds. Training builds
+    the table with :meth:`index_of`, which appends unknown formulas. A predictor never
+    changes it: :func:`encode` gives the compounds a request brings that the table lacks
+    rows of their own after the table's (:meth:`descriptors_of`, from the element table),
+    so one shared table serves concurrent requests and does not grow.
     """
 
     elements: ElementTable
@@ -210,9 +217,33 @@ class DescriptorTable:
     mean: np.ndarray  # (N_DESCRIPTORS,)
     std: np.ndarray  # (N_DESCRIPTORS,)
     _index: dict[str, int] = field(default_factory=dict, repr=False)
+    _extra: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {f: i for i, f in enumerate(self.formulas)}
+
+    def row(self, formula: str) -> int | None:
+        """Row of ``formula`` in the table, or None (read-only)."""
+        return self._index.get(formula)
+
+    def descriptors_of(self, formula: str) -> np.ndarray:
+        """Unscaled descriptors of a compound the table lacks, computed from the element
+        table (kept in a bounded, thread-safe cache; the table itself is not changed)."""
+        with self._lock:
+            cached = self._extra.get(formula)
+        if cached is not None:
+            return cached
+        row = compound_descriptors(formula, self.elements)
+        with self._lock:
+            if len(self._extra) >= MAX_EXTRA_COMPOUNDS:
+                self._extra.clear()
+            self._extra[formula] = row
+        return row
+
+    def scale(self, raw: np.ndarray) -> np.ndarray:
+        """Standardised descriptors of ``raw`` rows (as :meth:`scaled`)."""
+        return np.clip((raw - self.mean) / self.std, -10, 10).astype(np.float32)
 
     @classmethod
     def build(cls, formulas: Sequence[str], elements: ElementTable) -> DescriptorTable:
@@ -225,7 +256,8 @@ class DescriptorTable:
         return len(self.formulas)
 
     def index_of(self, formula: str) -> int:
-        """Row of ``formula``, computing and appending its descriptors if it is new."""
+        """Row of ``formula``, computing and appending its descriptors if it is new (for
+        building a training table; not thread-safe: predictors use :func:`encode`)."""
         i = self._index.get(formula)
         if i is None:
             row = compound_descriptors(formula, self.elements)
@@ -236,7 +268,7 @@ class DescriptorTable:
 
     def scaled(self) -> np.ndarray:
         """(C, N_DESCRIPTORS) float32 standardised descriptors (clipped to ±10 std)."""
-        return np.clip((self.raw - self.mean) / self.std, -10, 10).astype(np.float32)
+        return self.scale(self.raw)
 
     def to_json(self, path: Path) -> None:
         data = {
@@ -262,16 +294,25 @@ class DescriptorTable:
 
 def encode(
     compositions: Iterable[Mapping[str, float]], table: DescriptorTable
-) -> tuple[np.ndarray, np.ndarray]:
-    """Padded set tensors of compositions (mole fractions, zero entries ignored).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Padded set tensors of compositions (mole fractions, zero entries ignored). The table
+    is only read: compounds it lacks get rows ``len(table), len(table) + 1, ...`` of this
+    call alone, whose unscaled descriptors come back as ``extra``.
 
     Returns:
-        index: (B, K) int64 rows of ``table`` (0 where padded), K = most components in a row.
+        index: (B, K) int64 rows (0 where padded), K = most components in a row.
         fraction: (B, K) float32 mole fractions (0 where padded); each row sums to 1.
+        extra: (E, N_DESCRIPTORS) unscaled descriptors of the E compounds the table lacks.
     """
-    rows = [
-        [(table.index_of(f), float(x)) for f, x in comp.items() if x > 0] for comp in compositions
-    ]
+    new: dict[str, int] = {}
+
+    def row_of(formula: str) -> int:
+        i = table.row(formula)
+        if i is None:
+            i = new.setdefault(formula, len(table) + len(new))
+        return i
+
+    rows = [[(row_of(f), float(x)) for f, x in comp.items() if x > 0] for comp in compositions]
     k = max((len(r) for r in rows), default=1) or 1
     index = np.zeros((len(rows), k), dtype=np.int64)
     fraction = np.zeros((len(rows), k), dtype=np.float32)
@@ -279,7 +320,12 @@ def encode(
         for j, (i, x) in enumerate(row):
             index[b, j], fraction[b, j] = i, x
     fraction /= np.maximum(fraction.sum(axis=1, keepdims=True), 1e-12)
-    return index, fraction
+    extra = (
+        np.stack([table.descriptors_of(f) for f in new])
+        if new
+        else np.zeros((0, len(table.mean)), dtype=np.float64)
+    )
+    return index, fraction, extra
 
 
 def is_oxide_compound(formula: str) -> bool:

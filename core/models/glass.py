@@ -122,10 +122,15 @@ class GlassPredictor:
             }
 
     # ------------------------------------------------------------------ internals
-    def _desc(self) -> torch.Tensor:
-        if self._desc_cache is None or self._desc_cache[0] != len(self.descriptors):
+    def _desc(self, extra: np.ndarray) -> torch.Tensor:
+        """The shipped compounds' scaled descriptors (computed once), followed by those of
+        this request's compounds the table lacks (``extra``, see :func:`encode`)."""
+        if self._desc_cache is None:
             self._desc_cache = (len(self.descriptors), torch.from_numpy(self.descriptors.scaled()))
-        return self._desc_cache[1]
+        shipped = self._desc_cache[1]
+        if not len(extra):
+            return shipped
+        return torch.cat([shipped, torch.from_numpy(self.descriptors.scale(extra))])
 
     @torch.no_grad()
     def raw_outputs(self, compositions: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
@@ -133,8 +138,8 @@ class GlassPredictor:
         and ``Tg_joint`` (M, B), the Tg (K) that T12 is tied to (the joint network's; the
         reported Tg comes from the Tg network when the model has one). Compositions are
         mole-fraction mappings (already normalised)."""
-        index, fraction = encode(compositions, self.descriptors)
-        desc = self._desc()
+        index, fraction, extra = encode(compositions, self.descriptors)
+        desc = self._desc(extra)
         outs = {"properties": [], "A": [], "T12": [], "m": [], "Tg_joint": []}
         idx, frac = torch.from_numpy(index), torch.from_numpy(fraction)
         for model in self.members:

@@ -75,8 +75,10 @@ def test_table_adds_unseen_compounds_on_the_fly(elements, tmp_path):
 
 def test_encode_pads_and_normalises(elements):
     table = DescriptorTable.build(["SiO2", "Na2O", "CaO"], elements)
-    index, fraction = encode([{"SiO2": 0.75, "Na2O": 0.25}, {"CaO": 2.0, "SiO2": 0.0}], table)
-    assert index.shape == fraction.shape == (2, 2)
+    index, fraction, extra = encode(
+        [{"SiO2": 0.75, "Na2O": 0.25}, {"CaO": 2.0, "SiO2": 0.0}], table
+    )
+    assert index.shape == fraction.shape == (2, 2) and extra.shape == (0, N_DESCRIPTORS)
     np.testing.assert_allclose(fraction.sum(axis=1), 1.0)
     assert fraction[1, 1] == 0  # padding
     assert table.formulas[index[1, 0]] == "CaO"
@@ -96,3 +98,16 @@ def test_encode_pads_and_normalises(elements):
 )
 def test_oxide_filter(formula, oxide):
     assert is_oxide_compound(formula) is oxide
+
+
+def test_encode_never_changes_the_shared_table(elements):
+    """Compounds the table lacks get rows of the request alone (issue #22 item 8: a shared
+    table that grew under concurrent requests gave IndexErrors and wrong descriptors)."""
+    table = DescriptorTable.build(["SiO2", "Na2O"], elements)
+    index, _, extra = encode([{"SiO2": 0.7, "TiO2": 0.2, "Tl2O": 0.1}, {"Tl2O": 1.0}], table)
+    assert len(table) == 2 and table.formulas == ["SiO2", "Na2O"]  # unchanged
+    assert index[0].tolist() == [0, 2, 3] and index[1, 0] == 3  # one row per new compound
+    np.testing.assert_array_equal(extra[0], compound_descriptors("TiO2", elements))
+    np.testing.assert_array_equal(extra[1], compound_descriptors("Tl2O", elements))
+    again = encode([{"Tl2O": 1.0}], table)  # another request: its own numbering
+    assert again[0][0, 0] == 2 and len(table) == 2

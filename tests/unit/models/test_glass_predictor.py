@@ -279,3 +279,27 @@ def test_a_single_composition_is_one_glass_not_its_keys(model):
     one = model.predict({"SiO2": 75, "Na2O": 25})
     assert len(one) == 1 and one["error"].iloc[0] == ""
     assert len(model.predict("SiO2 75, Na2O 25")) == 1
+
+
+def test_concurrent_batches_with_new_compounds_leave_the_shared_model_intact(model):
+    """Issue #22 item 8: four concurrent batches bringing compounds the model had not seen
+    raised IndexError and afterwards TiO2 got another compound's descriptors. Now each
+    thread gets what a lone call gives, and the shared table does not grow."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    unseen = ("Pm2O3", "Tc2O7", "Ac2O3", "RaO", "Np2O3", "Pu2O3")  # not in SciGlass
+    assert all(model.descriptors.row(f) is None for f in unseen)
+    base = model.predict([{"SiO2": 70, "Na2O": 20, "TiO2": 10}])
+    size = len(model.descriptors)
+    batches = [
+        [{"SiO2": 70, "Na2O": 20, f: 10} for f in ("TiO2", *unseen[i % 3 :])] for i in range(8)
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(model.predict, batches))
+    for batch, frame in zip(batches, results, strict=True):
+        assert (frame["error"] == "").all()
+        alone = model.predict(batch)  # the same batch by itself
+        np.testing.assert_allclose(frame["Tg"], alone["Tg"], rtol=1e-6)
+        np.testing.assert_allclose(frame.iloc[0]["Tg"], base.iloc[0]["Tg"], rtol=1e-6)
+    assert len(model.descriptors) == size
+    np.testing.assert_allclose(model.predict(batches[0][:1])["Tg"], base["Tg"], rtol=1e-6)
