@@ -35,6 +35,9 @@ MAX_COMPONENTS = 60
 # Amounts are percent, fractions or parts: anything above this is a typo (1e308 overflowed
 # the exact sum)
 MAX_AMOUNT = 1e12
+# Atoms of one element in a formula unit: far above any real compound (Na0.5K0.5NbO3 to
+# zeolite-like unit cells), far below float trouble
+MAX_FORMULA_COUNT = 1000.0
 
 # fmt: off
 COMMON_GLASS_COMPONENTS: tuple[str, ...] = (
@@ -142,6 +145,12 @@ def _parse_normalised(formula: str) -> tuple[tuple[str, float], ...]:
                 raise _bad_formula(
                     formula, f"count {m.group()!r} starts with a zero", fix="use the letter O"
                 )
+            if mult > MAX_FORMULA_COUNT:  # "Si" + 400 digits + "O2" gave NaN predictions
+                raise _bad_formula(
+                    formula,
+                    f"count {m.group()[:12]}{'…' if len(m.group()) > 12 else ''} after "
+                    f"{formula[:i][-12:]!r} is absurdly large (at most {MAX_FORMULA_COUNT:g})",
+                )
             i = m.end() if m else i
             for el, n in group.items():
                 counts[el] = counts.get(el, 0.0) + n * mult
@@ -151,6 +160,11 @@ def _parse_normalised(formula: str) -> tuple[tuple[str, float], ...]:
         raise _bad_formula(formula, f"unclosed {stack[-1][0]!r}")
     if not counts:
         raise _bad_formula(formula, "no element symbols")
+    big = next((el for el, n in counts.items() if n > MAX_FORMULA_COUNT), None)
+    if big is not None:  # nested groups multiply: (Si999O2)999
+        raise _bad_formula(
+            formula, f"{counts[big]:g} {big} atoms is absurdly many (at most {MAX_FORMULA_COUNT:g})"
+        )
     return tuple(counts.items())
 
 

@@ -399,6 +399,21 @@ class GlassPredictor:
             keep = [c for c in table.columns if c != text_col]
         else:
             formula_cols = [c for c in table.columns if _is_component_column(c)]
+            known = {f.lower(): f for f in self.descriptors.formulas}
+            miscased = [
+                c
+                for c in table.columns
+                if c not in formula_cols and known.get(str(c).strip().lower()) is not None
+            ]
+            if miscased:  # 'sio2' was ignored: 100 % Na2O predicted
+                c = miscased[0]
+                right = known[str(c).strip().lower()]
+                raise InvalidInputError(
+                    f"column {str(c)!r} looks like the component {right}, in other capitals",
+                    got=f"columns {[str(x) for x in table.columns][:12]}",
+                    expected="component columns named by their formula, with its capitals",
+                    fix=f"rename the column {str(c)!r} to {right!r}",
+                )
             if not formula_cols:
                 raise InvalidInputError(
                     "cannot find the composition in the table",
@@ -413,7 +428,11 @@ class GlassPredictor:
             ]
             keep = [c for c in table.columns if c not in formula_cols]
         result = self.predict(comps, basis)
-        return pd.concat([table[keep].reset_index(drop=True), result], axis=1)
+        # the user's own columns come first; one the prediction also has (a measured Tg,
+        # an 'error' column) is kept as '<name> (yours)' beside nothing else of its name
+        own = table[keep].reset_index(drop=True)
+        own.columns = [f"{c} (yours)" if c in result.columns else c for c in own.columns]
+        return pd.concat([own, result], axis=1)
 
     def characteristic(self, composition: object, basis: str = "mol") -> pd.DataFrame:
         """Strain, annealing, softening, working and melting temperatures (K, ± std)."""

@@ -414,12 +414,33 @@ def batch_template() -> pd.DataFrame:
 
 
 def read_batch_csv(data: bytes, filename: str = "upload.csv") -> pd.DataFrame:
-    """An uploaded batch CSV as a table, or :class:`InvalidInputError` saying why not."""
+    """An uploaded batch CSV as a table, or :class:`InvalidInputError` saying why not.
+
+    An empty cell is empty (a component column's blank means none of it); text such as
+    ``nan`` or ``n/a`` stays text, so the row reports it instead of reading it as 0. A
+    column named twice is refused (pandas would call the second ``SiO2.1``, a phantom
+    compound)."""
+    import csv
     import io
 
     try:
-        return pd.read_csv(io.BytesIO(data))
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    header = next(csv.reader(io.StringIO(text)), [])
+    seen: set[str] = set()
+    for name in (h.strip() for h in header):
+        if name and name in seen:
+            raise InvalidInputError(
+                f"column {name!r} appears twice in {filename!r}",
+                got=", ".join(h.strip() for h in header[:12]),
+                expected="each column once",
+                fix=f"add the two {name} columns up, or rename one",
+            )
+        seen.add(name)
+    try:
+        return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise InvalidInputError(
             f"Cannot read {filename!r} as CSV: {str(err).strip().splitlines()[0]}",
             expected="comma-separated text with a header row",

@@ -331,3 +331,12 @@ def test_scaling_all_amounts_changes_nothing(composition: dict[str, float], k: f
 def test_absurdly_large_amounts_are_a_clear_error_not_an_overflow(given, basis):
     with pytest.raises(InvalidInputError, match="absurdly large"):
         parse_composition(given, basis)
+
+
+@pytest.mark.parametrize("formula", ["Si" + "9" * 400 + "O2", "Si1001O2", "(Si999O2)999"])
+def test_absurd_formula_counts_are_refused(formula):
+    """Issue #22 item 10: 'Si' + 400 digits + 'O2' gave NaN predictions with no error."""
+    with pytest.raises(InvalidInputError, match="absurdly"):
+        parse_formula(formula)
+    with pytest.raises(InvalidInputError, match="absurdly"):
+        parse_composition({formula: 1.0, "Na2O": 1.0})

@@ -303,3 +303,28 @@ def test_concurrent_batches_with_new_compounds_leave_the_shared_model_intact(mod
         np.testing.assert_allclose(frame.iloc[0]["Tg"], base.iloc[0]["Tg"], rtol=1e-6)
     assert len(model.descriptors) == size
     np.testing.assert_allclose(model.predict(batches[0][:1])["Tg"], base["Tg"], rtol=1e-6)
+
+
+def test_batch_reads_nan_text_as_an_error_and_blank_as_none(model):
+    from core.models.glass_report import read_batch_csv
+
+    table = read_batch_csv(b"name,SiO2,Na2O,CaO\nA,75,25,\nB,70,nan,10\n", "b.csv")
+    out = model.predict_table(table)
+    assert out.loc[0, "error"] == ""  # blank CaO: none of it
+    assert "NaN" in out.loc[1, "error"] and "Na2O" in out.loc[1, "error"]
+
+
+def test_batch_with_a_lowercase_component_column_is_refused(model):
+    table = pd.DataFrame({"sio2": [75.0], "Na2O": [25.0]})
+    with pytest.raises(InvalidInputError, match="rename the column 'sio2' to 'SiO2'"):
+        model.predict_table(table)
+
+
+def test_batch_keeps_user_columns_that_collide_with_the_prediction(model):
+    """Issue #22 item 5: a user column called 'error' or a measured 'Tg' gave duplicate
+    column names and crashed the page."""
+    table = pd.DataFrame({"SiO2": [75.0], "Na2O": [25.0], "Tg": [760.0], "error": ["none"]})
+    out = model.predict_table(table)
+    assert out.columns.is_unique
+    assert out.loc[0, "Tg (yours)"] == 760.0 and out.loc[0, "error (yours)"] == "none"
+    assert out.loc[0, "error"] == "" and 600 < out.loc[0, "Tg"] < 900

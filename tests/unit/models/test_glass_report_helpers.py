@@ -21,3 +21,14 @@ def test_batch_csv_is_read_or_refused_with_a_reason():
         read_batch_csv(b"", "empty.csv")
     with pytest.raises(InvalidInputError, match="export the sheet as CSV"):
         read_batch_csv(b'a,b\n"1,2\n3,4,5,6\n', "broken.csv")
+
+
+def test_a_column_named_twice_is_refused_not_a_phantom_compound():
+    with pytest.raises(InvalidInputError, match="'SiO2' appears twice"):
+        read_batch_csv(b"SiO2,Na2O,SiO2\n70,20,10\n", "dup.csv")
+
+
+def test_nan_text_stays_text_and_blank_cells_stay_empty():
+    table = read_batch_csv(b"SiO2,Na2O,CaO\n75,25,\n70,nan,10\n", "cells.csv")
+    assert table["Na2O"].tolist() == ["25", "nan"]  # 'nan' is not read as a missing 0
+    assert table["CaO"].isna().tolist() == [True, False]
