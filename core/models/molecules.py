@@ -56,6 +56,14 @@ MODEL_NAME = "qm9_painn"
 MAX_BATCH = 10_000  # molecules per uploaded batch file
 QM9_ELEMENTS = frozenset({"H", "C", "N", "O", "F"})
 QM9_MAX_HEAVY_ATOMS = 9
+# Input the network is not run on: more atoms than this (hydrogens included; QM9's largest
+# molecule has 29, and the neighbour search is quadratic: 5,000 atoms asked for 19 GB), or
+# two atoms closer than this (they gave NaN marked in domain)
+MAX_ATOMS = 300
+MIN_DISTANCE_A = 0.5
+# SMILES beyond this are refused before embedding: a 100-heavy-atom SMILES took 26-40 s of
+# ETKDG while every other user waited, for a molecule 10x QM9's size
+MAX_HEAVY_ATOMS_PREDICTED = 50
 LABELS = {
     "mu": "Dipole moment",
     "alpha": "Polarizability",
@@ -135,7 +143,15 @@ def iter_prepared_smiles(
     parsed: list[tuple[int, Chem.Mol]] = []
     for i, text in enumerate(smiles):
         try:
-            parsed.append((i, parse_smiles(text if isinstance(text, str) else "")))
+            parsed.append(
+                (
+                    i,
+                    parse_smiles(
+                        text if isinstance(text, str) else "",
+                        max_heavy_atoms=MAX_HEAVY_ATOMS_PREDICTED,
+                    ),
+                )
+            )
         except InvalidInputError as err:
             yield i, PreparedSmiles(None, "", [], str(err))
     mols = [m for _, m in parsed]
@@ -194,12 +210,55 @@ class MoleculePredictor:
 
     # -- inputs ---------------------------------------------------------------------------
     def _prepare(self, smiles: str) -> PreparedSmiles:
-        return prepare_smiles(smiles)
+        return self._readable(prepare_smiles(smiles))
+
+    def _readable(self, p: PreparedSmiles) -> PreparedSmiles:
+        """``p``, or an error when it holds an element the network has no embedding for
+        (``[Og]``, ``C[Fm]`` raised IndexError), atoms on top of each other, or more atoms
+        than a molecule of this model's kind: such input never reaches the network."""
+        if p.geometry is None:
+            return p
+        z, pos = p.geometry.atomic_numbers, p.geometry.positions
+        max_z = self.members[0].config.max_z
+        if (z >= max_z).any() or (z < 1).any():
+            bad = sorted({int(x) for x in z if x >= max_z or x < 1})
+            names = ", ".join(
+                f"{Chem.GetPeriodicTable().GetElementSymbol(x)} (Z={x})"
+                if 0 < x < 119
+                else f"Z={x}"
+                for x in bad
+            )
+            error = (
+                f"contains {names}: the model reads elements up to Z={max_z - 1} only and was "
+                "trained on H, C, N, O and F"
+            )
+            return dataclasses.replace(p, geometry=None, error=error)
+        if len(z) > MAX_ATOMS:
+            error = (
+                f"{len(z)} atoms (with hydrogens): at most {MAX_ATOMS} are predicted; QM9 "
+                "molecules have up to 29"
+            )
+            return dataclasses.replace(p, geometry=None, error=error)
+        if len(z) > 1:
+            d = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=-1)
+            np.fill_diagonal(d, np.inf)
+            i, j = np.unravel_index(np.argmin(d), d.shape)
+            if d[i, j] < MIN_DISTANCE_A:
+                error = (
+                    f"atoms {min(i, j) + 1} and {max(i, j) + 1} are {d[i, j]:.2f} Å apart "
+                    f"(at least {MIN_DISTANCE_A} Å expected): check the coordinates"
+                )
+                return dataclasses.replace(p, geometry=None, error=error)
+        return p
 
     def _prepare_structure(self, mol_h: Chem.Mol) -> PreparedSmiles:
         """An uploaded 3D structure, used as given (hydrogens must be explicit)."""
         from core.chem.molecules import canonical_smiles
 
+        if mol_h.GetNumAtoms() > MAX_ATOMS:  # before any O(n^2) work on a hostile file
+            return PreparedSmiles(
+                None, "", [], f"{mol_h.GetNumAtoms()} atoms: at most {MAX_ATOMS} are predicted"
+            )
         try:
             geometry = geometry_from_mol(mol_h)
         except InvalidInputError as err:
@@ -210,8 +269,14 @@ class MoleculePredictor:
                 "the structure has no explicit hydrogens: the model was trained on complete "
                 "molecules, so add hydrogens to the file (or enter the SMILES instead)"
             )
-        return PreparedSmiles(
-            geometry, canonical_smiles(Chem.RemoveHs(mol_h, sanitize=False)), warnings, "", mol_h
+        return self._readable(
+            PreparedSmiles(
+                geometry,
+                canonical_smiles(Chem.RemoveHs(mol_h, sanitize=False)),
+                warnings,
+                "",
+                mol_h,
+            )
         )
 
     # -- prediction -----------------------------------------------------------------------
@@ -273,6 +338,8 @@ class MoleculePredictor:
             producer = ahead.submit(embed_ahead)
             while (item := handoff.get()) is not finished:
                 i, prepared = item
+                prepared = self._readable(prepared)
+                item = (i, prepared)
                 if prepared.geometry is None:
                     rows[i] = self._row(smiles[i], prepared, None, None)
                 else:

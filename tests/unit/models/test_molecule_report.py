@@ -265,3 +265,42 @@ def test_batch_tables_get_readable_headers_and_keep_user_columns():
 def test_a_single_smiles_string_is_one_molecule_not_its_letters(predictor):
     out = predictor.predict("CCO")
     assert len(out) == 1 and out["smiles"].iloc[0] == "CCO" and out["error"].iloc[0] == ""
+
+
+@pytest.mark.parametrize("smiles", ["[Og]", "C[Fm]", "[Fm]CC[Og]"])
+def test_elements_without_an_embedding_are_an_error_on_every_path(predictor, smiles):
+    """Issue #22 item 1: these raised IndexError from the PaiNN embedding (and stopped a
+    whole batch)."""
+    rows = predictor.predict([smiles, "CCO"])
+    assert "the model reads elements up to" in rows.loc[0, "error"]
+    assert rows.loc[1, "error"] == ""  # the rest of the batch goes on
+    assert "the model reads elements up to" in predictor.report(smiles).error
+    with pytest.raises(InvalidInputError, match="reads elements up to"):
+        predictor.explain(smiles, "homo")
+
+
+def test_uploaded_structures_with_overlapping_or_too_many_atoms_are_refused(predictor):
+    """Issue #22 item 9: two atoms at one point gave NaN marked in domain; 5,000 atoms
+    asked for 19 GB."""
+    from rdkit import Chem
+
+    from core.chem.molecules import embed_conformer, parse_smiles
+    from core.models.molecules import MAX_ATOMS
+
+    mol = embed_conformer(parse_smiles("CCO"))
+    conf = mol.GetConformer()
+    conf.SetAtomPosition(1, conf.GetAtomPosition(0))
+    big = Chem.RWMol()
+    for _ in range(MAX_ATOMS + 1):
+        big.AddAtom(Chem.Atom(6))
+    rows = predictor.predict_structures([mol, big.GetMol()])
+    assert "atoms 1 and 2 are 0.00 Å apart" in rows.loc[0, "error"]
+    assert f"at most {MAX_ATOMS}" in rows.loc[1, "error"]
+    assert not rows["in_domain"].any()
+
+
+def test_very_large_smiles_are_refused_before_embedding(predictor, embeddings):
+    from core.models.molecules import MAX_HEAVY_ATOMS_PREDICTED
+
+    rows = predictor.predict(["C" * (MAX_HEAVY_ATOMS_PREDICTED + 1)])
+    assert "heavy atoms" in rows.loc[0, "error"] and embeddings == []
