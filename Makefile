@@ -21,7 +21,7 @@ help:
 	@echo "make test       install test deps + chromium, prepare data, run pytest"
 	@echo "                (extra pytest arguments: make test PYTEST_ARGS='-m \"not e2e\"')"
 	@echo "make venv       create .venv and install requirements.txt"
-	@echo "make test-deps  install requirements-dev.txt and Debian chromium (as root)"
+	@echo "make test-deps  install requirements-dev.txt, Debian chromium and postgresql (as root)"
 	@echo "make data       prepare the local data cache (python -m core.data prepare)"
 	@echo "make lint       ruff check"
 
@@ -43,14 +43,15 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	touch $@
 
 test-deps: $(DEV_STAMP)
-	@if [ -x $(CHROMIUM) ]; then :; \
+	@if [ -x $(CHROMIUM) ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "Installing Debian chromium for the browser tests"; \
+		echo "Installing Debian chromium (browser tests) and postgresql (campaign store test)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq && apt-get install -y -qq chromium; \
+		apt-get update -qq && apt-get install -y -qq chromium postgresql; \
 	else \
-		echo "WARNING: $(CHROMIUM) is missing and this is not root:" \
-		     "run 'sudo apt-get install chromium', or the e2e tests are skipped (fail under CI)"; \
+		echo "WARNING: $(CHROMIUM) or postgresql is missing and this is not root:" \
+		     "run 'sudo apt-get install chromium postgresql', or those tests are skipped" \
+		     "(fail under CI)"; \
 	fi
 
 data: venv

@@ -12,7 +12,14 @@ import contextlib
 import streamlit as st
 
 from core.exceptions import InvalidInputError, ModelNotAvailableError, StudioError
-from core.optimize import Campaign, CampaignStore, builtin_campaigns, entries, evaluate
+from core.optimize import (
+    Campaign,
+    CampaignStore,
+    StoreUnavailableError,
+    builtin_campaigns,
+    entries,
+    evaluate,
+)
 from core.optimize import report as rep
 from core.optimize.tables import read_csv_upload
 from core.plots import optimize as plots
@@ -414,9 +421,9 @@ st.title("Recipe optimisation")
 st.markdown(rep.INTRO)
 try:
     store = CampaignStore()
-except Exception as err:  # noqa: BLE001 - an unreachable database must not hide the page
+except StoreUnavailableError as err:  # the page works on; campaigns cannot be saved
     store = None
-    st.error(f"The campaign store is not reachable ({err}); campaigns cannot be saved.")
+    st.error(str(err), icon=":material/database:")
 
 with st.expander("Open or create a campaign", expanded=st.session_state[CAMPAIGN] is None):
     saved, builtin, upload = st.tabs(["Saved", "Built-in", "Upload CSV"])

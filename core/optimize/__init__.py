@@ -30,7 +30,12 @@ from core.optimize.parts import (
 )
 from core.optimize.recommender import InfeasibleSuggestionError, RecommenderSettings
 from core.optimize.search_space import FEASIBILITY_TOL, SearchSpace
-from core.optimize.store import CampaignConflictError, CampaignNotFoundError, CampaignStore
+from core.optimize.store import (
+    CampaignConflictError,
+    CampaignNotFoundError,
+    CampaignStore,
+    StoreUnavailableError,
+)
 
 __all__ = [
     "FEASIBILITY_TOL",
@@ -50,6 +55,7 @@ __all__ = [
     "RatioConstraint",
     "RecommenderSettings",
     "SearchSpace",
+    "StoreUnavailableError",
     "builtin_campaigns",
     "evaluate",
     "random_feasible",

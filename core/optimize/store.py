@@ -10,6 +10,8 @@ instead of silently overwriting the other session's rounds.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -26,7 +28,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from core.exceptions import InvalidInputError, StudioError
@@ -39,6 +42,57 @@ class CampaignNotFoundError(StudioError, LookupError):
 
 class CampaignConflictError(StudioError, RuntimeError):
     """The stored campaign changed since this copy was loaded (another session saved it)."""
+
+
+class StoreUnavailableError(StudioError, RuntimeError):
+    """The campaign database cannot be used (bad URL, missing driver, unreadable or
+    read-only file, server down); the message says which and how to fix it."""
+
+
+def _masked(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL that does not even parse is shown as typed
+        return url
+
+
+@contextlib.contextmanager
+def _database_errors(url: str):
+    """Turn the database layer's errors into :class:`StoreUnavailableError`."""
+    where = f"campaign database {_masked(url)!r}"
+    try:
+        yield
+    except (IntegrityError, StudioError):
+        raise  # a taken name, a missing campaign: the caller says so
+    except (NoSuchModuleError, ModuleNotFoundError) as err:
+        raise StoreUnavailableError(
+            f"The {where} needs a database driver that is not installed ({err}). How to "
+            "fix: PostgreSQL works with postgresql+psycopg:// (psycopg is installed); for "
+            "other databases install their SQLAlchemy driver."
+        ) from None
+    except ArgumentError as err:
+        raise StoreUnavailableError(
+            f"The {where} is not a valid database URL ({err}). How to fix: set "
+            "MDS_DATABASE_URL to a SQLAlchemy URL such as sqlite:////path/studio.sqlite or "
+            "postgresql+psycopg://user@host/db, or unset it for the built-in SQLite file."
+        ) from None
+    except DBAPIError as err:
+        reason = str(err.orig or err).strip().splitlines()[0]
+        raise StoreUnavailableError(
+            f"The {where} cannot be used: {reason}. How to fix: check that the file's folder "
+            "exists and is writable (SQLite) or that the server is running and reachable, "
+            "or unset MDS_DATABASE_URL for the built-in SQLite file. Campaigns on screen are "
+            "kept; save again once the database works."
+        ) from None
+
+
+def _guarded(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with _database_errors(self.url):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class _Base(DeclarativeBase):
@@ -67,8 +121,11 @@ def _engine(url: str):
     with _LOCK:
         if url not in _ENGINES:
             sqlite = url.startswith("sqlite")
+            target = make_url(url)
+            if target.drivername in ("postgresql", "postgres"):  # psycopg 3 is the pinned driver
+                target = target.set(drivername="postgresql+psycopg")
             engine = create_engine(
-                url, connect_args={"timeout": 30, "check_same_thread": False} if sqlite else {}
+                target, connect_args={"timeout": 30, "check_same_thread": False} if sqlite else {}
             )
             if sqlite:
 
@@ -100,8 +157,10 @@ class CampaignStore:
             from pathlib import Path
 
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self._engine = _engine(self.url)
+        with _database_errors(self.url):
+            self._engine = _engine(self.url)
 
+    @_guarded
     def save(self, campaign: Campaign) -> str:
         """Insert (first save) or update the campaign; returns its id and bumps
         ``campaign.version``. Raises :class:`CampaignConflictError` if someone else saved it
@@ -152,6 +211,7 @@ class CampaignStore:
         campaign.name, campaign.store_id, campaign.version = name, None, 0
         return self.save(campaign)
 
+    @_guarded
     def load(self, campaign_id: str) -> Campaign:
         with Session(self._engine) as session:
             row = session.get(_Row, campaign_id)
@@ -161,6 +221,7 @@ class CampaignStore:
             campaign.name, campaign.store_id, campaign.version = row.name, row.id, row.version
             return campaign
 
+    @_guarded
     def list(self) -> pd.DataFrame:
         """id, name, measured rows, rounds, version, created/updated (newest first)."""
         cols = ["id", "name", "n_measured", "n_rounds", "version", "created_at", "updated_at"]
@@ -170,6 +231,7 @@ class CampaignStore:
             ).all()
         return pd.DataFrame([tuple(r) for r in rows], columns=cols)
 
+    @_guarded
     def rename(self, campaign_id: str, name: str) -> int:
         """Rename; returns the new version (open copies must be reloaded before saving)."""
         name = str(name).strip()
@@ -195,6 +257,7 @@ class CampaignStore:
         except IntegrityError:
             raise self._name_taken(name) from None
 
+    @_guarded
     def delete(self, campaign_id: str) -> None:
         with Session(self._engine) as session, session.begin():
             row = session.get(_Row, campaign_id)
@@ -202,6 +265,7 @@ class CampaignStore:
                 raise CampaignNotFoundError(f"No stored campaign with id {campaign_id!r}")
             session.delete(row)
 
+    @_guarded
     def count(self) -> int:
         with Session(self._engine) as session:
             return int(session.scalar(select(func.count()).select_from(_Row)) or 0)

@@ -108,3 +108,45 @@ def test_two_sessions_in_threads_lose_no_round(url):
     final = CampaignStore(url).load(cid)
     assert len(final.measured) == 6 + 10 and final.n_rounds == 10
     assert final.version == 11
+
+
+@pytest.mark.parametrize(
+    ("bad_url", "match"),
+    [
+        ("not a url", "not a valid database URL"),
+        ("nosuchdb://x/y", "driver that is not installed"),
+    ],
+)
+def test_a_malformed_or_unknown_database_url_is_a_clear_error(bad_url, match):
+    from core.optimize import StoreUnavailableError
+
+    with pytest.raises(StoreUnavailableError, match=match):
+        CampaignStore(bad_url)
+
+
+def test_an_unopenable_database_file_is_a_clear_error(tmp_path):
+    from core.optimize import StoreUnavailableError
+
+    folder = tmp_path / "a_folder"
+    folder.mkdir()  # a directory where the database file should be
+    with pytest.raises(StoreUnavailableError, match="cannot be used.*unable to open"):
+        CampaignStore(f"sqlite:///{folder}")
+
+
+def test_a_read_only_database_refuses_saves_with_a_clear_error(tmp_path):
+    """Issue #22 item 12: a read-only database raised raw SQLAlchemy errors."""
+    from core.optimize import StoreUnavailableError
+
+    path = tmp_path / "ro.sqlite"
+    writable = CampaignStore(f"sqlite:///{path}")
+    writable.save(small_campaign("first"))
+    read_only = CampaignStore(f"sqlite:///file:{path}?mode=ro&uri=true")
+    assert read_only.list()["name"].tolist() == ["first"]  # reading still works
+    with pytest.raises(StoreUnavailableError, match="readonly"):
+        read_only.save(small_campaign("second"))
+
+
+def test_a_password_in_the_url_is_not_shown():
+    from core.optimize.store import _masked
+
+    assert "secret" not in _masked("postgresql://me:secret@db.example/x")
