@@ -106,10 +106,13 @@ class MoleculeReport:
 
 def properties_table(row: Mapping, names: Sequence[str], units: Mapping[str, str]) -> pd.DataFrame:
     """One row per property: label, value and ± (1 std) as text, each value to the decimal
-    place of its std (:func:`core.properties.format_with_std`), the card unit, the key."""
+    place of its std (:func:`core.properties.format_with_std`), the card unit, the key. A
+    property the predictor withheld (no value for a molecule it could read) says so."""
     records = []
     for name in names:
         value, std = format_with_std(row[name], row[f"{name}_std"])
+        if not value and not row.get("error") and "withheld" in str(row.get("domain_message")):
+            value, std = "withheld", "see the note above"
         label = registry.QM9[name].label if name in registry.QM9 else name
         records.append(
             {"property": label, "value": value, "± (1 std)": std, "unit": units[name], "key": name}

@@ -397,13 +397,38 @@ class MoleculePredictor:
     def _row(self, text, p: PreparedSmiles, mean: np.ndarray | None, std) -> dict:
         """One output row; ``mean``/``std`` are None where the molecule failed."""
         row = {"input": text, "smiles": p.canonical}
+        withheld = self._withheld(p)
         for k, name in enumerate(self.properties):
-            row[name] = float(mean[k]) if mean is not None else np.nan
-            row[f"{name}_std"] = float(std[k]) if mean is not None else np.nan
+            shown = mean is not None and name not in withheld
+            row[name] = float(mean[k]) if shown else np.nan
+            row[f"{name}_std"] = float(std[k]) if shown else np.nan
         row["in_domain"] = p.geometry is not None and not p.warnings
-        row["domain_message"] = "; ".join(p.warnings)
+        notes = list(p.warnings)
+        if withheld and mean is not None:
+            notes.append(
+                f"{', '.join(withheld)} withheld: they are sums of per-element terms, and "
+                "the model has none for " + ", ".join(self._foreign_elements(p))
+            )
+        row["domain_message"] = "; ".join(notes)
         row["error"] = p.error
         return row
+
+    def _foreign_elements(self, p: PreparedSmiles) -> list[str]:
+        if p.geometry is None:
+            return []
+        table = Chem.GetPeriodicTable()
+        symbols = {table.GetElementSymbol(int(z)) for z in p.geometry.atomic_numbers}
+        return sorted(symbols - QM9_ELEMENTS)
+
+    def _withheld(self, p: PreparedSmiles) -> tuple[str, ...]:
+        """Extensive properties (energies, ZPVE, polarizability, <R²>, Cv) of a molecule
+        with an element QM9 lacks: each is a sum of per-element terms the model never
+        fitted for it (chloroform's U0 came out -1,052 eV against about -38,600 eV), so
+        they are not shown. Intensive ones (HOMO, LUMO, gap, dipole) stay, flagged."""
+        if not self._foreign_elements(p):
+            return ()
+        cfg = self.members[0].config
+        return tuple(t for t, ext in zip(cfg.targets, cfg.extensive, strict=True) if ext)
 
     def explain(self, smiles: str, prop: str) -> pd.DataFrame:
         """Per-atom contributions to ``prop`` (ensemble mean), heavy atoms with their Hs.

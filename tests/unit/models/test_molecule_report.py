@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -304,3 +305,16 @@ def test_very_large_smiles_are_refused_before_embedding(predictor, embeddings):
 
     rows = predictor.predict(["C" * (MAX_HEAVY_ATOMS_PREDICTED + 1)])
     assert "heavy atoms" in rows.loc[0, "error"] and embeddings == []
+
+
+def test_extensive_properties_are_withheld_for_elements_without_a_reference(predictor):
+    """Issue #22 item 13: chloroform showed U0 -1052.03 ± 0.26 eV (the real total energy is
+    about -38,600 eV). Sums of per-element terms are not shown for elements QM9 lacks."""
+    rows = predictor.predict(["ClC(Cl)Cl", "CCO"])
+    for p in ("u0", "u", "h", "g", "zpve", "alpha", "r2", "cv"):
+        assert np.isnan(rows.loc[0, p]) and np.isnan(rows.loc[0, f"{p}_std"])
+        assert np.isfinite(rows.loc[1, p])  # QM9 elements: shown
+    assert np.isfinite(rows.loc[0, "homo"]) and not rows.loc[0, "in_domain"]
+    assert "u0" in rows.loc[0, "domain_message"] and "withheld" in rows.loc[0, "domain_message"]
+    table = predictor.report("ClC(Cl)Cl").properties.set_index("key")
+    assert table.loc["u0", "value"] == "withheld" and table.loc["homo", "value"] != "withheld"
