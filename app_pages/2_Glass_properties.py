@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.chem.composition import parse_composition, to_mass_fractions
+from core.chem.composition import entered_total, parse_composition, to_mass_fractions
 from core.exceptions import InvalidInputError, ModelNotAvailableError
 from core.exports import csv_bytes
 from core.models.glass import PROPERTIES, load_predictor
@@ -22,6 +22,7 @@ from core.models.glass_report import (
     composition_table,
     editor_rows,
     read_batch_csv,
+    total_note,
 )
 from core.plots import glass as plots
 
@@ -49,6 +50,7 @@ PRESET = "glass_preset"
 TEXT = "glass_text"
 TEXT_ERROR = "glass_text_error"
 COMPARE = "glass_compare"  # list of {"name": str, "composition": {formula: mole fraction}}
+ONCE_NOTE = "glass_once_note"  # said once: the unit was switched, amounts were scaled
 
 
 def init_state() -> None:
@@ -60,6 +62,14 @@ def init_state() -> None:
     st.session_state.setdefault(TEXT, "")
     st.session_state.setdefault(TEXT_ERROR, "")
     st.session_state.setdefault(COMPARE, [])
+    st.session_state.setdefault(ONCE_NOTE, "")
+
+
+def basis_changed() -> None:
+    st.session_state[ONCE_NOTE] = (
+        f"The amounts are now read as {st.session_state[BASIS]}: the same numbers describe "
+        "another glass. Load a preset or paste the composition again if that was not meant."
+    )
 
 
 def load_preset() -> None:
@@ -82,6 +92,7 @@ def use_text() -> None:
     st.session_state[ROWS] = editor_rows({f: round(100 * x, 4) for f, x in shown.items()})
     st.session_state[EDITOR_VERSION] += 1
     st.session_state[TEXT_ERROR] = ""
+    st.session_state[ONCE_NOTE] = total_note([entered_total(st.session_state[TEXT], basis)], basis)
 
 
 @st.cache_resource(show_spinner="Loading the glass model…")
@@ -96,6 +107,7 @@ def report(composition: tuple[tuple[str, float], ...], neighbours: int = 5) -> G
 
 def show_prediction(composition: dict[str, float]) -> None:
     result = report(tuple(composition.items()))
+    st.caption(f"For {result.row['composition']} (mol%)")
     if result.domain_level == "outside":
         st.warning(result.domain_text, icon=":material/warning:")
     elif result.domain_level == "note":
@@ -245,7 +257,10 @@ with left:
     # selectbox was cut to "Lo…"
     st.selectbox("Preset", list(PRESETS), key=PRESET)
     st.button("Load preset", on_click=load_preset, key="glass_load_preset")
-    st.radio("Amounts in", list(BASES), key=BASIS, horizontal=True)
+    st.radio("Amounts in", list(BASES), key=BASIS, horizontal=True, on_change=basis_changed)
+    if st.session_state[ONCE_NOTE]:
+        st.info(st.session_state[ONCE_NOTE])
+        st.session_state[ONCE_NOTE] = ""
     edited = st.data_editor(
         st.session_state[ROWS],
         num_rows="dynamic",
@@ -274,6 +289,10 @@ try:
 except InvalidInputError as err:
     with left:
         st.error(str(err))
+else:
+    if note := total_note(rows["amount"], basis):
+        with left:
+            st.info(note)
 with right:
     st.markdown("**Normalised composition**")
     if composition:
@@ -298,6 +317,12 @@ tabs = st.tabs(
     ]
 )
 with tabs[0]:
+    if composition and st.session_state[TEXT_ERROR]:
+        st.warning(
+            "The pasted text could not be read (see above): the results below are for the "
+            "formulation in the table, not for that text.",
+            icon=":material/warning:",
+        )
     if composition:
         show_prediction(composition)
     else:

@@ -469,6 +469,18 @@ def parse_composition(
     return _ordered({f: x for f, x in amounts.items() if x > 0})
 
 
+def entered_total(composition: object, basis: str = "mol") -> float:
+    """The sum of the amounts as entered, before normalising (``"SiO2 120, Na2O 30"`` ->
+    150), for saying that they were scaled. Reads the entries as :func:`parse_composition`
+    does and raises on a bad amount; call it on input that function accepted."""
+    basis = _basis(basis)
+    return math.fsum(
+        _amount(value, _normalise_formula(formula), where)
+        for formula, value, where in _raw_entries(composition, basis)
+        if not _blank(formula)
+    )
+
+
 def to_mass_fractions(mole_fractions: object) -> dict[str, float]:
     """Mass fractions (sum 1, descending) of a mole-fraction composition."""
     x = parse_composition(mole_fractions, "mol")

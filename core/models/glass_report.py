@@ -446,3 +446,16 @@ def read_batch_csv(data: bytes, filename: str = "upload.csv") -> pd.DataFrame:
             expected="comma-separated text with a header row",
             fix="export the sheet as CSV (UTF-8)",
         ) from None
+
+
+def total_note(amounts, basis: str) -> str:
+    """What the page says when the entered amounts do not add up to 100 (percent) or 1
+    (fractions): they are scaled, and the user should know ("" when they add up)."""
+    total = float(sum(float(a) for a in amounts if a == a))  # NaN rows are ignored
+    unit = "wt%" if basis == "wt" else "mol%"
+    if total <= 0 or abs(total - 100) <= 0.5 or abs(total - 1) <= 0.005:
+        return ""
+    return (
+        f"The amounts add up to {total:g}, not 100: they are scaled to 100 {unit} "
+        "(the normalised composition is beside the table)."
+    )

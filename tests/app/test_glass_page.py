@@ -110,3 +110,32 @@ def test_tg_and_t12_disagreement_is_said_beside_the_curve(page):
     page.button(key="glass_use_text").click()
     page.run()
     assert not [i.value for i in page.info if "differ by" in i.value]
+
+
+def test_results_under_an_unreadable_paste_are_marked_as_the_tables(page):
+    """Issue #22 item 16: after an invalid paste the previous glass's numbers stayed below
+    the error unmarked."""
+    page.text_input(key="glass_text").input("SiO2 70, XyO 30")
+    page.button(key="glass_use_text").click()
+    page.run()
+    assert any("not for that text" in w.value for w in page.warning)
+    assert any(c.value.startswith("For ") for c in page.caption)  # which glass is shown
+
+
+def test_amounts_that_do_not_add_up_are_said_to_be_scaled(page):
+    page.radio(key="glass_basis").set_value("mol%")
+    page.run()
+    page.text_input(key="glass_text").input("SiO2 120, Na2O 30")
+    page.button(key="glass_use_text").click()
+    page.run()
+    assert any("add up to 150, not 100" in i.value for i in page.info), [i.value for i in page.info]
+    table = normalised(page).set_index("component")
+    assert table.loc["SiO2", "mol%"] == pytest.approx(80.0, abs=0.01)
+
+
+def test_switching_mol_and_wt_percent_is_said(page):
+    page.radio(key="glass_basis").set_value("mol%")
+    page.run()
+    assert any("now read as mol%" in i.value for i in page.info)
+    page.run()  # said once, not on every rerun
+    assert not any("now read as" in i.value for i in page.info)

@@ -340,3 +340,12 @@ def test_absurd_formula_counts_are_refused(formula):
         parse_formula(formula)
     with pytest.raises(InvalidInputError, match="absurdly"):
         parse_composition({formula: 1.0, "Na2O": 1.0})
+
+
+def test_entered_total_is_the_sum_before_normalising():
+    from core.chem.composition import entered_total
+
+    assert entered_total("SiO2 120, Na2O 30") == 150
+    assert entered_total({"SiO2": 0.75, "Na2O": 0.25}) == 1.0
+    with pytest.raises(InvalidInputError):
+        entered_total("SiO2 70, Na2O lots")
