@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pandas as pd
 
-from core.data._store import read_manifest
+from core.data._store import is_prepared, read_manifest
 
 DATASETS = ("qm9", "moses", "sciglass", "sciglass_viscosity", "concrete")
 
@@ -27,10 +27,28 @@ def module(name: str) -> ModuleType:
     return importlib.import_module(f"core.data.{name}")
 
 
-def prepare(names: list[str] | None = None, force: bool = False) -> None:
-    """Download (once), verify, convert and split the given datasets (all by default)."""
+def prepare(names: list[str] | None = None, force: bool = False) -> dict[str, str]:
+    """Download (once), verify, convert and split the given datasets (all by default).
+
+    Each dataset is prepared under an exclusive lock on ``<cache>/<name>.lock``: a second
+    process (another session, a test run) waits for the first instead of converting the
+    same files at the same time, then finds the dataset ready. Returns, per dataset,
+    ``"prepared"`` (this call did the work) or ``"already prepared"``."""
+    import fcntl
+
+    from core.config import cache_dir
+
+    done: dict[str, str] = {}
     for name in names or DATASETS:
-        module(name).prepare(force=force)
+        mod = module(name)
+        lock_path = cache_dir() / f"{name}.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            was_ready = is_prepared(mod.INFO)
+            mod.prepare(force=force)
+            done[name] = "already prepared" if was_ready and not force else "prepared"
+    return done
 
 
 def status() -> pd.DataFrame:

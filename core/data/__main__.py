@@ -69,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "prepare":
             for name in names:
                 t0 = time.perf_counter()
-                prepare([name], force=args.force)
-                print(f"{name}: ready ({time.perf_counter() - t0:.1f} s)", flush=True)
+                how = prepare([name], force=args.force)[name]
+                took = f", {time.perf_counter() - t0:.1f} s" if how == "prepared" else ""
+                print(f"{name}: ready ({how}{took})", flush=True)
         else:
             print(report(names))
     except StudioError as err:

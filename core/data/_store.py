@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def is_prepared(info: DatasetInfo) -> bool:
 def write(info: DatasetInfo, df: pd.DataFrame, **extra) -> Path:
     """Write the converted table (with a ``split`` column) and its manifest atomically."""
     info.folder.mkdir(parents=True, exist_ok=True)
-    tmp = info.parquet.with_suffix(".tmp")
+    tmp = info.parquet.with_suffix(f".{os.getpid()}.tmp")  # never another process's file
     df.to_parquet(tmp, index=False, compression="zstd")
     tmp.replace(info.parquet)
     split_sizes = df["split"].value_counts().reindex(info.splits, fill_value=0)
@@ -93,7 +94,9 @@ def write(info: DatasetInfo, df: pd.DataFrame, **extra) -> Path:
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **extra,
     }
-    info.manifest_path.write_text(json.dumps(manifest, indent=2))
+    tmp_manifest = info.manifest_path.with_suffix(f".{os.getpid()}.tmp")
+    tmp_manifest.write_text(json.dumps(manifest, indent=2))
+    tmp_manifest.replace(info.manifest_path)
     return info.parquet
 
 
