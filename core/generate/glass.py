@@ -15,7 +15,6 @@ energy per atom before and after in ``atoms.info``.
 from __future__ import annotations
 
 import io
-import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -468,9 +467,11 @@ def _load(folder: str, device: str) -> GlassStructureGenerator:
             f"the glass-structure model is missing in {path} "
             "(train: python -m core.train.glass_generator train, then export)"
         )
-    card = json.loads(card_path.read_text())
-    model = GlassDenoiser(GlassDiffusionConfig(**card["config"]))
-    model.load_state_dict(load_file(str(weights)))
+    from core.models.integrity import checked_model
+
+    with checked_model(path) as card:  # damaged files: one ModelFileError
+        model = GlassDenoiser(GlassDiffusionConfig(**card["config"]))
+        model.load_state_dict(load_file(str(weights)))
     model.eval()
     return GlassStructureGenerator(model.to(device), card, device)
 

@@ -15,7 +15,6 @@ filtering is in ``df.attrs`` (``samples``, ``raw_validity``, ``raw_uniqueness``)
 from __future__ import annotations
 
 import io
-import json
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -89,16 +88,18 @@ class MoleculeGenerator:
                 f"the molecule generator is not in {folder} (card.json + model.safetensors); "
                 "train and export it with python -m core.train.molecule_generator"
             )
-        card = json.loads(card_path.read_text())
-        model = SmilesGPT(SmilesGPTConfig(**card["config"]))
-        sd = load_file(str(weights))
-        sd["lm_head.weight"] = sd["wte.weight"]  # tied weights are stored once
-        model.load_state_dict(sd)
-        cond = card["conditions"]
-        props = tuple(card.get("condition_order", PROPERTIES))
-        stats = {k: {"mean": cond[k]["mean"], "std": cond[k]["std"]} for k in props}
-        ranges = {k: tuple(cond[k]["range"]) for k in props}
-        vocab = SmilesVocab(tuple(card["tokenizer"]["vocab"]))
+        from core.models.integrity import checked_model
+
+        with checked_model(folder) as card:  # damaged files: one ModelFileError
+            model = SmilesGPT(SmilesGPTConfig(**card["config"]))
+            sd = load_file(str(weights))
+            sd["lm_head.weight"] = sd["wte.weight"]  # tied weights are stored once
+            model.load_state_dict(sd)
+            cond = card["conditions"]
+            props = tuple(card.get("condition_order", PROPERTIES))
+            stats = {k: {"mean": cond[k]["mean"], "std": cond[k]["std"]} for k in props}
+            ranges = {k: tuple(cond[k]["range"]) for k in props}
+            vocab = SmilesVocab(tuple(card["tokenizer"]["vocab"]))
         return cls(model, vocab, stats, ranges, card, properties=props)
 
     def summary(self) -> str:

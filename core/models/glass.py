@@ -35,6 +35,7 @@ from core.data import sciglass as sciglass_data
 from core.exceptions import DataNotAvailableError, InvalidInputError, ModelNotAvailableError
 from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
 from core.models.glass_report import GlassReport
+from core.models.integrity import checked_model
 from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity, temperature_at
 from core.uncertainty import apply_std_model
 
@@ -72,10 +73,14 @@ class GlassPredictor:
     """An ensemble of glass set networks plus scalers and the applicability domain."""
 
     def __init__(self, folder: Path | str | None = None) -> None:
+        self.folder = folder = _folder(folder)
+        with checked_model(folder) as card:  # damaged files: one ModelFileError
+            self._load(folder, card)
+
+    def _load(self, folder: Path, card: dict) -> None:
         from safetensors.torch import load_file
 
-        self.folder = folder = _folder(folder)
-        self.card = json.loads((folder / "card.json").read_text())
+        self.card = card
         self.config = GlassSetConfig(**self.card["config"])
         self.scalers = self.card["scalers"]
         # Ensemble std times a per-property factor fitted on validation glasses (card

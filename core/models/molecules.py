@@ -41,6 +41,7 @@ from core.featurizers.molecules import (
     collate,
     geometry_from_mol,
 )
+from core.models.integrity import checked_model
 from core.models.molecule_report import (
     MoleculeReport,
     domain_text,
@@ -191,16 +192,19 @@ class MoleculePredictor:
     """A trained QM9 ensemble. Read-only after loading (cache it once per process)."""
 
     def __init__(self, folder: Path, device: str | torch.device = "cpu") -> None:
-        self.folder = folder
+        self.folder = folder = Path(folder)
         self.device = torch.device(device)
-        self.members = load_members(folder, str(self.device))
-        if not self.members:
+        if not any(folder.glob("member*.safetensors")):
             raise ModelNotAvailableError(
                 f"no trained molecule model in {folder}: run `python -m core.train.molecules "
                 "train --member 0` (see README)"
             )
-        card_path = folder / "card.json"
-        self.card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        # a damaged or missing card, member file or member json: one ModelFileError (without
+        # the card the calibration would silently be gone while the page still claims it)
+        with checked_model(folder) as card:
+            self.card = card
+            self.members = load_members(folder, str(self.device))
+            self.properties = ("mu", *self.members[0].config.targets)
         self.properties = ("mu", *self.members[0].config.targets)
         scale = self.card.get("std_scale", {})  # fitted on validation data at evaluation
         self.std_scale = np.array([scale.get(p, 1.0) for p in self.properties])

@@ -59,6 +59,12 @@ def _summarize(path: Path) -> dict[str, Any]:
     if not isinstance(card, Mapping):
         summary["error"] = f"{CARD_FILE} holds a {type(card).__name__}, expected an object"
         return summary
+    from core.models.integrity import ModelFileError, verify
+
+    try:
+        verify(path.parent, card)  # the sidebar marks a model whose files are damaged
+    except ModelFileError as err:
+        summary["error"] = str(err)
     summary["name"] = str(card.get("name") or summary["name"])
     # the code version the weights came from: "git_commit" where a card keeps its own
     # schema "version" next to it (glass), else "version" (a git hash for the QM9 card)

@@ -51,10 +51,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     folder = args.out or models_dir() / NAME
     torch.set_num_threads(1)
+    from core.models.integrity import record_checksums
+
     if args.cmd == "calibrate":
         from core.train.glass.calibration import calibrate
 
         calibrate(folder)
+        record_checksums(folder)
     elif args.cmd == "fit-correction":
         from core.train.glass.calibration import calibrate
         from core.train.glass.correction import fit_neighbour_correction
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         fit_neighbour_correction(folder, data, descriptors)
         evaluate_test(folder, data, descriptors)
         calibrate(folder, data, descriptors)
+        record_checksums(folder)
     else:
         from core.train.glass.assemble import assemble
 
@@ -77,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.no_assemble:
                 return
         assemble(folder, cfg, train_minutes=(time.monotonic() - t0) / 60)
+        record_checksums(folder)  # the shipped files, checked when the model loads
 
 
 if __name__ == "__main__":

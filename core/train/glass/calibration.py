@@ -54,8 +54,10 @@ def calibrate(
     ``std_floor``, ``calibration``) and recompute the ``_std`` columns of
     ``test_predictions.parquet``. Idempotent: fits on the unscaled spread."""
     from core.models.glass import PROPERTIES, GlassPredictor
+    from core.models.integrity import forget_checksums
     from core.uncertainty import apply_std_model, coverage, fit_std_model, fit_std_scale
 
+    forget_checksums(folder)  # this step rewrites model files
     data, descriptors = data_for(folder, data, descriptors)
     predictor = GlassPredictor(folder)
 

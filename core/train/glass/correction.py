@@ -41,8 +41,10 @@ def fit_neighbour_correction(
     from safetensors.torch import save_file
 
     from core.models.glass import PROPERTIES, GlassPredictor, neighbour_correction
+    from core.models.integrity import forget_checksums
     from core.provenance import git_version
 
+    forget_checksums(folder)  # this step rewrites model files
     data, descriptors = data_for(folder, data, descriptors)
     (folder / "residuals.safetensors").unlink(missing_ok=True)  # fit the network alone
     predictor = GlassPredictor(folder)

@@ -65,6 +65,9 @@ def evaluate_test(
     plus the measured-neighbour correction when fitted): card ``metrics``, ``test_metrics``,
     ``tg_t12_agreement``, ``test_metrics_by_group``; ``test_predictions.parquet`` and
     ``test_viscosity.parquet``. Returns (headline metrics, Tg/T12 agreement)."""
+    from core.models.integrity import forget_checksums
+
+    forget_checksums(folder)  # the test tables are rewritten
     from core.models.glass import PROPERTIES, GlassPredictor
 
     data, descriptors = data_for(folder, data, descriptors)

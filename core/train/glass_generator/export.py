@@ -261,6 +261,9 @@ def export(
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ckpt / "ema.safetensors", out / "model.safetensors")
     (out / "card.json").write_text(json.dumps(card, indent=1, default=_default) + "\n")
+    from core.models.integrity import record_checksums
+
+    record_checksums(out)  # the shipped files, checked when the model loads
     log.info("exported %s: %s", out, card["summary"])
     return card
 

@@ -25,6 +25,7 @@ from core import config
 from core.chem.descriptors import PROPERTIES, UNITS, mol_properties
 from core.chem.smiles_tokens import SMILES_REGEX, SmilesVocab
 from core.generate.molecules import MoleculeGenerator, moses_training_smiles
+from core.models.integrity import record_checksums
 from core.provenance import data_provenance, git_version
 from core.train.molecule_generator.training import (
     MODEL_NAME,
@@ -215,6 +216,7 @@ def export(
         "summary": _summary(metrics),
     }
     (out / "card.json").write_text(json.dumps(card, indent=1))
+    record_checksums(out)  # the shipped files, checked when the model loads
     log.info("exported %s: %s", out, json.dumps(metrics)[:2000])
     return card
 
@@ -346,5 +348,6 @@ def export_qm9(
         ),
     }
     (out / "card.json").write_text(json.dumps(card, indent=1))
+    record_checksums(out)  # the shipped files, checked when the model loads
     log.info("exported %s: %s", out, card["summary"])
     return card

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from core import config
+from core.models.integrity import record_checksums
 from core.train.molecules.training import MODEL_NAME, TrainConfig, train
 
 
@@ -41,10 +42,12 @@ def main(argv: list[str] | None = None) -> None:
         from core.train.molecules.evaluation import add_similarity_breakdown
 
         add_similarity_breakdown(out)
+        record_checksums(out)
     else:
         from core.train.molecules.evaluation import evaluate
 
         evaluate(out)
+        record_checksums(out)  # the shipped files, checked when the model loads
 
 
 if __name__ == "__main__":

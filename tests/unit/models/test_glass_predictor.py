@@ -211,6 +211,9 @@ def test_estimate_is_the_network_plus_the_fitted_correction(model, tmp_path):
     folder = tmp_path / "glass"
     shutil.copytree(MODEL, folder, ignore=shutil.ignore_patterns("_members"))
     (folder / "residuals.safetensors").unlink()
+    card = json.loads((folder / "card.json").read_text())
+    card.get("files", {}).pop("residuals.safetensors", None)  # removed on purpose
+    (folder / "card.json").write_text(json.dumps(card))
     plain = GlassPredictor(folder).estimate(comps)
     assert np.allclose(plain["mean"], est["network_mean"]) and not plain["correction"].any()
     report = model.report(SODA_LIME).row
