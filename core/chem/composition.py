@@ -295,6 +295,8 @@ def _amount(value: object, formula: str, where: str) -> float:
     else:
         try:
             x = float(text)
+        except OverflowError:  # an integer with hundreds of digits
+            problem = f"absurdly large (at most {MAX_AMOUNT:g})"
         except (TypeError, ValueError):
             problem = f"not a number ({value!r})"
         else:

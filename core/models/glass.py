@@ -752,6 +752,13 @@ def _temperatures(values) -> np.ndarray:
         values = [values]
     try:
         temps = np.asarray(values, dtype=np.float64).ravel()
+    except OverflowError:
+        raise InvalidInputError(
+            "a temperature is absurdly large",
+            got="a number with hundreds of digits",
+            expected=expected,
+            fix=fix,
+        ) from None
     except (TypeError, ValueError):
         bad = next(
             (v for v in np.ravel(np.asarray(values, dtype=object)) if not _is_number(v)), values
@@ -777,7 +784,7 @@ def _temperatures(values) -> np.ndarray:
 def _is_number(value) -> bool:
     try:
         float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
     return True
 

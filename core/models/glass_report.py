@@ -427,7 +427,20 @@ def read_batch_csv(data: bytes, filename: str = "upload.csv") -> pd.DataFrame:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    header = next(csv.reader(io.StringIO(text)), [])
+    if "\x00" in text:
+        raise InvalidInputError(
+            f"{filename!r} is a binary file, not a CSV table",
+            expected="comma-separated text with a header row",
+            fix="export the sheet as CSV (UTF-8)",
+        )
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error as err:
+        raise InvalidInputError(
+            f"Cannot read {filename!r} as CSV: {err}",
+            expected="comma-separated text with a header row",
+            fix="export the sheet as CSV (UTF-8)",
+        ) from None
     seen: set[str] = set()
     for name in (h.strip() for h in header):
         if name and name in seen:
