@@ -26,6 +26,7 @@ from core.plots import optimize as plots
 
 CAMPAIGN = "recipe_campaign"  # the open Campaign
 NOTICE = "recipe_notice"
+PENDING_DELETE = "recipe_pending_delete"  # the saved campaign a Delete click asks about
 
 
 def show_error(err: Exception) -> None:
@@ -83,11 +84,25 @@ def saved_section(store: CampaignStore) -> None:
             if is_open:
                 st.session_state[CAMPAIGN] = store.load(chosen)
             st.rerun()
-    if c3.button("Delete", key="delete"):
-        store.delete(chosen)
-        if is_open:
-            current.store_id, current.version = None, 0
-        st.rerun()
+    if c3.button("Delete…", key="delete"):  # asks first: one click lost a campaign
+        st.session_state[PENDING_DELETE] = chosen
+    if st.session_state.get(PENDING_DELETE) == chosen:
+        st.warning(
+            f"Delete {labels[chosen]} for good? Its measured rounds cannot be recovered"
+            + (" (the copy open below stays, unsaved)." if is_open else "."),
+            icon=":material/delete:",
+        )
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete it", key="delete_confirm", type="primary"):
+            with errors_shown():
+                store.delete(chosen)
+                if is_open:
+                    current.store_id, current.version = None, 0
+            st.session_state[PENDING_DELETE] = None
+            st.rerun()
+        if no.button("Keep it", key="delete_cancel"):
+            st.session_state[PENDING_DELETE] = None
+            st.rerun()
 
 
 def builtin_section() -> None:

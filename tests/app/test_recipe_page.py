@@ -96,3 +96,24 @@ def test_two_objectives_draw_the_pareto_front(database):
     # plotly: progress as hypervolume, the Pareto front, the prediction map, LOO parity
     assert len(at.get("plotly_chart")) == 4
     assert any("hypervolume" in t for t in texts(at.caption))
+
+
+def test_delete_asks_first_and_can_be_cancelled(database):
+    """Issue #22 item 16: Delete acted on one click, next to the rename field."""
+    from core.optimize import Campaign, CampaignStore
+
+    store = CampaignStore(database)
+    store.save(Campaign.from_builtin("concrete", n_initial=10))
+    at = run(AppTest.from_file(PAGE, default_timeout=180))
+    at.button(key="delete").click()
+    run(at)
+    assert store.count() == 1  # nothing deleted yet
+    assert any("for good?" in w for w in texts(at.warning))
+    at.button(key="delete_cancel").click()
+    run(at)
+    assert store.count() == 1 and not any("for good?" in w for w in texts(at.warning))
+    at.button(key="delete").click()
+    run(at)
+    at.button(key="delete_confirm").click()
+    run(at)
+    assert store.count() == 0
