@@ -107,7 +107,9 @@ def _sidebar() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Materials Design Studio", layout="wide")
+    # An emoji favicon is drawn in the browser; a :material/...: page icon would make the
+    # tab fetch its SVG from a font CDN on every page (offline: no icon, a failed request)
+    st.set_page_config(page_title="Materials Design Studio", page_icon="🧪", layout="wide")
     sections: dict[str, list[st.Page]] = {}
     for spec in registered_pages():
         page = st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec is HOME)

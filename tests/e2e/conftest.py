@@ -18,12 +18,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from core.config import REPO_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -125,7 +127,19 @@ def page(chromium: Path, server_url: str):
         browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport=VIEWPORT)
+            external: list[str] = []  # the studio works offline: nothing may leave loopback
+
+            def guard(route) -> None:
+                host = urlsplit(route.request.url).hostname or ""
+                if route.request.url.startswith(("data:", "blob:")) or host in LOOPBACK:
+                    route.continue_()
+                else:
+                    external.append(route.request.url)
+                    route.abort()
+
+            context.route("**/*", guard)
             page = context.new_page()
+            page.external_requests = external  # read by tests/e2e/test_offline.py
             page.goto(server_url, wait_until="domcontentloaded")
             yield page
         finally:
