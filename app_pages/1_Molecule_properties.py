@@ -26,7 +26,6 @@ EXPLAIN_KEY = "mol_explain_prop"
 BATCH_KEY = "mol_batch_result"
 DRAWN_KEY = "mol_drawn_pending"  # a drawing to copy into the SMILES box on the next run
 STRUCTURE_KEY = "mol_structure_pick"
-MAX_UPLOAD_MB = 20
 EXAMPLES = {
     "Ethanol": "CCO",
     "Benzene": "c1ccccc1",
@@ -126,9 +125,6 @@ def _batch(predictor) -> None:
     if upload is None:
         return
     data = upload.getvalue()
-    if len(data) > MAX_UPLOAD_MB * 2**20:
-        st.error(f"{upload.name} is {len(data) / 2**20:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
-        return
     try:
         items, own_columns = read_batch_table(data, upload.name, MAX_BATCH)
     except InvalidInputError as err:

@@ -58,3 +58,30 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+# Upload limits, in one place: each reader in core checks them before parsing anything
+# (Streamlit's own ceiling, server.maxUploadSize, is 50 MB).
+MB = 2**20
+UPLOAD_LIMITS_BYTES = {
+    "molecule_batch": 20 * MB,  # CSV of SMILES or SDF, up to 10,000 molecules
+    "structure_file": 20 * MB,  # one .sdf/.mol/.xyz on the 3D-file tab
+    "glass_batch": 10 * MB,  # CSV of compositions
+    "campaign_table": 10 * MB,  # CSV of measured recipes
+}
+GLASS_BATCH_MAX_ROWS = 10_000
+
+
+def check_upload_size(data: bytes | str, kind: str, filename: str = "the file") -> None:
+    """Raise :class:`InvalidInputError` when ``data`` exceeds the limit for ``kind``."""
+    from core.exceptions import InvalidInputError
+
+    limit = UPLOAD_LIMITS_BYTES[kind]
+    size = len(data.encode() if isinstance(data, str) else data)
+    if size > limit:
+        raise InvalidInputError(
+            f"{filename!r} is {size / MB:.1f} MB",
+            expected=f"at most {limit / MB:.0f} MB",
+            fix="split the file, or use the screening command line for large batches "
+            "(python -m core.screen)",
+        )

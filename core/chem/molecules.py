@@ -566,6 +566,9 @@ def mol_from_file(
             fix="convert the file (e.g. with Open Babel) to SDF",
             entry=filename,
         )
+    from core.config import check_upload_size
+
+    check_upload_size(data, "structure_file", filename)
     text = _decode(data, filename)
     if suffix == ".xyz":
         mols = _read_xyz(text, filename)

@@ -423,6 +423,9 @@ def read_batch_csv(data: bytes, filename: str = "upload.csv") -> pd.DataFrame:
     import csv
     import io
 
+    from core.config import GLASS_BATCH_MAX_ROWS, check_upload_size
+
+    check_upload_size(data, "glass_batch", filename)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -452,7 +455,16 @@ def read_batch_csv(data: bytes, filename: str = "upload.csv") -> pd.DataFrame:
             )
         seen.add(name)
     try:
-        return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+        table = pd.read_csv(
+            io.StringIO(text), keep_default_na=False, na_values=[""], nrows=GLASS_BATCH_MAX_ROWS + 1
+        )
+        if len(table) > GLASS_BATCH_MAX_ROWS:
+            raise InvalidInputError(
+                f"{filename!r} has more than {GLASS_BATCH_MAX_ROWS:,} rows",
+                expected=f"at most {GLASS_BATCH_MAX_ROWS:,} glasses per upload",
+                fix="split the file, or screen it with python -m core.screen glasses IN OUT",
+            )
+        return table
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise InvalidInputError(
             f"Cannot read {filename!r} as CSV: {str(err).strip().splitlines()[0]}",

@@ -593,6 +593,7 @@ def read_batch(
     """
     from core.chem.molecules import mol_from_file, read_smiles_csv
 
+    config.check_upload_size(data, "molecule_batch", filename)
     suffix = Path(filename or "").suffix.lower()
     if suffix == ".sdf":
         items = mol_from_file(data, filename, keep_bad_records=True)
@@ -615,6 +616,7 @@ def read_batch_table(data: bytes, filename: str, max_molecules: int = MAX_BATCH)
     if Path(filename or "").suffix.lower() in (".csv", ".txt"):
         from core.chem.molecules import read_smiles_table
 
+        config.check_upload_size(data, "molecule_batch", filename)
         items, others = read_smiles_table(data, filename)
         _check_batch_size(len(items), filename, max_molecules)
         return items, others

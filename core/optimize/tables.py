@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from core.config import UPLOAD_LIMITS_BYTES
 from core.exceptions import InvalidInputError
 from core.optimize.parts import CategoricalVariable, ContinuousVariable, FixedVariable, Variable
 from core.optimize.search_space import SearchSpace
@@ -144,7 +145,7 @@ def infer_variables(df: pd.DataFrame, names: Sequence[str]) -> tuple[Variable, .
     return tuple(out)
 
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = UPLOAD_LIMITS_BYTES["campaign_table"]
 
 
 def read_csv_upload(raw: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> pd.DataFrame:
