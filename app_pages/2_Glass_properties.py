@@ -47,6 +47,7 @@ ROWS = "glass_rows"  # base table of the editor (changed by presets and pasted t
 EDITOR_VERSION = "glass_editor_version"  # bump to reset the editor to ROWS
 BASIS = "glass_basis"
 PRESET = "glass_preset"
+OWN = "(your formulation)"  # the preset box after a paste: it no longer shows a preset's name
 TEXT = "glass_text"
 TEXT_ERROR = "glass_text_error"
 COMPARE = "glass_compare"  # list of {"name": str, "composition": {formula: mole fraction}}
@@ -73,6 +74,8 @@ def basis_changed() -> None:
 
 
 def load_preset() -> None:
+    if st.session_state[PRESET] not in PRESETS:
+        return
     basis, amounts = PRESETS[st.session_state[PRESET]]
     st.session_state[ROWS] = editor_rows(amounts)
     st.session_state[BASIS] = "wt%" if basis == "wt" else "mol%"
@@ -92,6 +95,7 @@ def use_text() -> None:
     st.session_state[ROWS] = editor_rows({f: round(100 * x, 4) for f, x in shown.items()})
     st.session_state[EDITOR_VERSION] += 1
     st.session_state[TEXT_ERROR] = ""
+    st.session_state[PRESET] = OWN
     st.session_state[ONCE_NOTE] = total_note([entered_total(st.session_state[TEXT], basis)], basis)
 
 
@@ -255,8 +259,13 @@ left, right = st.columns([3, 2])
 with left:
     # stacked, not side by side: at 900 px with the sidebar open a button beside the
     # selectbox was cut to "Lo…"
-    st.selectbox("Preset", list(PRESETS), key=PRESET)
-    st.button("Load preset", on_click=load_preset, key="glass_load_preset")
+    st.selectbox("Preset", [OWN, *PRESETS], key=PRESET)
+    st.button(
+        "Load preset",
+        on_click=load_preset,
+        key="glass_load_preset",
+        disabled=st.session_state[PRESET] not in PRESETS,
+    )
     st.radio("Amounts in", list(BASES), key=BASIS, horizontal=True, on_change=basis_changed)
     if st.session_state[ONCE_NOTE]:
         st.info(st.session_state[ONCE_NOTE])

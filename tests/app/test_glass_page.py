@@ -45,6 +45,7 @@ def test_default_formulation_shows_predictions_and_curve(page):
 
 def test_preset_e_glass(page):
     page.selectbox(key="glass_preset").set_value("E-glass")
+    page.run()  # choosing reruns the page; the button is enabled again
     page.button(key="glass_load_preset").click()
     page.run()
     assert not page.exception
@@ -139,3 +140,17 @@ def test_switching_mol_and_wt_percent_is_said(page):
     assert any("now read as mol%" in i.value for i in page.info)
     page.run()  # said once, not on every rerun
     assert not any("now read as" in i.value for i in page.info)
+
+
+def test_a_pasted_composition_does_not_keep_the_presets_name(page):
+    """Issue #22 item 16: the preset label stayed on 'Soda-lime' after a paste."""
+    page.text_input(key="glass_text").input("SiO2 80, Na2O 20")
+    page.button(key="glass_use_text").click()
+    page.run()
+    assert page.selectbox(key="glass_preset").value == "(your formulation)"
+    page.selectbox(key="glass_preset").set_value("E-glass")
+    page.run()  # choosing reruns the page; the button is enabled again
+    page.button(key="glass_load_preset").click()
+    page.run()
+    table = normalised(page).set_index("component")
+    assert "B2O3" in table.index  # the preset loads again
