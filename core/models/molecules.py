@@ -570,10 +570,9 @@ class MoleculePredictor:
         from core.chem.depict import heavy_atom_values, svg_2d
 
         explanation = self._explain(report.geometry, report.mol, prop, outs)
+        label = QM9_PROPERTIES[prop].label if prop in QM9_PROPERTIES else prop
         svg = svg_2d(
-            report.mol,
-            heavy_atom_values(explanation),
-            legend=f"per-atom contributions to {prop}",
+            report.mol, heavy_atom_values(explanation), legend=f"per-atom contributions to {label}"
         )
         return dataclasses.replace(
             report, explained=prop, explanation=explanation, explanation_svg=svg

@@ -164,7 +164,7 @@ def test_report_is_the_prediction_the_molecule_and_its_explanation_from_one_embe
     values = heavy_atom_values(report.explanation)  # hydrogens folded onto O, C, C
     assert sorted(values) == [0, 1, 2]
     assert report.explanation_svg == svg_2d(
-        report.mol, values, legend="per-atom contributions to homo"
+        report.mol, values, legend="per-atom contributions to HOMO"
     )
     # the data cache is missing: the report says so instead of failing
     assert report.neighbours is None and report.similarity_level == ""
