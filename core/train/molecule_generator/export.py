@@ -24,6 +24,7 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 from core import config
 from core.chem.descriptors import PROPERTIES, UNITS, mol_properties
 from core.chem.smiles_tokens import SMILES_REGEX, SmilesVocab
+from core.exceptions import DataNotAvailableError
 from core.generate.molecules import MoleculeGenerator, moses_training_smiles
 from core.models.integrity import record_checksums
 from core.provenance import data_provenance, git_version
@@ -144,6 +145,11 @@ def export(
     test = load_labels("test")
     inside = np.all([(test[k] >= ranges[k][0]) & (test[k] <= ranges[k][1]) for k in PROPERTIES], 0)
     targets = test.loc[inside, list(PROPERTIES)].to_numpy(float)[:cond_samples]
+    if len(targets) == 0:
+        raise DataNotAvailableError(
+            "no labelled MOSES test molecules for the conditional targets: run "
+            "python -m core.data.moses_labels --split test --molecules 20000"
+        )
     single = {}
     for k in PROPERTIES:
         single[k] = conditional_mad(gen, targets, [k], seed, uncond_props)
