@@ -150,8 +150,12 @@ def build_acquisition(space, model, enc, measured, settings):
     )
 
 
-def unit_space(acqf, enc: Encoding):
-    """The acquisition function seen from the unit cube of the search bounds."""
+def unit_space(acqf, enc: Encoding, progress=None, q: int = 1):
+    """The acquisition function seen from the unit cube of the search bounds.
+
+    With a :class:`~core.progress.Progress`, every evaluation is a cancel
+    check and each suggestion the sequential optimiser fixes (``set_X_pending``) is
+    reported as optimiser progress, ``done`` of ``q``."""
     from botorch.acquisition import AcquisitionFunction
 
     lower = torch.tensor(enc.lower, dtype=DTYPE)
@@ -163,6 +167,8 @@ def unit_space(acqf, enc: Encoding):
             self.inner = acqf
 
         def forward(self, U: torch.Tensor) -> torch.Tensor:
+            if progress is not None:
+                progress.tick()
             return self.inner(lower + span * U)
 
         @property
@@ -172,6 +178,8 @@ def unit_space(acqf, enc: Encoding):
 
         def set_X_pending(self, X_pending=None) -> None:  # noqa: N802,N803
             self.inner.set_X_pending(None if X_pending is None else lower + span * X_pending)
+            if progress is not None and X_pending is not None:
+                progress.report("optimise", min(len(X_pending), q), q)
 
     return UnitSpace()
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.exceptions import InvalidInputError
+from core.jobs import Job, heavy_jobs
 from core.optimize import acquisition, surrogate
 from core.optimize import recommender as _rec
 from core.optimize.builtins import builtin_start
@@ -36,6 +37,7 @@ from core.optimize.parts import (
 from core.optimize.recommender import RecommenderSettings
 from core.optimize.search_space import ROUND, SearchSpace
 from core.optimize.tables import check_table, infer_variables
+from core.progress import Progress
 
 SCHEMA = 1
 
@@ -150,16 +152,32 @@ class Campaign:
     def n_rounds(self) -> int:
         return int(self._measured[ROUND].max()) if len(self._measured) else 0
 
-    def recommend(self, q: int = 4) -> pd.DataFrame:
+    def recommend(self, q: int = 4, progress: Progress | None = None) -> pd.DataFrame:
         """``q`` recipes to make next, each meeting every constraint, with predicted
-        ``<objective>_mean`` / ``<objective>_std``; also kept as :attr:`suggestions`."""
+        ``<objective>_mean`` / ``<objective>_std``; also kept as :attr:`suggestions`.
+
+        ``progress`` times the stages, reports them and can cancel the round
+        (:class:`~core.progress.Cancelled`; the campaign is then unchanged,
+        the fitted surrogate is kept for the next try)."""
+        progress = progress or Progress()
         measured = self._measured.drop(columns=[ROUND])
         model = None
         if len(measured) <= self.settings.max_train_points:
-            model = self.surrogate()[1]
-        out = _rec.recommend(self.space, measured, q, self.settings, model=model)
+            with progress.stage("fit"):
+                model = self.surrogate()[1]
+        out = _rec.recommend(self.space, measured, q, self.settings, model=model, progress=progress)
         self.suggestions = out
         return out.copy()
+
+    def recommend_in_background(self, q: int = 4) -> Job:
+        """Queue :meth:`recommend` in the app's bounded background queue
+        (:func:`core.jobs.heavy_jobs`); the returned :class:`~core.jobs.Job` shows the
+        stage and can be cancelled. Its result is the suggestions (also kept as
+        :attr:`suggestions`); leave the campaign alone until it has finished."""
+        return heavy_jobs().submit(
+            lambda progress: self.recommend(q, progress=progress),
+            f"{q} suggestions for {self.name!r}",
+        )
 
     def results_template(self) -> pd.DataFrame:
         """The last suggestions with an empty column per measured objective to fill in."""

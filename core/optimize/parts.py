@@ -354,11 +354,16 @@ class Objective:
         object.__setattr__(self, "high", high)
 
     def describe(self) -> str:
+        """How a chemist writes it: ``maximize strength (MPa)``, ``Tg >= 800 K``,
+        ``1.52 <= nD <= 1.53``, ``Tliquidus <= 1400 K``."""
+        unit = f" {self.unit}" if self.unit else ""
         if self.direction != "target":
-            return f"{self.direction} {self.name}"
-        lo = "-inf" if self.low is None else f"{self.low:g}"
-        hi = "inf" if self.high is None else f"{self.high:g}"
-        return f"{self.name} in [{lo}, {hi}]"
+            return f"{self.direction} {self.name}" + (f" ({self.unit})" if self.unit else "")
+        if self.high is None:
+            return f"{self.name} >= {self.low:g}{unit}"
+        if self.low is None:
+            return f"{self.name} <= {self.high:g}{unit}"
+        return f"{self.low:g} <= {self.name} <= {self.high:g}{unit}"
 
 
 # ---------------------------------------------------------------------- (de)serialising

@@ -27,7 +27,9 @@ How a round works (:func:`recommend`):
 5. **Repair and verify** every candidate: clip to bounds, project onto the constraints if
    the optimiser left any violation, spread the residual of each mixture over its free
    components, and check all rules within :data:`FEASIBILITY_TOL`; a candidate that still
-   fails raises instead of being shown.
+   fails raises instead of being shown. Then round each variable to the resolution a lab
+   works to (:func:`~core.optimize.repair.tidy`: no ``1e-24`` where 0 is meant), keeping
+   every rule met.
 """
 
 from __future__ import annotations
@@ -49,9 +51,13 @@ from core.optimize.acquisition import (
     unit_space,
 )
 from core.optimize.encoding import DTYPE, Encoding
-from core.optimize.repair import repair, support_of
+from core.optimize.repair import repair, support_of, tidy
 from core.optimize.search_space import FEASIBILITY_TOL, SearchSpace
 from core.optimize.surrogate import KERNELS, exact_gp, fit_models, predict
+from core.progress import Progress
+
+# The stages of a round, in order (``Progress`` names; benchmarks/optimization_rounds.py).
+STAGES = ("fit", "acquisition", "optimise", "repair", "predict")
 
 
 class InfeasibleSuggestionError(StudioError, RuntimeError):
@@ -122,11 +128,17 @@ def recommend(
     q: int,
     settings: RecommenderSettings | None = None,
     model=None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """``q`` new recipes, each with predicted mean and std per objective."""
+    """``q`` new recipes, each with predicted mean and std per objective.
+
+    ``progress`` (optional) records the CPU/wall seconds of each stage, reports the stage
+    to its callback and cancels the round (:class:`~core.progress.Cancelled`)
+    when asked to."""
     from botorch.optim import optimize_acqf, optimize_acqf_mixed
 
     settings = settings or RecommenderSettings()
+    progress = progress or Progress()
     if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= 32:
         raise InvalidInputError(
             "Number of suggestions must be a whole number 1..32",
@@ -138,11 +150,13 @@ def recommend(
         measured = measured.sample(settings.max_train_points, random_state=settings.seed)
     enc = Encoding(space, measured)
     if model is None:
-        model = fit_models(
-            space, measured, enc, settings.seed, settings.max_fit_points, settings.kernel
-        )
-    with exact_gp():
-        acqf = unit_space(build_acquisition(space, model, enc, measured, settings), enc)
+        with progress.stage("fit"):
+            model = fit_models(
+                space, measured, enc, settings.seed, settings.max_fit_points, settings.kernel
+            )
+    with progress.stage("acquisition"), exact_gp():
+        inner = build_acquisition(space, model, enc, measured, settings)
+        acqf = unit_space(inner, enc, progress, q)
     eq, ineq = unit_constraints(space, enc)
     bounds = torch.stack([torch.zeros(enc.d, dtype=DTYPE), torch.ones(enc.d, dtype=DTYPE)])
     fixed_list = fixed_features(space, enc)
@@ -162,7 +176,7 @@ def recommend(
         },
     )
     torch.manual_seed(settings.seed)
-    with warnings.catch_warnings(), exact_gp():
+    with warnings.catch_warnings(), exact_gp(), progress.stage("optimise", 0, q):
         warnings.simplefilter("ignore")
         if len(fixed_list) == 1:
             incumbents = incumbents_unit(space, measured, enc)
@@ -180,7 +194,15 @@ def recommend(
             )
         else:
             u, _ = optimize_acqf_mixed(acqf, bounds, q=q, fixed_features_list=fixed_list, **common)
-    x = (enc.lower + enc.span * u.detach().numpy()).reshape(q, enc.d)
+    with progress.stage("repair"):
+        recipes = tidy(space, _repaired(space, enc, u.detach().numpy(), q, supports))
+    with progress.stage("predict"):
+        return pd.concat([recipes, predict(space, model, enc, recipes)], axis=1)
+
+
+def _repaired(space: SearchSpace, enc: Encoding, u: np.ndarray, q: int, supports) -> pd.DataFrame:
+    """Optimiser output (unit cube) -> recipes that meet every rule, or an error."""
+    x = (enc.lower + enc.span * u).reshape(q, enc.d)
     # Snap one-hot blocks and fixed values exactly, then repair the numeric part.
     for idx in enc.onehot.values():
         block = np.zeros((q, len(idx)))
@@ -199,4 +221,4 @@ def recommend(
             f"A suggestion breaks '{worst}' by {violations.max().max():.3g} after repair; "
             "this is a bug in the recommender, please report the campaign"
         )
-    return pd.concat([recipes, predict(space, model, enc, recipes)], axis=1)
+    return recipes

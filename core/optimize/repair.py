@@ -81,3 +81,50 @@ def support_of(x: np.ndarray, space: SearchSpace, supports) -> frozenset[str]:
         if zeros <= exact_zero:
             return zeros
     return frozenset()
+
+
+# -------------------------------------------------------------------------------- tidy
+def decimals(lower: float, upper: float) -> int:
+    """Decimal places a suggestion of a variable is written with: four significant digits
+    of its range (cement over 102-540 kg/m^3: 0.1 kg/m^3; an oxide over 0-0.3 mol
+    fraction: 0.0001), the resolution a lab weighs or batches to."""
+    span = float(upper) - float(lower)
+    if not np.isfinite(span) or span <= 0:
+        return 12
+    return int(3 - np.floor(np.log10(span)))
+
+
+def tidy(space: SearchSpace, recipes):
+    """Suggestions as a lab would write them: each numeric variable rounded to
+    :func:`decimals` (so no ``1.5e-24`` or ``9.07e-11`` where 0 is meant; exact zeros stay
+    zero), each mixture total restored exactly on its largest component (which carries the
+    total's digits when the total has more than the grid), and every rule still met
+    within :data:`FEASIBILITY_TOL`. A recipe that rounding would push over a rule (a ratio
+    at its window's edge) is rounded to ten, then a hundred times finer; if even that
+    breaks a rule it is kept as the optimiser left it."""
+    names = space.numeric_names
+    if not names or recipes.empty:
+        return recipes
+    lo, hi = space.bounds()
+    places = np.array([decimals(a, b) for a, b in zip(lo, hi, strict=True)])
+    a_eq, b_eq, _, _, _, _ = space.linear_constraints()
+    movable = hi > lo
+    out = recipes.copy()
+    x = out[names].to_numpy(dtype=float, copy=True)
+    for i in range(len(x)):
+        for extra in (0, 1, 2):
+            v = np.array([round(val, int(p + extra)) for val, p in zip(x[i], places)])
+            v = np.clip(v, lo, hi)
+            for row, rhs in zip(a_eq, b_eq, strict=True):
+                members = np.flatnonzero((row != 0) & movable & (v != 0))
+                if len(members) == 0:
+                    continue
+                j = members[np.argmax(np.abs(v[members]))]
+                v[j] += (rhs - row @ v) / row[j]  # exact total (it may need more digits)
+            trial = out.iloc[[i]].copy()
+            trial[names] = v
+            if space.is_feasible(trial).all():
+                x[i] = v
+                break
+    out[names] = x
+    return out

@@ -3,11 +3,14 @@ the constraints, save it, and reopen it after a restart (a new AppTest on the sa
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from core.config import REPO_ROOT
+from core.jobs import heavy_jobs
 from core.optimize.builtins import concrete_space
 
 PAGE = str(REPO_ROOT / "app_pages" / "4_Recipe_optimisation.py")
@@ -26,10 +29,22 @@ def database(tmp_path, monkeypatch, prepared) -> str:
     torch.set_num_threads(threads)
 
 
+ROUND_WAIT_S = 900  # a bound for a hung round, far above any real one
+
+
 def run(at: AppTest) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def finish_round(at: AppTest) -> AppTest:
+    """After *Suggest*: wait until the background round has ended (done, failed or
+    cancelled; a visible state, no time guess), then rerun the page to show it."""
+    held = at.session_state["recipe_round_job"]
+    assert held is not None, "no round was started"
+    assert held[1].wait(ROUND_WAIT_S), "the round did not end"
+    return run(at)
 
 
 def texts(elements) -> list[str]:
@@ -47,7 +62,7 @@ def test_create_suggest_save_and_reopen_after_restart(database):
     assert created, texts(at.success)
     at.number_input(key="q").set_value(4)
     at.button(key="suggest").click()
-    run(at)
+    finish_round(run(at))
     assert not at.error, texts(at.error)
     # the notice is about the state before the click: it goes in the run that suggests
     assert not set(created) & set(texts(at.success))
@@ -91,7 +106,9 @@ def test_two_objectives_draw_the_pareto_front(database):
     at.button(key="create_builtin").click()
     run(at)
     assert not at.error, texts(at.error)
-    assert "maximize compressive_strength, minimize cement" in " ".join(texts(at.markdown))
+    assert "maximize compressive_strength (MPa), minimize cement (kg/m^3)" in " ".join(
+        texts(at.markdown)
+    )
     assert not any("no trade-off" in t for t in texts(at.caption))
     # plotly: progress as hypervolume, the Pareto front, the prediction map, LOO parity
     assert len(at.get("plotly_chart")) == 4
@@ -117,3 +134,34 @@ def test_delete_asks_first_and_can_be_cancelled(database):
     at.button(key="delete_confirm").click()
     run(at)
     assert store.count() == 0
+
+
+def test_round_waits_for_a_worker_says_so_and_can_be_cancelled(database):
+    """Every worker of the app's queue busy: the round waits visibly, the page stays usable
+    (Suggest and Add results are disabled meanwhile), and Cancel withdraws it."""
+    queue = heavy_jobs()
+    release = threading.Event()
+    started = [threading.Event() for _ in range(queue.workers)]
+    blockers = [
+        queue.submit(lambda p, e=e: (e.set(), release.wait(ROUND_WAIT_S)), "busy") for e in started
+    ]
+    try:
+        assert all(e.wait(ROUND_WAIT_S) for e in started)
+        at = run(AppTest.from_file(PAGE, default_timeout=180))
+        at.number_input(key="concrete_n").set_value(20)
+        at.button(key="create_builtin").click()
+        run(at)
+        at.button(key="suggest").click()
+        run(at)
+        (bar,) = at.get("progress")
+        assert "Waiting for a free worker" in bar.proto.text, bar.proto.text
+        assert at.button(key="suggest").disabled and at.button(key="add_results").disabled
+        at.button(key="cancel_round").click()
+        finish_round(run(at))
+        assert "Cancelled before it finished; nothing was changed." in texts(at.info)
+        assert not at.get("progress") and not at.button(key="suggest").disabled
+        assert at.session_state["recipe_campaign"].suggestions is None
+    finally:
+        release.set()
+        for job in blockers:
+            job.wait(ROUND_WAIT_S)

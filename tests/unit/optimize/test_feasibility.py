@@ -23,7 +23,7 @@ from core.optimize import (
     SearchSpace,
     random_feasible,
 )
-from core.optimize.repair import repair
+from core.optimize.repair import decimals, repair, tidy
 
 FAST = RecommenderSettings(num_restarts=2, raw_samples=32, mc_samples=32, maxiter=40)
 
@@ -85,6 +85,44 @@ def test_repair_lands_exactly_on_the_feasible_set(seed, noise):
         out = pd.DataFrame([fixed], columns=space.numeric_names)
         v = space.violations(out)
         assert (v <= FEASIBILITY_TOL).all().all(), v.max()
+
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000))
+def test_tidy_rounds_to_the_lab_resolution_and_keeps_every_rule(seed):
+    """Each value on its variable's grid (or up to 100x finer where a rule needs it), but for
+    one component per mixture that takes the total exactly; all rules still met."""
+    space = random_space(seed)
+    if space is None:
+        return
+    recipes = random_feasible(space, 4, seed=seed)
+    out = tidy(space, recipes)
+    assert space.is_feasible(out).all(), space.violations(out).max()
+    names = space.numeric_names
+    lo, hi = space.bounds()
+    grid = np.array([10.0 ** -(decimals(a, b) + 2) for a, b in zip(lo, hi, strict=True)])
+    values = out[names].to_numpy()
+    on_grid = np.isclose(values, np.round(values / grid) * grid, rtol=0, atol=1e-9)
+    mixtures = sum(isinstance(c, MixtureConstraint) for c in space.constraints)
+    assert ((~on_grid).sum(axis=1) <= mixtures).all(), values[~on_grid]
+
+
+def test_tidy_writes_concrete_to_a_tenth_of_a_kilogram_and_clears_dust():
+    from core.optimize.builtins import concrete_space
+
+    space, data = concrete_space()
+    recipes = data[data["fly_ash"] == 0].head(3)[space.names].reset_index(drop=True)
+    recipes.loc[0, "fly_ash"] = 9.07e-11  # optimiser dust where 0 is meant
+    recipes.loc[1, "fly_ash"] = 1.477789e-24
+    recipes.loc[2, "cement"] += 1e-7
+    recipes.loc[2, "water"] -= 1e-7
+    out = tidy(space, recipes)
+    assert (out["fly_ash"] == 0.0).all()  # exactly zero, not 1e-24
+    assert (out["blast_furnace_slag"][recipes["blast_furnace_slag"] == 0] == 0).all()
+    assert (out["cement"] == out["cement"].round(1)).all()
+    ingredients = [n for n in space.numeric_names if n != "age"]
+    assert out[ingredients].sum(axis=1).to_numpy() == pytest.approx(2350.0, abs=1e-9)
 
 
 def _problem(seed: int, n: int):
