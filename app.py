@@ -4,14 +4,17 @@ Builds the navigation from :data:`PAGES` (only pages whose file exists are regis
 build without a capability shows no placeholder) and the sidebar every page shares: the
 device models run on and the trained model versions that are available.
 
-The module is importable without side effects (pages import :func:`registered_pages` and the
-group names from it); the UI is built only when Streamlit runs it as the main script.
+The module is importable without side effects (pages import :func:`registered_pages`, the
+group names and :func:`job_progress` from it); the UI is built only when Streamlit runs it
+as the main script.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -60,6 +63,9 @@ PAGES: tuple[PageSpec, ...] = (
         "app_pages/5_Molecule_generator.py", "Molecule generator", ":material/auto_awesome:", DESIGN
     ),
     PageSpec(
+        "app_pages/7_Glass_design.py", "Glass inverse design", ":material/travel_explore:", DESIGN
+    ),
+    PageSpec(
         "app_pages/6_Glass_structure_generator.py",
         "Glass structure generator",
         ":material/grain:",
@@ -73,6 +79,47 @@ PAGES: tuple[PageSpec, ...] = (
 def registered_pages(group: str | None = None, root: Path = APP_DIR) -> list[PageSpec]:
     """Pages of :data:`PAGES` whose file exists, in menu order; only ``group``'s if given."""
     return [p for p in PAGES if p.exists(root) and (group is None or p.group == group)]
+
+
+def job_progress(
+    key: str,
+    on_done: Callable[[Any], None],
+    still_wanted: Callable[[Any], bool] = lambda job: True,
+) -> None:
+    """The background job (:mod:`core.jobs`) held in ``st.session_state[key]``: its stage,
+    a progress bar and a Cancel button, redrawn every second while it runs (in a fragment:
+    the rest of the page stays usable); when it has ended, ``on_done(job)`` for a finished
+    job, else its message (cancelled: info, failed: error), and the whole page reruns.
+    ``still_wanted(job)`` False (e.g. another campaign was opened) forgets the job."""
+    message_key = f"{key}:message"
+    job = st.session_state.get(key)
+    running = job is not None and not job.status().finished
+
+    def progress() -> None:
+        job = st.session_state.get(key)
+        if job is None:
+            return
+        if not still_wanted(job):
+            st.session_state[key] = None
+            return
+        status = job.status()
+        if not status.finished:
+            where = f" · {status.elapsed_s:.0f} s" if status.state == "running" else ""
+            label = "Cancelling…" if job.progress.cancelled else status.label
+            st.progress(status.fraction, text=f"{label}{where}")
+            if st.button("Cancel", key=f"{key}:cancel"):
+                job.cancel()
+            return
+        st.session_state[key] = None
+        if status.state == "done":
+            on_done(job)
+        else:
+            st.session_state[message_key] = (status.state, status.error or status.label)
+        st.rerun()
+
+    st.fragment(progress, run_every=1.0 if running else None)()
+    if message := st.session_state.pop(message_key, None):
+        (st.info if message[0] == "cancelled" else st.error)(message[1])
 
 
 @st.cache_resource(show_spinner=False)

@@ -52,6 +52,7 @@ TEXT = "glass_text"
 TEXT_ERROR = "glass_text_error"
 COMPARE = "glass_compare"  # list of {"name": str, "composition": {formula: mole fraction}}
 ONCE_NOTE = "glass_once_note"  # said once: the unit was switched, amounts were scaled
+LINKED = "glass_linked"  # the ?composition= of the URL, once loaded (links from glass design)
 
 
 def init_state() -> None:
@@ -64,6 +65,12 @@ def init_state() -> None:
     st.session_state.setdefault(TEXT_ERROR, "")
     st.session_state.setdefault(COMPARE, [])
     st.session_state.setdefault(ONCE_NOTE, "")
+    link = st.query_params.get("composition")
+    if link and st.session_state.get(LINKED) != link:  # a composition handed over in the URL
+        st.session_state[LINKED] = link
+        st.session_state[BASIS] = "mol%"
+        st.session_state[TEXT] = link
+        use_text()
 
 
 def basis_changed() -> None:

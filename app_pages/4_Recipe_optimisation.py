@@ -11,6 +11,7 @@ import contextlib
 
 import streamlit as st
 
+from app import job_progress
 from core.exceptions import InvalidInputError, ModelNotAvailableError, StudioError
 from core.jobs import Job
 from core.optimize import (
@@ -28,8 +29,7 @@ from core.plots import optimize as plots
 CAMPAIGN = "recipe_campaign"  # the open Campaign
 NOTICE = "recipe_notice"
 PENDING_DELETE = "recipe_pending_delete"  # the saved campaign a Delete click asks about
-ROUND_JOB = "recipe_round_job"  # (campaign, Job) of the round running in the background
-ROUND_MESSAGE = "recipe_round_message"  # why the last round did not finish
+ROUND_JOB = "recipe_round_job"  # the Job of the round running in the background
 
 
 def show_error(err: Exception) -> None:
@@ -330,10 +330,14 @@ def configure_section(campaign: Campaign) -> None:
 # -------------------------------------------------------------------- suggest / results
 def running_round(campaign: Campaign) -> Job | None:
     """The background round of this campaign, while it has not finished."""
-    held = st.session_state.get(ROUND_JOB)
-    if held is None or held[0] is not campaign or held[1].status().finished:
+    job = st.session_state.get(ROUND_JOB)
+    if job is None or job.owner is not campaign or job.status().finished:
         return None
-    return held[1]
+    return job
+
+
+def round_done(job: Job) -> None:
+    set_notice(job.owner, f"{len(job.result)} new suggestions ({job.status().elapsed_s:.0f} s).")
 
 
 def suggest_section(campaign: Campaign) -> None:
@@ -341,11 +345,11 @@ def suggest_section(campaign: Campaign) -> None:
     q = c1.number_input("Suggestions per round", 1, 12, 4, key="q")
     busy = running_round(campaign) is not None
     if c2.button("Suggest next recipes", key="suggest", type="primary", disabled=busy):
-        st.session_state[ROUND_JOB] = (campaign, campaign.recommend_in_background(int(q)))
+        st.session_state[ROUND_JOB] = campaign.recommend_in_background(int(q))
         st.rerun()  # drawn again with the buttons that would disturb the round disabled
-    st.fragment(round_progress, run_every=1.0 if busy else None)()
-    if message := st.session_state.pop(ROUND_MESSAGE, None):
-        (st.info if message[0] == "cancelled" else st.error)(message[1])
+    job_progress(
+        ROUND_JOB, round_done, still_wanted=lambda j: j.owner is st.session_state[CAMPAIGN]
+    )
     report = rep.suggestions_report(campaign)
     if report is None:
         return
@@ -363,32 +367,6 @@ def suggest_section(campaign: Campaign) -> None:
         mime="text/csv",
         key="download",
     )
-
-
-def round_progress() -> None:
-    """Stage, progress bar and Cancel of the running round; reruns itself every second
-    while the round runs (the rest of the page stays usable), the whole page when it ends."""
-    held = st.session_state.get(ROUND_JOB)
-    if held is None:
-        return
-    campaign, job = held
-    if campaign is not st.session_state[CAMPAIGN]:  # another campaign was opened meanwhile
-        st.session_state[ROUND_JOB] = None
-        return
-    status = job.status()
-    if not status.finished:
-        where = f" · {status.elapsed_s:.0f} s" if status.state == "running" else ""
-        label = "Cancelling…" if job.progress.cancelled else status.label
-        st.progress(status.fraction, text=f"{label}{where}")
-        if st.button("Cancel", key="cancel_round"):
-            job.cancel()
-        return
-    st.session_state[ROUND_JOB] = None
-    if status.state == "done":
-        set_notice(campaign, f"{len(job.result)} new suggestions ({status.elapsed_s:.0f} s).")
-    else:
-        st.session_state[ROUND_MESSAGE] = (status.state, status.error or status.label)
-    st.rerun()
 
 
 def results_section(campaign: Campaign) -> None:

@@ -35,6 +35,7 @@ the column set, e.g. before/after a change) and every run is appended to
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -97,7 +98,7 @@ def build(kind: str):
     raise SystemExit(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
 
 
-def measure(kind: str, repeats: int, q: int, threads: int) -> dict:
+def measure(kind: str, repeats: int, q: int, threads: int, overrides: dict) -> dict:
     """Run in a fresh process (``--child``): build once, then ``repeats`` timed rounds."""
     import torch
 
@@ -107,6 +108,7 @@ def measure(kind: str, repeats: int, q: int, threads: int) -> dict:
 
     torch.set_num_threads(threads)
     campaign = build(kind)
+    campaign.settings = dataclasses.replace(campaign.settings, **overrides)
     text = campaign.to_json()
     runs = []
     for _ in range(repeats):
@@ -160,10 +162,12 @@ def main() -> None:
     parser.add_argument("--q", type=int, default=4)
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--label", default="current")
+    parser.add_argument("--settings", default="{}", help="RecommenderSettings overrides (JSON)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.repeats, args.q, args.threads)))
+        overrides = json.loads(args.settings)
+        print(json.dumps(measure(args.child, args.repeats, args.q, args.threads, overrides)))
         return
 
     from core.optimize.recommender import STAGES
@@ -173,7 +177,7 @@ def main() -> None:
     results = []
     for kind in args.kinds.split(","):
         cmd = [sys.executable, __file__, "--child", kind, "--repeats", str(args.repeats)]
-        cmd += ["--q", str(args.q), "--threads", str(args.threads)]
+        cmd += ["--q", str(args.q), "--threads", str(args.threads), "--settings", args.settings]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             print(f"{kind}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
@@ -184,6 +188,7 @@ def main() -> None:
 
     RESULTS.mkdir(exist_ok=True)
     stamp = {"label": args.label, "commit": git_version(), "threads": args.threads, "q": args.q}
+    stamp["settings"] = json.loads(args.settings)
     runs_file = RESULTS / "optimization_rounds_runs.jsonl"
     with open(runs_file, "a") as fh:
         for result in results:

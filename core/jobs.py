@@ -85,9 +85,12 @@ _STAGE_SPAN = {
 class Job:
     """One piece of heavy work: ``fn(progress)``, run by a worker of a :class:`JobQueue`."""
 
-    def __init__(self, fn: Callable[[Progress], Any], title: str, queue: JobQueue):
+    def __init__(
+        self, fn: Callable[[Progress], Any], title: str, queue: JobQueue, owner: Any = None
+    ):
         self.id = next(_ids)
         self.title = title
+        self.owner = owner  # what the job works on (a campaign): the page checks it is current
         self.progress = Progress()
         self.result: Any = None
         self.error: BaseException | None = None
@@ -181,8 +184,8 @@ class JobQueue:
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
 
-    def submit(self, fn: Callable[[Progress], Any], title: str) -> Job:
-        job = Job(fn, title, self)
+    def submit(self, fn: Callable[[Progress], Any], title: str, owner: Any = None) -> Job:
+        job = Job(fn, title, self, owner)
         with self._cond:
             self._pending.append(job)
             while len(self._threads) < self.workers:

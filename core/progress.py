@@ -25,6 +25,8 @@ STAGE_LABELS = {
     "optimise": "Optimising the acquisition",
     "repair": "Checking the constraints",
     "predict": "Predicting the suggestions",
+    "search": "Searching compositions with the glass model",
+    "rank": "Ranking and checking the model's domain",
 }
 
 

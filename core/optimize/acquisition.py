@@ -107,15 +107,52 @@ def likely_incumbents(
     """
     if len(x_base) <= 1:
         return x_base
+    values = _draws(model, x_base, objective, seed, num_samples)  # (samples, n)
+    share = torch.bincount(values.argmax(-1), minlength=len(x_base)).to(DTYPE) / num_samples
+    return _fewest_holding(x_base, share, mass)
+
+
+def _draws(model, x_base: torch.Tensor, objective, seed: int, num_samples: int):
+    """``num_samples`` joint posterior draws of the objective at ``x_base`` (QMC, seeded)."""
     from botorch.sampling import SobolQMCNormalSampler
 
     sampler = SobolQMCNormalSampler(torch.Size([num_samples]), seed=seed)
     with torch.no_grad():
-        values = objective(sampler(model.posterior(x_base)), x_base)  # (samples, n)
-    share = torch.bincount(values.argmax(-1), minlength=len(x_base)).to(DTYPE) / num_samples
+        return objective(sampler(model.posterior(x_base)), x_base)
+
+
+def _fewest_holding(x_base: torch.Tensor, share: torch.Tensor, mass: float) -> torch.Tensor:
+    """The rows of ``x_base`` with the largest ``share`` that together hold ``mass`` of it."""
     order = torch.argsort(share, descending=True, stable=True)
-    keep = int((torch.cumsum(share[order], 0) < mass - 1e-12).sum()) + 1
+    cumulative = torch.cumsum(share[order], 0) / share.sum()
+    keep = int((cumulative < mass - 1e-12).sum()) + 1
     return x_base[order[: min(keep, len(x_base))]]
+
+
+def likely_front(
+    model,
+    x_base: torch.Tensor,
+    objective,
+    seed: int = 0,
+    mass: float = INCUMBENT_MASS,
+    num_samples: int = 512,
+) -> torch.Tensor:
+    """The several-objective :func:`likely_incumbents`: the fewest baseline recipes that
+    together hold ``mass`` of the posterior's Pareto-front memberships (how often each
+    recipe is non-dominated, over ``num_samples`` joint posterior samples).
+
+    qLogNEHVI draws the joint posterior of its baseline and the candidates at every
+    evaluation; on the 1,030 concrete mixes with cement as a second objective BoTorch's
+    ``prune_baseline`` kept 73 recipes and a round cost ~30 CPU-s, nearly all of it in that
+    posterior. Recipes that are almost never on the front barely change the hypervolume
+    the candidates are measured against."""
+    if len(x_base) <= 1:
+        return x_base
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+
+    values = _draws(model, x_base, objective, seed, num_samples)  # (samples, n, m)
+    share = is_non_dominated(values).to(DTYPE).mean(0)  # P(on the front) per recipe
+    return _fewest_holding(x_base, share, mass)
 
 
 def build_acquisition(space, model, enc, measured, settings):
@@ -140,13 +177,18 @@ def build_acquisition(space, model, enc, measured, settings):
             prune_baseline=False,
         )
     ref = reference_point(scores(space, measured))
+    n_samples = min(settings.mc_samples, settings.front_mc_samples)
+    sampler = SobolQMCNormalSampler(torch.Size([n_samples]), seed=settings.seed)
+    objective = GenericMCMultiOutputObjective(f)
+    if settings.front_mass is not None:
+        x_base = likely_front(model, x_base, objective, settings.seed, settings.front_mass)
     return qLogNoisyExpectedHypervolumeImprovement(
         model,
         ref_point=ref,
         X_baseline=x_base,
         sampler=sampler,
-        objective=GenericMCMultiOutputObjective(f),
-        prune_baseline=True,
+        objective=objective,
+        prune_baseline=settings.front_mass is None,
     )
 
 

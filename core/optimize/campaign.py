@@ -177,6 +177,7 @@ class Campaign:
         return heavy_jobs().submit(
             lambda progress: self.recommend(q, progress=progress),
             f"{q} suggestions for {self.name!r}",
+            owner=self,
         )
 
     def results_template(self) -> pd.DataFrame:

@@ -113,7 +113,7 @@ def tidy(space: SearchSpace, recipes):
     x = out[names].to_numpy(dtype=float, copy=True)
     for i in range(len(x)):
         for extra in (0, 1, 2):
-            v = np.array([round(val, int(p + extra)) for val, p in zip(x[i], places)])
+            v = np.array([round(val, int(p + extra)) for val, p in zip(x[i], places, strict=True)])
             v = np.clip(v, lo, hi)
             for row, rhs in zip(a_eq, b_eq, strict=True):
                 members = np.flatnonzero((row != 0) & movable & (v != 0))

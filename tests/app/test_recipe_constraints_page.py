@@ -69,9 +69,9 @@ def run(at: AppTest) -> AppTest:
 def finish_round(at: AppTest) -> AppTest:
     """After *Suggest*: wait until the background round has ended (done, failed or
     cancelled; a visible state, no time guess), then rerun the page to show it."""
-    held = at.session_state["recipe_round_job"]
-    assert held is not None, "no round was started"
-    assert held[1].wait(ROUND_WAIT_S), "the round did not end"
+    job = at.session_state["recipe_round_job"]
+    assert job is not None, "no round was started"
+    assert job.wait(ROUND_WAIT_S), "the round did not end"
     return run(at)
 
 

@@ -41,9 +41,9 @@ def run(at: AppTest) -> AppTest:
 def finish_round(at: AppTest) -> AppTest:
     """After *Suggest*: wait until the background round has ended (done, failed or
     cancelled; a visible state, no time guess), then rerun the page to show it."""
-    held = at.session_state["recipe_round_job"]
-    assert held is not None, "no round was started"
-    assert held[1].wait(ROUND_WAIT_S), "the round did not end"
+    job = at.session_state["recipe_round_job"]
+    assert job is not None, "no round was started"
+    assert job.wait(ROUND_WAIT_S), "the round did not end"
     return run(at)
 
 
@@ -156,7 +156,7 @@ def test_round_waits_for_a_worker_says_so_and_can_be_cancelled(database):
         (bar,) = at.get("progress")
         assert "Waiting for a free worker" in bar.proto.text, bar.proto.text
         assert at.button(key="suggest").disabled and at.button(key="add_results").disabled
-        at.button(key="cancel_round").click()
+        at.button(key="recipe_round_job:cancel").click()
         finish_round(run(at))
         assert "Cancelled before it finished; nothing was changed." in texts(at.info)
         assert not at.get("progress") and not at.button(key="suggest").disabled

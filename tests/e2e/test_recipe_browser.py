@@ -94,3 +94,44 @@ def test_one_full_round(page, tmp_path) -> None:
     page.set_viewport_size({"width": 1400, "height": max(height, 2000)})
     drawn(page)
     page.screenshot(path=str(SCREENSHOTS / "recipe_optimisation.png"))
+
+
+def test_a_long_round_shows_its_stage_and_can_be_cancelled(page) -> None:
+    """All 1,030 mixes and 12 suggestions: a round long enough to watch. The page shows the
+    stage while it runs and Cancel stops it, leaving the campaign without suggestions."""
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Recipe optimisation").click()
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Recipe optimisation")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    drawn(page)
+    opener = main.get_by_text("Open or create a campaign")
+    if not main.get_by_role("tab", name="Built-in").is_visible():
+        opener.click()
+    main.get_by_role("tab", name="Built-in").click()
+    n_mixes = main.get_by_label("Start from N random mixes (0 = all 1,030)")
+    n_mixes.fill("0")
+    n_mixes.press("Enter")
+    drawn(page)
+    main.get_by_role("button", name="Create campaign").first.click()
+    expect(main.get_by_text("with 1030 measured recipes")).to_be_visible(timeout=TIMEOUT_MS)
+    drawn(page)
+    per_round = main.get_by_label("Suggestions per round")
+    per_round.fill("12")
+    per_round.press("Enter")
+    drawn(page)
+    main.get_by_role("button", name="Suggest next recipes").click()
+    progress = main.get_by_test_id("stProgress")
+    expect(progress).to_be_visible(timeout=TIMEOUT_MS)
+    expect(main.get_by_role("button", name="Suggest next recipes")).to_be_disabled()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "recipe_round_running.png"), full_page=True)
+    main.get_by_role("button", name="Cancel", exact=True).click()
+    expect(main.get_by_text("Cancelled before it finished; nothing was changed.")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    expect(progress).to_have_count(0)
+    expect(main.get_by_role("button", name="Download suggestions (CSV)")).to_have_count(0)
+    assert not page.get_by_test_id("stException").count()

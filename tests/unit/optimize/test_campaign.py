@@ -280,3 +280,62 @@ def test_noisy_ei_baseline_keeps_the_likely_incumbents():
     assert torch.all(pruned >= 0)
     assert float(full.max()) > 0
     assert torch.allclose(pruned, full, rtol=0.1, atol=0.02 * float(full.max()))
+
+
+def test_hypervolume_baseline_keeps_the_likely_pareto_front():
+    # Several objectives: the qLogNEHVI baseline is cut to the recipes that hold 99 % of the
+    # posterior's Pareto-front memberships. The cut must keep that share (independent
+    # samples), drop recipes that are never on the front, and leave the acquisition of new
+    # candidates almost unchanged.
+    from botorch.acquisition.multi_objective.logei import (
+        qLogNoisyExpectedHypervolumeImprovement,
+    )
+    from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
+    from botorch.sampling import SobolQMCNormalSampler
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+
+    from core.optimize.acquisition import likely_front, reference_point, scores
+    from core.optimize.encoding import Encoding
+    from core.optimize.surrogate import exact_gp, fit_models
+
+    rng = np.random.default_rng(7)
+    measured = table(n=60, seed=7)
+    measured["y"] += rng.normal(0, 0.02, len(measured))
+    measured["z"] = -measured["z"]  # both maximised: a trade-off between y and -(a + b)
+    space = SearchSpace(
+        (ContinuousVariable("a", 0, 1), ContinuousVariable("b", 0, 1)),
+        (Objective("y", "maximize"), Objective("z", "maximize")),
+    )
+    enc = Encoding(space, measured)
+    model = fit_models(space, measured, enc)
+    x_base = torch.tensor(enc.encode(measured), dtype=torch.float64)
+    objective = IdentityMCMultiOutputObjective()
+    with exact_gp():
+        kept = likely_front(model, x_base, objective, seed=0, mass=0.99)
+        with torch.no_grad():
+            draws = SobolQMCNormalSampler(torch.Size([2048]), seed=123)(model.posterior(x_base))
+    assert 1 < len(kept) < len(x_base)
+    on_front = is_non_dominated(draws)  # (samples, n)
+    is_kept = (x_base.unsqueeze(1) == kept.unsqueeze(0)).all(-1).any(-1)  # (n,)
+    assert on_front[:, is_kept].sum() / on_front.sum() > 0.98
+    assert not on_front[:, ~is_kept].any(0).all()  # some dropped recipes are never on it
+
+    g = torch.Generator().manual_seed(1)
+    candidates = torch.rand(12, 1, 2, generator=g).double()
+    ref = reference_point(scores(space, measured))
+    values = []
+    for baseline, prune in ((kept, False), (x_base, True)):
+        acqf = qLogNoisyExpectedHypervolumeImprovement(
+            model,
+            ref_point=ref,
+            X_baseline=baseline,
+            sampler=SobolQMCNormalSampler(torch.Size([256]), seed=0),
+            objective=objective,
+            prune_baseline=prune,
+        )
+        with exact_gp(), torch.no_grad():
+            values.append(acqf(candidates).exp())
+    pruned, full = values
+    scale = float(full.max())
+    assert scale > 0
+    assert float((pruned - full).abs().max()) < 0.05 * scale

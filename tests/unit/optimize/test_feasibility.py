@@ -87,7 +87,6 @@ def test_repair_lands_exactly_on_the_feasible_set(seed, noise):
         assert (v <= FEASIBILITY_TOL).all().all(), v.max()
 
 
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000))
 def test_tidy_rounds_to_the_lab_resolution_and_keeps_every_rule(seed):
