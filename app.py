@@ -153,7 +153,19 @@ def _sidebar() -> None:
             st.markdown(line + (f"  \n{card['metrics']}" if card["metrics"] else ""))
 
 
+def _bound_threads() -> None:
+    """Each page run (a session's request, in its own script thread) uses at most
+    ``MDS_REQUEST_THREADS`` torch threads; torch's OpenMP count is per thread, so sessions at
+    once do not oversubscribe the cores (see :mod:`core.jobs`)."""
+    import torch
+
+    from core.jobs import request_threads
+
+    torch.set_num_threads(request_threads())
+
+
 def main() -> None:
+    _bound_threads()
     # An emoji favicon is drawn in the browser; a :material/...: page icon would make the
     # tab fetch its SVG from a font CDN on every page (offline: no icon, a failed request)
     st.set_page_config(page_title="Materials Design Studio", page_icon="🧪", layout="wide")

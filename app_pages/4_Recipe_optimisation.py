@@ -59,6 +59,18 @@ def open_campaign(campaign: Campaign, notice: str) -> None:
     set_notice(campaign, notice)
 
 
+def autosaved(campaign: Campaign) -> str:
+    """Save without asking (every created campaign, round and result: nothing lives only in
+    this browser session); the sentence for the notice."""
+    if store is None:
+        return " Not saved: the campaign store is unavailable (see above)."
+    try:
+        store.autosave(campaign)
+    except (StudioError, InvalidInputError) as err:
+        return f" Not saved automatically: {err}"
+    return f" Saved as {campaign.name!r} (version {campaign.version})."
+
+
 def two_decimals(columns) -> dict:
     """Show numbers with 2 decimals (values stay exact: constraints hold to 1e-6)."""
     return {c: st.column_config.NumberColumn(format="%.2f") for c in columns}
@@ -144,8 +156,9 @@ def builtin_section() -> None:
             with st.spinner("Building the campaign…"):
                 campaign = Campaign.from_builtin(name, **options)
             n_measured = len(campaign.measured)
+            saved = autosaved(campaign)
             open_campaign(
-                campaign, f"Created {campaign.name!r} with {n_measured} measured recipes."
+                campaign, f"Created {campaign.name!r} with {n_measured} measured recipes.{saved}"
             )
 
 
@@ -225,7 +238,8 @@ def upload_section() -> None:
             campaign = entries.campaign_from_entries(
                 df, bounds, fixed_values, choices, goals, rules, name=name, problems=problems
             )
-            open_campaign(campaign, f"Created {campaign.name!r} from {upload.name}.")
+            saved = autosaved(campaign)
+            open_campaign(campaign, f"Created {campaign.name!r} from {upload.name}.{saved}")
 
 
 def objective_inputs(name: str) -> tuple[str, float | None, float | None]:
@@ -337,7 +351,8 @@ def running_round(campaign: Campaign) -> Job | None:
 
 
 def round_done(job: Job) -> None:
-    set_notice(job.owner, f"{len(job.result)} new suggestions ({job.status().elapsed_s:.0f} s).")
+    took = f"{len(job.result)} new suggestions ({job.status().elapsed_s:.0f} s)."
+    set_notice(job.owner, took + autosaved(job.owner))
 
 
 def suggest_section(campaign: Campaign) -> None:
@@ -397,7 +412,8 @@ def results_section(campaign: Campaign) -> None:
         with errors_shown():
             table = rep.results_to_add(uploaded, entered, upload.name if upload else None)
             added = campaign.add_results(table)
-            set_notice(campaign, f"Added {added} results as round {campaign.n_rounds}.")
+            saved = autosaved(campaign)
+            set_notice(campaign, f"Added {added} results as round {campaign.n_rounds}.{saved}")
             st.rerun()
     if (
         campaign.builtin == "glass"
@@ -406,7 +422,10 @@ def results_section(campaign: Campaign) -> None:
     ):
         with errors_shown(StudioError, ModelNotAvailableError):
             added = campaign.add_results(evaluate(campaign, campaign.suggestions))
-            set_notice(campaign, f"Model-evaluated {added} glasses (round {campaign.n_rounds}).")
+            saved = autosaved(campaign)
+            set_notice(
+                campaign, f"Model-evaluated {added} glasses (round {campaign.n_rounds}).{saved}"
+            )
             st.rerun()
 
 

@@ -5,6 +5,8 @@
 - ``MDS_DATABASE_URL``: campaign store, any SQLAlchemy URL; default a SQLite file in the cache
 - ``MDS_WORKERS``: processes for CPU-bound batch work (conformer embedding); default the
   CPUs this process may use
+- ``MDS_JOB_WORKERS`` / ``MDS_JOB_THREADS`` / ``MDS_REQUEST_THREADS``: background jobs at
+  once, torch threads of each, torch threads of one page run; see :mod:`core.jobs`
 - ``MDS_DEVICE``: ``auto`` (cuda > mps > cpu), ``cpu``, ``cuda[:N]``, ``mps``; see
   :mod:`core.device`
 

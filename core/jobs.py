@@ -3,7 +3,8 @@
 Several browser sessions share one app process. Heavy calls (a recommendation round on a
 campaign) go through :func:`heavy_jobs`: a FIFO queue served by a fixed number of worker
 threads (``MDS_JOB_WORKERS``, default the usable CPUs), each limited to
-``MDS_JOB_THREADS`` torch threads (default 1). Torch's OpenMP thread count is per calling
+``MDS_JOB_THREADS`` torch threads (default 1); each page run itself is limited to
+``MDS_REQUEST_THREADS`` (default 1, set by ``app.py``). Torch's OpenMP thread count is per calling
 thread, so a worker's limit does not touch the rest of the app. With two cores, two rounds
 run side by side on one core each instead of four spinning threads fighting over two cores
 (issue #22: 279 s instead of 7 s under load); a third waits in the queue and says so.
@@ -52,6 +53,14 @@ def job_workers() -> int:
 def job_threads() -> int:
     """Torch threads of each job: ``MDS_JOB_THREADS``, default 1."""
     return _env_int("MDS_JOB_THREADS", 1)
+
+
+def request_threads() -> int:
+    """Torch threads of one page run (one browser session's request, in Streamlit's
+    script thread): ``MDS_REQUEST_THREADS``, default 1, so that sessions at once share the
+    cores instead of spinning threads fighting over them; a single-user workstation may
+    raise it."""
+    return _env_int("MDS_REQUEST_THREADS", 1)
 
 
 @dataclass(frozen=True)

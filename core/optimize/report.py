@@ -32,7 +32,8 @@ INTRO = (
     "(batch total, ratio windows, fixed settings). Enter what you measured and ask again."
 )
 SAVE_NOTE = (
-    "Saved campaigns survive restarts; if another session saved this campaign since "
+    "Every created campaign, round of suggestions and added result is saved automatically "
+    "(Save also keeps a changed configuration); if another session saved this campaign since "
     "you opened it, saving says so instead of overwriting."
 )
 ROLE_HINT = (

@@ -206,6 +206,19 @@ class CampaignStore:
         except IntegrityError:
             raise self._name_taken(campaign.name) from None
 
+    @_guarded
+    def autosave(self, campaign: Campaign) -> str:
+        """:meth:`save`, and on a campaign's first save a free name if its own is taken
+        ("Concrete strength (2)"): the app saves every created campaign, every round of
+        suggestions and every result without asking, so nothing lives only in a session."""
+        if campaign.store_id is None:
+            saved = self.list()
+            taken = set(saved["name"]) if len(saved) else set()
+            base, k = campaign.name, 2
+            while campaign.name in taken:
+                campaign.name, k = f"{base} ({k})", k + 1
+        return self.save(campaign)
+
     def save_as(self, campaign: Campaign, name: str) -> str:
         """Save a copy under a new name (a new id)."""
         campaign.name, campaign.store_id, campaign.version = name, None, 0

@@ -121,3 +121,28 @@ def test_models_table_shows_an_error_column_only_for_unreadable_cards(studio_env
     write_card("broken", "{not json")
     table = next(df.value for df in run_app().dataframe if "test metrics" in df.value.columns)
     assert "problem" in table.columns and table["problem"].str.contains("unreadable").any()
+
+
+def test_each_page_run_is_bounded_to_the_request_threads(monkeypatch):
+    """Streamlit runs each session's script in its own thread; app.py limits that thread's
+    torch threads (MDS_REQUEST_THREADS) and leaves every other thread alone."""
+    import threading
+
+    import torch
+
+    import app
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv("MDS_REQUEST_THREADS", "1")
+    seen = []
+
+    def script_run():
+        torch.set_num_threads(2)  # what a fresh thread may start with on 2 cores
+        app._bound_threads()
+        seen.append(torch.get_num_threads())
+
+    thread = threading.Thread(target=script_run)
+    thread.start()
+    thread.join()
+    assert seen == [1]
+    assert torch.get_num_threads() == before

@@ -165,3 +165,30 @@ def test_round_waits_for_a_worker_says_so_and_can_be_cancelled(database):
         release.set()
         for job in blockers:
             job.wait(ROUND_WAIT_S)
+
+
+def test_created_campaigns_and_their_rounds_are_saved_without_asking(database):
+    """A campaign lives in the database from its creation on (a created 1,030-mix campaign
+    was lost when the tab closed before Save); a second one with the same name gets '(2)'."""
+    at = run(AppTest.from_file(PAGE, default_timeout=180))
+    at.number_input(key="concrete_n").set_value(20)
+    at.button(key="create_builtin").click()
+    run(at)
+    assert any("Saved as 'Concrete strength' (version 1)" in t for t in texts(at.success))
+    at.button(key="suggest").click()
+    finish_round(run(at))
+    assert any("Saved as 'Concrete strength' (version 2)" in t for t in texts(at.success))
+    at.button(key="create_builtin").click()
+    run(at)
+    assert any("Saved as 'Concrete strength (2)'" in t for t in texts(at.success))
+
+    again = run(AppTest.from_file(PAGE, default_timeout=180))  # a restart, no Save clicked
+    options = again.selectbox(key="saved_id").options
+    assert "Concrete strength (20 recipes, 0 rounds)" in options, options
+    assert "Concrete strength (2) (20 recipes, 0 rounds)" in options, options
+    from core.optimize import CampaignStore
+
+    store = CampaignStore()
+    saved = store.list().set_index("name")
+    first = store.load(saved.loc["Concrete strength", "id"])
+    assert first.version == 2 and first.suggestions is not None and len(first.suggestions) == 4
