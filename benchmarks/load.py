@@ -2,20 +2,25 @@
 
     .venv/bin/python benchmarks/load.py [--sessions 1,2,4] [--actions molecule,glass,...]
 
-Each session is a Streamlit ``AppTest`` of ``app.py`` (the navigation, the shared sidebar
-and the per-request thread bound of the real server) switched to one page, run in its own
-thread of this one process: as in ``streamlit run``, the sessions share the process, its
-cached models and the background job queue (:mod:`core.jobs`). For every action, one
-warm-up session loads the models, then N sessions start together; each one's wall time
-from its click to the result on its page is recorded.
+One Streamlit server runs every session's script in its own thread of one process, with
+the models cached once per process and heavy rounds in the background job queue
+(:mod:`core.jobs`). This benchmark does the same work the same way: each session is a
+thread that first applies the app's per-request thread bound (``app._bound_threads``, as
+``app.py`` does for every page run), then makes the call its page makes into ``core``, on
+the shipped models and real data; N sessions start together (a barrier), each one's wall
+time from the call to its result is recorded. Page rendering is left out (Streamlit's
+``AppTest`` keeps one global runtime and breaks when several run in threads).
 
-Actions (each page's main action, on the shipped models and real data):
+Actions (each page's main action; every session asks something different, so no cache
+answers for it):
 
-- ``molecule``: predict the QM9 properties of aspirin on the molecule page.
-- ``glass``: predict a soda-lime-silica formulation on the glass page.
-- ``recipe``: create the concrete campaign from 30 random mixes and get 4 suggestions (a
-  round in the background queue; the session waits for it as the page does).
-- ``glass-design``: the glass inverse-design page's default goals.
+- ``molecule``: ``MoleculePredictor.report`` of a drug-like SMILES (conformer, 4-member
+  PaiNN ensemble, explanation of the gap, nearest training molecules when the data is there).
+- ``glass``: ``GlassPredictor.report`` of a soda-lime-silica formulation (properties,
+  viscosity curve).
+- ``recipe``: a round of 4 suggestions on the concrete campaign from 30 random mixes, queued
+  with ``Campaign.recommend_in_background`` and waited for as the page does.
+- ``glass-design``: the glass inverse-design page's default goals, queued likewise.
 
 Printed and written to ``benchmarks/results/load_table.txt``: per action and N, the median,
 90th percentile and worst latency, and the worst relative to one session alone (issue #22:
@@ -36,68 +41,59 @@ import _path  # noqa: F401  (repo root on sys.path)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-APP = str(HERE.parent / "app.py")
 WAIT_S = 1800
+SMILES = [
+    "CC(=O)Oc1ccccc1C(=O)O",
+    "CN1C=NC2=C1C(=O)N(C(=O)N2C)C",
+    "CC(C)Cc1ccc(cc1)C(C)C(=O)O",
+    "CC(=O)Nc1ccc(O)cc1",
+    "c1ccc2c(c1)cccc2O",
+    "OC(=O)c1ccccc1O",
+    "CCOC(=O)c1ccccc1",
+    "Cc1ccccc1N",
+    "COc1ccc(C=O)cc1",
+]
 
 
-def _run(at):
-    at.run()
-    if at.exception:
-        raise RuntimeError([e.value for e in at.exception])
-    return at
+def molecule(i: int) -> float:
+    from core.models.molecules import load_predictor
 
-
-def _page(name: str):
-    from streamlit.testing.v1 import AppTest
-
-    at = _run(AppTest.from_file(APP, default_timeout=WAIT_S))
-    at.switch_page(f"app_pages/{name}.py")
-    return _run(at)
-
-
-def molecule() -> float:
-    at = _page("1_Molecule_properties")
-    at.text_input(key="mol_smiles").set_value("CC(=O)Oc1ccccc1C(=O)O")
-    at.button(key="mol_predict").click()
+    predictor = load_predictor()
     t0 = time.perf_counter()
-    _run(at)
-    assert any("HOMO" in str(df.value) for df in at.dataframe) or at.metric
+    report = predictor.report(SMILES[i % len(SMILES)], explain="gap")
+    assert not report.error, report.error
     return time.perf_counter() - t0
 
 
-def glass() -> float:
-    from streamlit.testing.v1 import AppTest
+def glass(i: int) -> float:
+    from core.models.glass import load_predictor
 
+    predictor = load_predictor()
     t0 = time.perf_counter()
-    at = _run(AppTest.from_file(APP, default_timeout=WAIT_S))
-    at.switch_page("app_pages/2_Glass_properties.py")
-    _run(at)  # the default formulation is predicted on the first run
-    assert at.metric
+    predictor.report({"SiO2": 72 + i * 0.5, "Na2O": 14, "CaO": 10, "MgO": 4 - i * 0.5})
     return time.perf_counter() - t0
 
 
-def recipe() -> float:
-    at = _page("4_Recipe_optimisation")
-    at.number_input(key="concrete_n").set_value(30)
-    at.button(key="create_builtin").click()
-    _run(at)
-    at.button(key="suggest").click()
+def recipe(i: int) -> float:
+    from core.optimize import Campaign
+
+    campaign = Campaign.from_builtin("concrete", n_initial=30, seed=i)
     t0 = time.perf_counter()
-    _run(at)
-    job = at.session_state["recipe_round_job"]
+    job = campaign.recommend_in_background(4)
     assert job.wait(WAIT_S) and job.status().state == "done", job.status()
-    _run(at)
     return time.perf_counter() - t0
 
 
-def glass_design() -> float:
-    at = _page("7_Glass_design")
-    at.button(key="design_run").click()
+def glass_design(i: int) -> float:
+    from core.jobs import heavy_jobs
+    from core.optimize import glass_design as gd
+
+    request = gd.request_from_entries(
+        gd.default_oxide_rows(), gd.default_window_rows(), "Liquidus temperature (K)", "minimize"
+    )
     t0 = time.perf_counter()
-    _run(at)
-    job = at.session_state["glass_design_job"]
+    job = heavy_jobs().submit(lambda p: gd.design_glasses(request, progress=p), "design")
     assert job.wait(WAIT_S) and job.status().state == "done", job.status()
-    _run(at)
     return time.perf_counter() - t0
 
 
@@ -111,9 +107,12 @@ def together(action, n: int) -> list[float]:
     barrier = threading.Barrier(n)
 
     def session(i: int) -> None:
+        import app
+
+        app._bound_threads()  # what app.py does at the start of every page run
         barrier.wait()
         try:
-            out[i] = action()
+            out[i] = action(i)
         except BaseException as err:  # noqa: BLE001 (reported after the join)
             errors.append(err)
 
@@ -140,7 +139,8 @@ def main() -> None:
 
     counts = [int(n) for n in args.sessions.split(",")]
     lines = [
-        f"Simultaneous sessions (AppTest of app.py in threads of one process), commit "
+        f"Simultaneous sessions (core calls of each page in threads of one process, the "
+        f"app's thread bounds), commit "
         f"{git_version()}, {os.cpu_count()} CPUs; request threads {request_threads()}, "
         f"job workers {job_workers()} x {job_threads()} thread(s); latency in s",
         "| action | sessions | median | p90 | worst | worst / one alone |",
@@ -148,7 +148,7 @@ def main() -> None:
     ]
     for name in args.actions.split(","):
         action = ACTIONS[name]
-        action()  # warm-up: models and caches loaded once, as on a running server
+        together(action, 1)  # warm-up: models and caches loaded once, as on a server
         alone = None
         for n in counts:
             lat = sorted(together(action, n))

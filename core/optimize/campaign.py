@@ -181,7 +181,8 @@ class Campaign:
         )
 
     def results_template(self) -> pd.DataFrame:
-        """The last suggestions with an empty column per measured objective to fill in."""
+        """The last suggestions with an empty column per measured objective to fill in
+        (those first)."""
         if self.suggestions is None:
             raise InvalidInputError(
                 "There are no suggestions yet",
@@ -189,10 +190,11 @@ class Campaign:
                 expected="a round of suggestions",
                 fix="run recommend first",
             )
-        out = self.suggestions[self.space.names].copy()
-        for o in self.space.measured_objectives:
-            out[o.name] = np.nan
-        return out
+        out = pd.DataFrame(
+            {o.name: np.nan for o in self.space.measured_objectives},
+            index=self.suggestions.index,
+        )  # the columns to fill in first: visible without scrolling
+        return pd.concat([out, self.suggestions[self.space.names]], axis=1)
 
     def add_results(self, df: pd.DataFrame) -> int:
         """Append measured recipes as the next round; returns how many rows were added.

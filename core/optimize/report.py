@@ -148,12 +148,13 @@ class SuggestionsReport:
     """The open round of suggestions, ready to lay out.
 
     Attributes:
-        table: the suggested recipes with ``<objective>_mean`` / ``<objective>_std``.
+        table: the suggested recipes with ``<objective>_mean`` / ``<objective>_std``, then
+            the quantities their constraints speak of (:func:`derived_quantities`).
         worst: the largest constraint deviation over all suggestions (raw units).
         note: the sentence under the table.
         export: the CSV to download: the results template (an empty column per measured
             objective) followed by the predictions.
-        file_name: ``<campaign>_round<next round>.csv``.
+        file_name: ``<campaign>_round<next round>.csv`` (no spaces or odd characters).
         float_columns: the table's float columns.
     """
 
@@ -173,17 +174,44 @@ def suggestions_report(campaign: Campaign) -> SuggestionsReport | None:
     worst = float(campaign.space.violations(suggestions).to_numpy().max())
     template = campaign.results_template()
     export = pd.concat([template, suggestions.drop(columns=campaign.space.names)], axis=1)
+    table = pd.concat([suggestions, derived_quantities(campaign.space, suggestions)], axis=1)
     return SuggestionsReport(
-        table=suggestions,
+        table=table,
         worst=worst,
         note=(
             f"Every suggestion meets every constraint (largest deviation {worst:.1e}). "
             "Columns `_mean`/`_std`: the surrogate's prediction and its uncertainty."
         ),
         export=csv_bytes(export).decode(),
-        file_name=f"{campaign.name}_round{campaign.n_rounds + 1}.csv",
+        file_name=f"{file_stem(campaign.name)}_round{campaign.n_rounds + 1}.csv",
         float_columns=tuple(float_columns(suggestions)),
     )
+
+
+def derived_quantities(space, recipes: pd.DataFrame) -> pd.DataFrame:
+    """The quantities the campaign's rules are written in, per recipe: each ratio window's
+    ratio (``water / (cement+blast_furnace_slag+fly_ash)``) and each mixture's total, so a
+    suggestion can be checked at a glance."""
+    from core.optimize.parts import MixtureConstraint, RatioConstraint
+
+    out = {}
+    for c in space.constraints:
+        if isinstance(c, RatioConstraint):
+            num = recipes[list(c.numerator)].sum(axis=1)
+            den = recipes[list(c.denominator)].sum(axis=1)
+            label = f"{'+'.join(c.numerator)} / ({'+'.join(c.denominator)})"
+            out[label] = (num / den.where(den != 0)).round(4)
+        elif isinstance(c, MixtureConstraint):
+            out[f"total of {'+'.join(c.components)}"] = recipes[list(c.components)].sum(axis=1)
+    return pd.DataFrame(out, index=recipes.index)
+
+
+def file_stem(name: str) -> str:
+    """A campaign name as a file name: letters, digits, ``-`` and ``_`` only."""
+    import re
+
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", name.strip()).strip("_")
+    return stem or "campaign"
 
 
 def results_to_add(

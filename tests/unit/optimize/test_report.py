@@ -139,22 +139,31 @@ def test_suggestions_report(campaign):
         }
     )
     report = rep.suggestions_report(campaign)
-    assert report.table is campaign.suggestions
+    # the suggestions, then the quantities the rules speak of
+    assert list(report.table.columns[:9]) == list(campaign.suggestions.columns)
+    assert report.table["total of a+b+c"].tolist() == pytest.approx([100.0, 100.0005])
+    assert report.table["a / (b)"].tolist() == pytest.approx([1.0, 2.5])
     assert report.worst == pytest.approx(5e-4, rel=1e-6)
     assert report.note.startswith(
         "Every suggestion meets every constraint (largest deviation 5.0e-04)."
     )
     assert report.file_name == "Mix_round1.csv"
-    assert report.float_columns == ("a", "b", "c", "age", "y_mean", "y_std", "z_mean", "z_std")
+    assert report.float_columns[:8] == ("a", "b", "c", "age", "y_mean", "y_std", "z_mean", "z_std")
     export = pd.read_csv(io.StringIO(report.export))
-    assert list(export.columns) == [
-        "a", "b", "c", "age", "kind", "y", "z", "y_mean", "y_std", "z_mean", "z_std"
+    assert list(export.columns) == [  # the columns to fill in first
+        "y", "z", "a", "b", "c", "age", "kind", "y_mean", "y_std", "z_mean", "z_std"
     ]  # fmt: skip
     assert export[["y", "z"]].isna().all().all()  # to be filled in with the measurements
     assert export["z_mean"].tolist() == [60.0, 70.0]
     # the download, filled in, is what add_results takes back
     assert campaign.add_results(export.assign(y=[1.0, 2.0], z=[50.0, 60.0])) == 2
     assert rep.suggestions_report(campaign) is None
+
+
+def test_file_names_have_no_spaces():
+    assert rep.file_stem("Concrete strength (2)") == "Concrete_strength_2"
+    assert rep.file_stem("  ../etc/passwd ") == "etc_passwd"
+    assert rep.file_stem("???") == "campaign"
 
 
 def test_results_to_add_prefers_the_upload_and_names_what_is_missing():
