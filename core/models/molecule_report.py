@@ -104,20 +104,34 @@ class MoleculeReport:
         return self.smiles
 
 
-def properties_table(row: Mapping, names: Sequence[str], units: Mapping[str, str]) -> pd.DataFrame:
+DFT_COLUMN = "QM9 DFT"
+
+
+def properties_table(
+    row: Mapping,
+    names: Sequence[str],
+    units: Mapping[str, str],
+    dft: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
     """One row per property: label, value and ± (1 std) as text, each value to the decimal
     place of its std (:func:`core.properties.format_with_std`), the card unit, the key. A
-    property the predictor withheld (no value for a molecule it could read) says so."""
+    property the predictor withheld (no value for a molecule it could read) says so. When
+    the molecule is itself a QM9 molecule, ``dft`` holds its DFT values and a column
+    :data:`DFT_COLUMN` shows them beside the prediction (same decimals)."""
     records = []
     for name in names:
         value, std = format_with_std(row[name], row[f"{name}_std"])
         if not value and not row.get("error") and "withheld" in str(row.get("domain_message")):
             value, std = "withheld", "see the note above"
         label = registry.QM9[name].label if name in registry.QM9 else name
-        records.append(
-            {"property": label, "value": value, "± (1 std)": std, "unit": units[name], "key": name}
-        )
-    return pd.DataFrame(records, columns=PROPERTY_COLUMNS)
+        record = {"property": label, "value": value, "± (1 std)": std, "unit": units[name]}
+        if dft:
+            reference = dft.get(name)
+            shown = "" if reference is None else format_with_std(reference, row[f"{name}_std"])[0]
+            record[DFT_COLUMN] = shown
+        records.append({**record, "key": name})
+    columns = PROPERTY_COLUMNS[:-1] + ([DFT_COLUMN] if dft else []) + ["key"]
+    return pd.DataFrame(records, columns=columns)
 
 
 def domain_text(row: Mapping) -> str:
@@ -154,8 +168,9 @@ def similarity_note(
             f"{registry.QM9[p].label} {row[p] - best[p]:+.3g} {units[p]}" for p in ("homo", "gap")
         )
         return "ok", (
-            f"This molecule is in QM9's training set (QM9 #{best['qm9_index']}): the first row "
-            f"holds its DFT values. Prediction minus DFT: {errors}."
+            f"This molecule is in QM9's training set (QM9 #{best['qm9_index']}): its DFT values "
+            f"stand beside the prediction and in the first row below. Prediction minus DFT: "
+            f"{errors}."
         )
     text = f"The most similar training molecule has Tanimoto similarity {best['similarity']:.2f} "
     text += "(ECFP4; 1 = same fingerprint)."

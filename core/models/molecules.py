@@ -546,7 +546,7 @@ class MoleculePredictor:
             smiles,
             row,
             p.mol,
-            properties_table(row, self.properties, self.units),
+            properties_table(row, self.properties, self.units, _dft_of_same(table)),
             domain_text=domain_text(row),
             molblock=molblock_3d(p.mol),
             neighbours=table,
@@ -755,6 +755,14 @@ def nearest_training_similarity(smiles: Sequence[str]) -> np.ndarray:
     out = np.full(len(ok), np.nan)
     out[ok] = index.max_similarity(packed[ok])
     return out
+
+
+def _dft_of_same(neighbours: pd.DataFrame | None) -> dict[str, float] | None:
+    """The DFT values of the molecule itself when it is a QM9 training molecule."""
+    if neighbours is None or neighbours.empty or not bool(neighbours["same_molecule"].iloc[0]):
+        return None
+    best = neighbours.iloc[0]
+    return {p: float(best[p]) for p in NEIGHBOUR_COLUMNS if p in best}
 
 
 def _flat_smiles(mol: Chem.Mol | None) -> str:

@@ -30,6 +30,23 @@ def test_properties_table_quotes_each_value_to_its_std():
     ]  # fmt: skip
 
 
+def test_properties_table_shows_the_dft_value_of_a_qm9_molecule_beside_it():
+    row = {"homo": -10.41, "homo_std": 0.12, "mu": 0.05, "mu_std": 0.3}
+    table = mr.properties_table(row, ["homo", "mu"], {"homo": "eV", "mu": "D"}, {"homo": -10.55})
+    assert list(table.columns) == [*mr.PROPERTY_COLUMNS[:-1], mr.DFT_COLUMN, "key"]
+    assert table[mr.DFT_COLUMN].tolist() == ["-10.55", ""]  # to the prediction's decimals
+
+
+def test_a_training_molecule_gets_its_dft_values_in_the_report(predictor, monkeypatch):
+    monkeypatch.setattr(molecules, "training_neighbours", lambda mol, k: _neighbours(1.0, True))
+    report = predictor.report("c1ccncc1")
+    dft = report.properties.set_index("key")[mr.DFT_COLUMN]
+    assert dft["homo"] == "-7.0" or dft["homo"].startswith("-7.0")
+    assert dft["gap"].startswith("6.0") and dft["mu"] == ""
+    monkeypatch.setattr(molecules, "training_neighbours", lambda mol, k: _neighbours(0.6, False))
+    assert mr.DFT_COLUMN not in predictor.report("c1ccncc1").properties.columns
+
+
 def test_domain_text():
     assert mr.domain_text({"domain_message": ""}) == ""
     assert mr.domain_text({"domain_message": "contains S"}) == (
@@ -63,8 +80,9 @@ def test_similarity_note_for_a_training_molecule_gives_prediction_minus_dft():
     level, text = mr.similarity_note(row, _neighbours(1.0, True), CARD, UNITS)
     assert level == "ok"
     assert text == (
-        "This molecule is in QM9's training set (QM9 #25): the first row holds its DFT "
-        "values. Prediction minus DFT: HOMO +0.1 eV, HOMO-LUMO gap +0.25 eV."
+        "This molecule is in QM9's training set (QM9 #25): its DFT values stand beside the "
+        "prediction and in the first row below. Prediction minus DFT: HOMO +0.1 eV, "
+        "HOMO-LUMO gap +0.25 eV."
     )
 
 
