@@ -438,7 +438,8 @@ def plots_section(campaign: Campaign) -> None:
     measured_objs = [o.name for o in campaign.space.measured_objectives]
     with best:
         history = campaign.best_so_far()
-        st.plotly_chart(plots.progress_figure(history), key="progress_chart")
+        units = {o.name: o.unit for o in campaign.space.objectives}
+        st.plotly_chart(plots.progress_figure(history, units), key="progress_chart")
         if len(objs) > 1:
             st.caption(rep.HYPERVOLUME_NOTE)
         st.dataframe(history, hide_index=True)
@@ -446,7 +447,9 @@ def plots_section(campaign: Campaign) -> None:
         if len(objs) < 2:
             st.caption(rep.NO_TRADEOFF_NOTE)
         else:
-            figure = plots.pareto_figure(campaign.measured, objs, campaign.pareto_mask())
+            figure = plots.pareto_figure(
+                campaign.measured, objs, campaign.pareto_mask(), units=units
+            )
             st.plotly_chart(figure, key="pareto_chart")
     with landscape:
         continuous = rep.continuous_names(campaign.space)

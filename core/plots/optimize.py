@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,12 +14,18 @@ from core.plots._style import COLOURS, MUTED, STRONG, diagonal, layout
 HYPERVOLUME = "hypervolume"
 
 
-def progress_figure(history: pd.DataFrame) -> go.Figure:
+def _titled(name: str, units: Mapping[str, str] | None) -> str:
+    unit = (units or {}).get(name, "")
+    return f"{name} ({unit})" if unit else name
+
+
+def progress_figure(history: pd.DataFrame, units: Mapping[str, str] | None = None) -> go.Figure:
     """Best so far per round (one objective) or the dominated hypervolume (several).
 
     ``history`` is :meth:`core.optimize.Campaign.best_so_far`: ``round``, ``experiments``,
     a column per objective and, with several objectives, ``hypervolume`` (a fraction of
-    the box between the worst and the best measured value of every objective)."""
+    the box between the worst and the best measured value of every objective). ``units``:
+    objective name -> unit, for the axis title."""
     several = HYPERVOLUME in history.columns
     value = (
         HYPERVOLUME
@@ -39,7 +45,9 @@ def progress_figure(history: pd.DataFrame) -> go.Figure:
     )
     fig.update_xaxes(title="experiments so far")
     fig.update_yaxes(
-        title="hypervolume (fraction of the worst-to-best box)" if several else value,
+        title="hypervolume (fraction of the worst-to-best box)"
+        if several
+        else _titled(value, {f"best {k}": u for k, u in (units or {}).items()}),
         rangemode="tozero" if several else "normal",
     )
     return layout(fig, height=320)
@@ -50,9 +58,11 @@ def pareto_figure(
     objectives: Sequence[str],
     pareto: np.ndarray,
     round_col: str = "round",
+    units: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """Measured recipes in objective space, Pareto-optimal ones in the strong colour: a 2-D
-    scatter for two objectives, ``scatter_3d`` for three (more: the first three)."""
+    scatter for two objectives, ``scatter_3d`` for three (more: the first three); axes
+    titled with ``units`` (objective name -> unit)."""
     objs = list(objectives)[:3]
     mask = np.asarray(pareto, dtype=bool)
     fig = go.Figure()
@@ -83,11 +93,15 @@ def pareto_figure(
             )
     if len(objs) == 3:
         fig.update_layout(
-            scene={"xaxis_title": objs[0], "yaxis_title": objs[1], "zaxis_title": objs[2]}
+            scene={
+                "xaxis_title": _titled(objs[0], units),
+                "yaxis_title": _titled(objs[1], units),
+                "zaxis_title": _titled(objs[2], units),
+            }
         )
         return layout(fig, height=520)
-    fig.update_xaxes(title=objs[0])
-    fig.update_yaxes(title=objs[1])
+    fig.update_xaxes(title=_titled(objs[0], units))
+    fig.update_yaxes(title=_titled(objs[1], units))
     return layout(fig, height=380)
 
 

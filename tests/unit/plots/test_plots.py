@@ -58,8 +58,9 @@ def test_pareto_figure_is_3d_for_three_objectives_and_marks_the_front():
     assert all(isinstance(t, go.Scatter3d) for t in fig.data)
     front = next(t for t in fig.data if t.name == "Pareto-optimal")
     assert len(front.x) == 4
-    fig2 = opt_plots.pareto_figure(measured, ["a", "b"], mask, "round")
+    fig2 = opt_plots.pareto_figure(measured, ["a", "b"], mask, "round", units={"a": "MPa"})
     assert all(isinstance(t, go.Scatter) for t in fig2.data)
+    assert fig2.layout.xaxis.title.text == "a (MPa)" and fig2.layout.yaxis.title.text == "b"
 
 
 def test_progress_figure_shows_hypervolume_for_several_objectives():
@@ -69,8 +70,9 @@ def test_progress_figure_shows_hypervolume_for_several_objectives():
     fig = opt_plots.progress_figure(history)
     assert list(fig.data[0].y) == [0.3, 0.5]
     assert "hypervolume" in fig.layout.yaxis.title.text
-    single = opt_plots.progress_figure(history.drop(columns="hypervolume"))
+    single = opt_plots.progress_figure(history.drop(columns="hypervolume"), {"a": "MPa"})
     assert list(single.data[0].y) == [1, 2]
+    assert single.layout.yaxis.title.text == "best a (MPa)"
 
 
 def test_prediction_map_fades_infeasible_cells():
