@@ -5,7 +5,7 @@ from core.chem.molecules import embed_conformer, parse_smiles
 from core.models.molecules import domain_warnings
 
 
-@pytest.mark.parametrize("smiles", ["CCO", "c1ccncc1", "OCC(F)(F)F", "C1=CC2CC1C=C2"])
+@pytest.mark.parametrize("smiles", ["CCO", "CCC", "c1ccncc1", "OCC(F)(F)F", "C1=CC2CC1C=C2"])
 def test_qm9_like_molecules_are_in_domain(smiles):
     assert domain_warnings(parse_smiles(smiles)) == []
 
@@ -18,6 +18,8 @@ def test_qm9_like_molecules_are_in_domain(smiles):
         ("CC(=O)Oc1ccccc1C(=O)O", "13 heavy atoms"),
         ("C[NH3+]", "net charge +1"),
         ("C[CH2]", "unpaired electron"),
+        ("C", "1 heavy atom: QM9 holds only a handful"),
+        ("CC", "2 heavy atoms: QM9 holds only a handful"),
     ],
 )
 def test_out_of_domain_molecules_say_why(smiles, fragment):
