@@ -29,6 +29,8 @@ from core.plots import optimize as plots
 CAMPAIGN = "recipe_campaign"  # the open Campaign
 NOTICE = "recipe_notice"
 PENDING_DELETE = "recipe_pending_delete"  # the saved campaign a Delete click asks about
+PANEL = "recipe_panel"  # open/closed state of the "Open or create" panel, kept across runs
+FOLD_PANEL = "recipe_fold_panel"  # a campaign was just opened: fold the panel
 ROUND_JOB = "recipe_round_job"  # the Job of the round running in the background
 
 
@@ -57,6 +59,8 @@ def set_notice(campaign: Campaign, text: str) -> None:
 def open_campaign(campaign: Campaign, notice: str) -> None:
     st.session_state[CAMPAIGN] = campaign
     set_notice(campaign, notice)
+    st.session_state[FOLD_PANEL] = True  # the panel folds once, now
+    st.rerun()
 
 
 def autosaved(campaign: Campaign) -> str:
@@ -481,7 +485,11 @@ except StoreUnavailableError as err:  # the page works on; campaigns cannot be s
     store = None
     st.error(str(err), icon=":material/database:")
 
-with st.expander("Open or create a campaign", expanded=st.session_state[CAMPAIGN] is None):
+st.session_state.setdefault(PANEL, st.session_state[CAMPAIGN] is None)
+if st.session_state.pop(FOLD_PANEL, False):
+    st.session_state[PANEL] = False
+# state kept on the server (key + on_change): it no longer folds up on every rerun
+with st.expander("Open or create a campaign", key=PANEL, on_change="rerun"):
     saved, builtin, upload = st.tabs(["Saved", "Built-in", "Upload CSV"])
     with saved:
         if store is not None:

@@ -160,7 +160,7 @@ def main() -> None:
             lat = sorted(lat)
             p90 = lat[min(len(lat) - 1, int(round(0.9 * (len(lat) - 1))))]
             row = (
-                f"| {name} | {n} | {statistics.median(lat):.1f} | {p90:.1f} | {lat[-1]:.1f} | "
+                f"| {name} | {n} | {statistics.median(lat):.2f} | {p90:.2f} | {lat[-1]:.2f} | "
                 f"{ratio:.1f}x |"
             )
             print(row, flush=True)

@@ -60,9 +60,13 @@ def test_create_suggest_save_and_reopen_after_restart(database):
     assert texts(at.header) == ["Concrete strength"]
     created = [t for t in texts(at.success) if t.startswith("Created")]
     assert created, texts(at.success)
+    # the panel folds once the campaign is open, then keeps whatever the user chose
+    assert at.session_state["recipe_panel"] is False
+    at.session_state["recipe_panel"] = True  # the user opens it again
     at.number_input(key="q").set_value(4)
     at.button(key="suggest").click()
     finish_round(run(at))
+    assert at.session_state["recipe_panel"] is True  # not folded by the reruns
     assert not at.error, texts(at.error)
     # the notice is about the state before the click: it goes in the run that suggests
     assert not set(created) & set(texts(at.success))
