@@ -104,7 +104,8 @@ def describe_device(device: torch.device) -> str:
     if device.type == "mps":
         return f"Apple MPS (Metal GPU), {version}"
     if device.type == "cpu":
-        return f"CPU ({torch.get_num_threads()} threads), {version}"
+        n = torch.get_num_threads()
+        return f"CPU ({n} thread{'' if n == 1 else 's'}), {version}"
     return f"{device}, {version}"
 
 

@@ -55,5 +55,8 @@ def test_design_then_open_a_candidate_on_the_glass_page(page, server_url) -> Non
     expect(main.get_by_label("…or paste a composition")).to_have_value(
         "SiO2 56.5, B2O3 17.2, Na2O 15.6, K2O 6.7, CaO 4"
     )
+    # and it predicts that glass (the metrics drawn, the spinner gone)
+    expect(main.get_by_test_id("stMetric").first).to_be_visible(timeout=TIMEOUT_MS)
+    settled(page)
     page.screenshot(path=str(SCREENSHOTS / "glass_design_link.png"), full_page=True)
     assert not page.get_by_test_id("stException").count()

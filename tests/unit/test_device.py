@@ -92,7 +92,8 @@ def test_any_text_gives_a_device_or_invalid_input(text):
 
 def test_describe_cpu():
     label = describe_device(torch.device("cpu"))
-    assert label.startswith(f"CPU ({torch.get_num_threads()} threads)")
+    n = torch.get_num_threads()
+    assert label.startswith(f"CPU ({n} thread{'' if n == 1 else 's'})")
     assert f"torch {torch.__version__.split('+')[0]}" in label
 
 
