@@ -73,6 +73,7 @@ def run_seed(seed: int, oracle, rounds: int, q: int, n_init: int, overrides: dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds from this one on")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--q", type=int, default=4)
     parser.add_argument("--initial", type=int, default=10)
@@ -88,7 +89,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     runs_file = RESULTS / "optimization_pareto_runs.jsonl"
     protocol = {"rounds": args.rounds, "q": args.q, "initial": args.initial}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         run = run_seed(seed, oracle, args.rounds, args.q, args.initial, overrides)
         record = {"label": args.label, "settings": overrides, "commit": git_version()}
         with open(runs_file, "a") as fh:
