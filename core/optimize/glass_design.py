@@ -221,21 +221,6 @@ def _known(prop: str) -> None:
         )
 
 
-def _space(request: GlassDesignRequest):
-    from core.optimize.parts import ContinuousVariable, MixtureConstraint, Objective
-    from core.optimize.search_space import SearchSpace
-
-    variables = tuple(
-        ContinuousVariable(o, float(lo), float(hi), "mol fraction")
-        for o, (lo, hi) in request.oxides.items()
-    )
-    return SearchSpace(
-        variables,
-        (Objective("score"),),
-        (MixtureConstraint(tuple(request.oxides), 1.0),),
-    )
-
-
 def project(y: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Each row of ``y`` moved the least (Euclidean) onto ``{x: sum(x) = 1, lo <= x <= hi}``:
     ``x = clip(y - t, lo, hi)`` with the shift ``t`` that makes the row sum to 1 (the sum
@@ -309,10 +294,10 @@ def design_glasses(
     progress = progress or Progress()
     cpu0 = time.process_time()
     predictor = predictor or _glass_predictor()
-    space = _space(request)
     names = list(request.oxides)
     scales = np.array([properties.GLASS[p].scale for p in DESIGN_PROPERTIES])
-    lo, hi = space.bounds()
+    lo = np.array([float(request.oxides[n][0]) for n in names])
+    hi = np.array([float(request.oxides[n][1]) for n in names])
     rng = np.random.default_rng(request.seed)
 
     def evaluate(x: np.ndarray, corrected: bool):
