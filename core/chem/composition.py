@@ -471,6 +471,78 @@ def parse_composition(
     return _ordered({f: x for f, x in amounts.items() if x > 0})
 
 
+def parse_composition_rows(
+    amounts, formulas: list[str], basis: str = "mol"
+) -> list[dict[str, float] | InvalidInputError]:
+    """Each row of a table with one amount column per formula, as :func:`parse_composition`
+    reads ``{formula: amount}`` of the row's non-zero, non-blank cells (the same fractions,
+    or the same error for that row), at table speed.
+
+    ``amounts``: a 2-D array-like (rows x ``formulas``), e.g. ``frame[formulas]``. Rows of
+    plain non-negative numbers take a vectorised check; any other row (text, negative,
+    absurd amounts, two spellings of one compound) goes through :func:`parse_composition`
+    itself, so its message is that function's.
+    """
+    import numpy as np
+    import pandas as pd
+
+    basis = _basis(basis)
+    table = pd.DataFrame(amounts)
+    n = len(table)
+    fast = np.zeros(n, dtype=bool)
+    values = np.zeros((n, len(formulas)))
+    names: list[str] | None = None
+    wt = False
+    try:
+        names = [_normalise_formula(str(f)) for f in formulas]
+        atoms = [tuple(sorted(parse_formula(f).items())) for f in names]
+        wt = basis == "wt"
+    except InvalidInputError:
+        names = None
+    numeric = all(
+        pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])
+        for c in table.columns
+    )
+    if names is not None and numeric and len(set(atoms)) == len(atoms):
+        values = table.to_numpy(dtype=np.float64, na_value=np.nan)
+        values = np.where(np.isnan(values), 0.0, values)  # blank cells: not entered
+        nonzero = (values != 0).sum(axis=1)
+        fast = (
+            np.isfinite(values).all(axis=1)
+            & (values >= 0).all(axis=1)
+            & (values <= MAX_AMOUNT).all(axis=1)
+            & (nonzero > 0)
+            & (nonzero <= MAX_COMPONENTS)
+        )
+    out: list[dict[str, float] | InvalidInputError] = []
+    cells = table.itertuples(index=False, name=None)
+    for i, row in enumerate(cells):
+        if fast[i]:
+            x = values[i]
+            keep = np.flatnonzero(x)
+            amounts_i = {names[j]: float(x[j]) for j in keep}
+            if wt:
+                amounts_i = {f: w / molar_mass(f) for f, w in amounts_i.items()}
+            out.append(_ordered(amounts_i))
+            continue
+        entry = {str(f): v for f, v in zip(formulas, row, strict=True) if not _zero_or_blank(v)}
+        try:
+            out.append(parse_composition(entry, basis))
+        except InvalidInputError as err:
+            out.append(err)
+    return out
+
+
+def _zero_or_blank(value: object) -> bool:
+    """An empty or zero table cell: the component is not in that row."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return float(value) == 0 or value != value
+    except (TypeError, ValueError):
+        return False
+
+
 def entered_total(composition: object, basis: str = "mol") -> float:
     """The sum of the amounts as entered, before normalising (``"SiO2 120, Na2O 30"`` ->
     150), for saying that they were scaled. Reads the entries as :func:`parse_composition`

@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from rdkit import Chem, rdBase
@@ -251,6 +252,7 @@ def embed_conformers(
     threads: int | None = None,
     hold_seconds: float = 0.2,
     max_extra_seconds: float = 2.0,
+    budget: EmbedBudget | None = None,
 ) -> list[Chem.Mol | InvalidInputError]:
     """:func:`embed_conformer` for many molecules on ``threads`` threads (default: the
     usable CPUs); identical coordinates, in input order, a molecule that cannot be
@@ -264,6 +266,7 @@ def embed_conformers(
         threads=threads,
         hold_seconds=hold_seconds,
         max_extra_seconds=max_extra_seconds,
+        budget=budget,
     ):
         out[i] = result
     return out  # type: ignore[return-value]
@@ -277,6 +280,7 @@ def iter_embedded(
     threads: int | None = None,
     hold_seconds: float = 0.2,
     max_extra_seconds: float = 2.0,
+    budget: EmbedBudget | None = None,
 ) -> Iterator[tuple[int, Chem.Mol | InvalidInputError]]:
     """``(index, molecule with its conformer or InvalidInputError)`` for every molecule,
     in the order they finish, so a caller can use the first ones while the rest embed.
@@ -297,7 +301,7 @@ def iter_embedded(
 
     def one(i: int) -> tuple[int, Chem.Mol | InvalidInputError]:
         try:
-            return i, _embed(mols[i], seed, optimize)
+            return i, _embed(mols[i], seed, optimize, budget)
         except InvalidInputError as err:
             return i, err
 
@@ -330,17 +334,47 @@ def iter_embedded(
             yield from finished_here
 
 
-def _embed(mol: Chem.Mol, seed: int, optimize: bool) -> Chem.Mol:
-    """embed_conformer without the lock: the caller holds ``_quiet_rdkit()``."""
+@dataclass(frozen=True)
+class EmbedBudget:
+    """A per-molecule cap on conformer generation for batch screening: at most
+    ``attempts`` ETKDG attempts (then as many from random coordinates) and ``mmff_iters``
+    force-field iterations. A molecule within it gets exactly the coordinates of the full
+    recipe (same seed, same attempts, a converged optimisation); one it cuts is marked
+    ``etkdg-budget`` (see :data:`CONFORMER_KINDS`).
+
+    The default caps only the attempts (RDKit's own limit grows with the molecule, and a
+    molecule ETKDG cannot embed spends all of them): fewer force-field iterations save
+    little on drug-like molecules and leave a fifth of them unconverged at 200
+    (``benchmarks/results/conformer_budget_table.txt``)."""
+
+    attempts: int = 5
+    mmff_iters: int = 2000
+
+
+# How a molecule's coordinates were made (the ``_conformer`` property of an embedded
+# molecule, the ``conformer`` column of a prediction): the full ETKDG + force-field recipe;
+# cut by an EmbedBudget (ETKDG out of attempts, then random coordinates, or an optimisation
+# stopped before converging); ETKDG failed and random starting coordinates were used; the
+# coordinates came with the input file.
+CONFORMER_KINDS = ("etkdg", "etkdg-budget", "random-coords", "given")
+
+
+def _embed(mol: Chem.Mol, seed: int, optimize: bool, budget: EmbedBudget | None = None) -> Chem.Mol:
+    """embed_conformer without the lock: the caller holds ``_quiet_rdkit()``. The result's
+    ``_conformer`` property says how its coordinates were made (:data:`CONFORMER_KINDS`)."""
     molh = Chem.AddHs(Chem.Mol(mol))
     molh.RemoveAllConformers()
     params = AllChem.ETKDGv3()
     params.randomSeed = seed
     params.numThreads = 1  # one thread keeps the result reproducible
+    if budget is not None:
+        params.maxIterations = budget.attempts
+    kind = "etkdg"
     conf_id = AllChem.EmbedMolecule(molh, params) if molh.GetNumAtoms() else -1
     if conf_id < 0 and molh.GetNumAtoms():
         params.useRandomCoords = True
         conf_id = AllChem.EmbedMolecule(molh, params)
+        kind = "random-coords" if budget is None else "etkdg-budget"
     if conf_id < 0:
         smiles = Chem.MolToSmiles(mol) if mol.GetNumAtoms() else "(empty molecule)"
         raise InvalidInputError(
@@ -352,10 +386,15 @@ def _embed(mol: Chem.Mol, seed: int, optimize: bool) -> Chem.Mol:
             entry=smiles,
         )
     if optimize:
+        iters = 2000 if budget is None else budget.mmff_iters
+        not_converged = 0
         if AllChem.MMFFHasAllMoleculeParams(molh):
-            AllChem.MMFFOptimizeMolecule(molh, mmffVariant="MMFF94", maxIters=2000)
+            not_converged = AllChem.MMFFOptimizeMolecule(molh, mmffVariant="MMFF94", maxIters=iters)
         elif AllChem.UFFHasAllMoleculeParams(molh):
-            AllChem.UFFOptimizeMolecule(molh, maxIters=2000)
+            not_converged = AllChem.UFFOptimizeMolecule(molh, maxIters=iters)
+        if not_converged == 1 and budget is not None:
+            kind = "etkdg-budget"
+    molh.SetProp("_conformer", kind)
     return molh
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from core import config, properties
-from core.chem.composition import parse_composition
+from core.chem.composition import parse_composition, parse_composition_rows
 from core.data import sciglass as sciglass_data
 from core.exceptions import DataNotAvailableError, InvalidInputError, ModelNotAvailableError
 from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
@@ -229,15 +229,20 @@ class GlassPredictor:
         """
         if isinstance(compositions, str | Mapping):
             compositions = [compositions]
-        parsed: list[dict[str, float] | None] = []
-        errors: list[str] = []
+        parsed: list[dict[str, float] | InvalidInputError] = []
         for comp in compositions:
             try:
                 parsed.append(parse_composition(comp, basis))
-                errors.append("")
             except InvalidInputError as err:
-                parsed.append(None)
-                errors.append(str(err))
+                parsed.append(err)
+        return self._predict_parsed(parsed)
+
+    def _predict_parsed(
+        self, parsed: Sequence[dict[str, float] | InvalidInputError]
+    ) -> pd.DataFrame:
+        """:meth:`predict`'s table from compositions already read (or their errors)."""
+        errors = [str(p) if isinstance(p, InvalidInputError) else "" for p in parsed]
+        parsed = [None if isinstance(p, InvalidInputError) else p for p in parsed]
         ok = [i for i, p in enumerate(parsed) if p is not None]
         columns = [
             "composition",
@@ -253,7 +258,7 @@ class GlassPredictor:
             "domain_message",
             "error",
         ]
-        frame = pd.DataFrame(index=range(len(compositions)), columns=columns)
+        frame = pd.DataFrame(index=range(len(parsed)), columns=columns)
         frame["error"] = errors
         frame["in_domain"] = False
         frame["composition"] = [
@@ -427,12 +432,12 @@ class GlassPredictor:
                     "named by its formula (SiO2, Na2O, ...)",
                     fix="rename the columns, e.g. 'SiO2', 'Na2O', 'CaO'",
                 )
-            comps = [
-                {str(c): v for c, v in zip(formula_cols, row, strict=True) if not _zero_or_blank(v)}
-                for row in table[formula_cols].itertuples(index=False, name=None)
-            ]
             keep = [c for c in table.columns if c not in formula_cols]
-        result = self.predict(comps, basis)
+        if text_col is not None:
+            result = self.predict(comps, basis)
+        else:
+            amounts = table[formula_cols]
+            result = self._predict_parsed(parse_composition_rows(amounts, formula_cols, basis))
         # the user's own columns come first; one the prediction also has (a measured Tg,
         # an 'error' column) is kept as '<name> (yours)' beside nothing else of its name
         own = table[keep].reset_index(drop=True)
@@ -467,13 +472,17 @@ class GlassPredictor:
         dist = self._knn.nearest_distance(
             [{self._knn_vocab.get(f, -1): x for f, x in c.items()} for c in compositions]
         )
+        oxide: dict[str, bool] = {}  # per formula, asked once per call
         for comp, d in zip(compositions, dist, strict=True):
             rare = {
                 f: self.compound_counts.get(f, 0)
                 for f in comp
                 if self.compound_counts.get(f, 0) < self.rare_threshold
             }
-            non_oxide = [f for f in comp if not is_oxide_compound(f)]
+            for f in comp:
+                if f not in oxide:
+                    oxide[f] = is_oxide_compound(f)
+            non_oxide = [f for f in comp if not oxide[f]]
             share = float(sum(comp[f] for f in rare))
             messages = []
             if rare:
@@ -564,80 +573,116 @@ def _is_component_column(name: object) -> bool:
     return True
 
 
-def _zero_or_blank(value: object) -> bool:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return True
-    try:
-        return float(value) == 0 or value != value
-    except (TypeError, ValueError):
-        return False
-
-
 class SparseCompositions:
-    """Mole-fraction vectors in CSR form with nearest-neighbour search in mol%-moved
-    distance d(x, y) = ½ Σ|x_i - y_i| (0: identical, 1: nothing in common)."""
+    """Mole-fraction vectors in CSR form with exact nearest-neighbour search in mol%-moved
+    distance d(x, y) = ½ Σ|x_i - y_i| (0: identical, 1: nothing in common).
+
+    For a query whose components lie in a set S, the distance to a row b is
+    ½ (Σ_{i in S} |x_i - b_i| + (Σ_i b_i - Σ_{i in S} b_i) + u), u the query's share of
+    components the index does not know: an L1 distance in |S| + 1 dimensions (b's part outside
+    S as one coordinate, 0 for the query). Batches whose components span at most
+    :attr:`TREE_DIMS` compounds (a composition grid, a formulator's library) are answered by a
+    KD-tree (``scipy.spatial.cKDTree``, p=1) over that projection, built once per S and kept;
+    other queries by an exact scan of every row. Ties go to the lower row, so the answer does
+    not depend on the batch or the path."""
 
     MEMO_K = 16  # neighbours computed per query and kept for the next call on the same ones
+    TREE_DIMS = 12  # most compounds a KD-tree projection spans
+    TREE_MIN_QUERIES = 64  # fewer queries than this are scanned unless a tree is kept
+    TREE_MARGIN = 4  # neighbours fetched beyond k to see ties at the k-th
+    TREES_KEPT = 4
+    DECIMALS = 9  # distances equal to this many decimals are ties
 
     def __init__(self, indptr, indices, data, n_columns: int) -> None:
         from scipy.sparse import csr_matrix
 
         self.matrix = csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, n_columns))
-        self.sq_norm = np.asarray(self.matrix.multiply(self.matrix).sum(axis=1)).ravel()
+        self._csc = self.matrix.tocsc()
+        self.row_sum = np.asarray(self.matrix.astype(np.float64).sum(axis=1)).ravel()
+        self._trees: dict[tuple[int, ...], object] = {}
 
-    def nearest(
-        self,
-        queries: Sequence[Mapping[int, float]],
-        k: int = 1,
-        candidates: int = 64,
-        block: int = 256,
-    ):
-        """(distances (Q, k), rows (Q, k)); query keys are columns, -1 = not in the index.
+    def _projection(self, cols: tuple[int, ...]) -> np.ndarray:
+        """(rows, len(cols) + 1): each row's amounts of ``cols``, then the rest of it."""
+        inside = self._csc[:, list(cols)].toarray().astype(np.float64)
+        rest = np.clip(self.row_sum - inside.sum(axis=1), 0.0, None)
+        return np.hstack([inside, rest[:, None]])
 
-        The ``candidates`` closest rows in Euclidean distance (one sparse-dense product per
-        ``block`` queries) are ranked by the exact moved-mol% distance; ties go to the lower
-        row, so the answer does not depend on how the queries are batched."""
+    def _tree(self, cols: tuple[int, ...]):
+        from scipy.spatial import cKDTree
+
+        tree = self._trees.pop(cols, None)
+        if tree is None:
+            tree = cKDTree(self._projection(cols))
+            while len(self._trees) >= self.TREES_KEPT:
+                self._trees.pop(next(iter(self._trees)))
+        self._trees[cols] = tree  # most recently used last
+        return tree
+
+    def _scan(self, cols: tuple[int, ...], points: np.ndarray, unknown: np.ndarray, k: int):
+        """Exact search over every row (ties at the k-th included, then broken by row)."""
+        proj = self._projection(cols)
+        dists = np.empty((len(points), k))
+        rows = np.empty((len(points), k), dtype=np.int64)
+        for j, (x, u) in enumerate(zip(points, unknown, strict=True)):
+            d = np.round(0.5 * (np.abs(proj - x).sum(axis=1) + u), self.DECIMALS)
+            kth = d[np.argpartition(d, k - 1)[k - 1]]
+            cand = np.flatnonzero(d <= kth)
+            order = cand[np.lexsort((cand, d[cand]))][:k]
+            dists[j], rows[j] = d[order], order
+        return dists, rows
+
+    def _search(self, cols: tuple[int, ...], points, unknown, k: int, use_tree: bool):
+        n_rows = self.matrix.shape[0]
+        kk = min(k + self.TREE_MARGIN, n_rows)
+        if not use_tree or kk <= k:
+            return self._scan(cols, points, unknown, k)
+        d, idx = self._tree(cols).query(points, k=kk, p=1)
+        d = np.round(0.5 * (d + unknown[:, None]), self.DECIMALS)
+        order = np.lexsort((idx, d), axis=-1)
+        d, idx = np.take_along_axis(d, order, -1), np.take_along_axis(idx, order, -1)
+        dists, rows = d[:, :k].copy(), idx[:, :k].copy()
+        # rows whose k-th distance is shared beyond what the tree returned: scan them
+        spill = np.flatnonzero(d[:, -1] <= d[:, k - 1])
+        if len(spill):
+            dists[spill], rows[spill] = self._scan(cols, points[spill], unknown[spill], k)
+        return dists, rows
+
+    def nearest(self, queries: Sequence[Mapping[int, float]], k: int = 1):
+        """(distances (Q, k), rows (Q, k)); query keys are columns, -1 = not in the index."""
         key = tuple(tuple(sorted(q.items())) for q in queries)
         memo = getattr(self, "_memo", None)
-        if memo is not None and memo[0] == (key, candidates) and memo[1] >= k:
+        if memo is not None and memo[0] == key and memo[1] >= k:
             # the same queries again (a prediction asks for the correction's neighbours,
             # then for the domain's nearest distance)
             return memo[2][:, :k], memo[3][:, :k]
-        k_asked, k = k, max(k, self.MEMO_K)
-        n_rows, n_cols = self.matrix.shape
-        Q = len(queries)
-        vecs = np.zeros((Q, n_cols), dtype=np.float32)
-        unknown = np.zeros(Q)
-        for i, q in enumerate(queries):
-            for c, x in q.items():
-                if c >= 0:
-                    vecs[i, c] += x
-                else:
-                    unknown[i] += x
-        n_cand = min(max(candidates, k), n_rows)
-        dists = np.empty((Q, min(k, n_cand)))
-        rows = np.empty((Q, min(k, n_cand)), dtype=np.int64)
-        for s in range(0, Q, block):
-            v = vecs[s : s + block]
-            # squared Euclidean prefilter, (rows, b) so nothing is transposed; torch's top-k
-            # is about 2.5x numpy's argpartition here
-            sq = np.asarray(self.matrix @ v.T)
-            sq *= -2
-            sq += self.sq_norm[:, None]
-            sq += (v * v).sum(axis=1)[None, :]
-            cand = (
-                torch.from_numpy(sq)
-                .topk(n_cand, dim=0, largest=False, sorted=False)
-                .indices.numpy()
-                .T
+        k_asked = k
+        k = min(max(k, self.MEMO_K), self.matrix.shape[0])
+        n = len(queries)
+        dists, rows = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
+        unknown = np.array([sum(x for c, x in q.items() if c < 0) for q in queries], float)
+        supports = [tuple(sorted(c for c, x in q.items() if c >= 0 and x)) for q in queries]
+        union = tuple(sorted(set().union(*supports))) if supports else ()
+        if len(union) <= self.TREE_DIMS:
+            groups = {union: np.arange(n)}
+        else:
+            by_support: dict[tuple[int, ...], list[int]] = {}
+            for i, s in enumerate(supports):
+                by_support.setdefault(s, []).append(i)
+            groups = {s: np.asarray(i) for s, i in by_support.items()}
+        for cols, members in groups.items():
+            points = np.zeros((len(members), len(cols) + 1))
+            where = {c: j for j, c in enumerate(cols)}
+            for r, i in enumerate(members):
+                for c, x in queries[i].items():
+                    if c >= 0 and x:
+                        points[r, where[c]] += x
+            use_tree = len(cols) <= self.TREE_DIMS and (
+                len(members) >= self.TREE_MIN_QUERIES or cols in self._trees
             )
-            sub = self.matrix[cand.ravel()].toarray().reshape(len(v), n_cand, n_cols)
-            d = 0.5 * (np.abs(sub - v[:, None, :]).sum(axis=2) + unknown[s : s + block, None])
-            for j in range(len(v)):
-                order = np.lexsort((cand[j], d[j]))[:k]
-                dists[s + j] = d[j, order]
-                rows[s + j] = cand[j, order]
-        self._memo = ((key, candidates), k, dists, rows)
+            dists[members], rows[members] = self._search(
+                cols, points, unknown[members], k, use_tree
+            )
+        self._memo = (key, k, dists, rows)
         return dists[:, :k_asked], rows[:, :k_asked]
 
     def nearest_distance(self, queries: Sequence[Mapping[int, float]]) -> np.ndarray:

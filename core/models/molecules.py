@@ -34,6 +34,7 @@ from rdkit import Chem
 from safetensors.torch import load_file
 
 from core import config
+from core.chem.molecules import EmbedBudget
 from core.exceptions import InvalidInputError, ModelNotAvailableError
 from core.featurizers.molecules import (
     CONFORMER_SEED,
@@ -48,7 +49,13 @@ from core.models.molecule_report import (
     properties_table,
     similarity_note,
 )
-from core.nn.painn import PaiNN, PaiNNConfig, inference_batch_size
+from core.nn.painn import (
+    CPU_PASS_ATOM_PAIRS,
+    PaiNN,
+    PaiNNConfig,
+    inference_batch_size,
+    inference_passes,
+)
 from core.properties import QM9 as QM9_PROPERTIES
 from core.properties import format_with_std  # noqa: F401 - re-exported for the page
 from core.uncertainty import apply_std_model
@@ -128,6 +135,7 @@ class PreparedSmiles:
     warnings: list[str]
     error: str
     mol: Chem.Mol | None = None
+    conformer: str = ""  # how the coordinates were made (core.chem.molecules.CONFORMER_KINDS)
 
 
 def prepare_smiles(smiles: str) -> PreparedSmiles:
@@ -136,20 +144,23 @@ def prepare_smiles(smiles: str) -> PreparedSmiles:
     return prepare_smiles_batch([smiles], threads=1)[0]
 
 
-def prepare_smiles_batch(smiles: list[str], threads: int | None = None) -> list[PreparedSmiles]:
+def prepare_smiles_batch(
+    smiles: list[str], threads: int | None = None, budget: EmbedBudget | None = None
+) -> list[PreparedSmiles]:
     """:func:`prepare_smiles` over a list: parsing in this thread, conformer embedding
     (most of the time) on ``threads`` threads; same results as one by one."""
     out: list[PreparedSmiles | None] = [None] * len(smiles)
-    for i, prepared in iter_prepared_smiles(smiles, threads):
+    for i, prepared in iter_prepared_smiles(smiles, threads, budget):
         out[i] = prepared
     return out  # type: ignore[return-value]
 
 
 def iter_prepared_smiles(
-    smiles: list[str], threads: int | None = None
+    smiles: list[str], threads: int | None = None, budget: EmbedBudget | None = None
 ) -> Iterator[tuple[int, PreparedSmiles]]:
     """``(index, PreparedSmiles)`` for every input, those that fail to parse first, then
-    the others as their conformers are ready (:func:`core.chem.molecules.iter_embedded`)."""
+    the others as their conformers are ready (:func:`core.chem.molecules.iter_embedded`;
+    ``budget``: capped embedding, see :class:`core.chem.molecules.EmbedBudget`)."""
     from core.chem.molecules import canonical_smiles, iter_embedded, parse_smiles
 
     parsed: list[tuple[int, Chem.Mol]] = []
@@ -167,7 +178,7 @@ def iter_prepared_smiles(
         except InvalidInputError as err:
             yield i, PreparedSmiles(None, "", [], str(err))
     mols = [m for _, m in parsed]
-    for j, mol_h in iter_embedded(mols, seed=CONFORMER_SEED, threads=threads):
+    for j, mol_h in iter_embedded(mols, seed=CONFORMER_SEED, threads=threads, budget=budget):
         i, mol = parsed[j]
         if isinstance(mol_h, InvalidInputError):
             yield i, PreparedSmiles(None, "", [], str(mol_h))
@@ -175,7 +186,12 @@ def iter_prepared_smiles(
             yield (
                 i,
                 PreparedSmiles(
-                    geometry_from_mol(mol_h), canonical_smiles(mol), domain_warnings(mol), "", mol_h
+                    geometry_from_mol(mol_h),
+                    canonical_smiles(mol),
+                    domain_warnings(mol),
+                    "",
+                    mol_h,
+                    mol_h.GetProp("_conformer"),
                 ),
             )
 
@@ -291,6 +307,7 @@ class MoleculePredictor:
                 warnings,
                 "",
                 mol_h,
+                "given",
             )
         )
 
@@ -315,13 +332,17 @@ class MoleculePredictor:
         self,
         smiles: Sequence[str],
         progress: Callable[[int, int], None] | None = None,
+        budget: EmbedBudget | None = None,
     ) -> pd.DataFrame:
         """One row per input: input, smiles (canonical), a column per property in card
-        units, ``<prop>_std``, ``in_domain``, ``domain_message``, ``error``.
+        units, ``<prop>_std``, ``in_domain``, ``domain_message``, ``conformer`` (how the
+        coordinates were made: :data:`core.chem.molecules.CONFORMER_KINDS`), ``error``.
+        ``budget``: cap each molecule's conformer generation (batch screening; see
+        :class:`core.chem.molecules.EmbedBudget`).
 
         Conformers are embedded on all usable CPUs (``MDS_WORKERS``) in a background
         thread, and the network runs on the molecules whose conformers are ready, in passes
-        of :func:`core.nn.painn.inference_batch_size`, while the rest embed. Results are
+        of :func:`core.nn.painn.inference_passes`' size, while the rest embed. Results are
         identical to predicting one molecule at a time (embedding is seeded per molecule;
         the network's float32 sums agree to rounding). On a CPU the network then runs on
         one thread, as the embedding threads already use the others. A single string is one
@@ -329,15 +350,17 @@ class MoleculePredictor:
         """
         smiles = [smiles] if isinstance(smiles, str) else list(smiles)
         rows: list[dict | None] = [None] * len(smiles)
+        gpu = self.device.type == "cuda"
         step = inference_batch_size(self.device)
         ready: list[tuple[int, PreparedSmiles]] = []
+        pairs = 0  # squared atom counts of the ready molecules (a CPU pass's size)
         done = reported = 0
         finished = object()
         handoff: queue.Queue = queue.Queue()
 
         def embed_ahead() -> None:
             try:
-                for item in iter_prepared_smiles(smiles):
+                for item in iter_prepared_smiles(smiles, budget=budget):
                     handoff.put(item)
             finally:
                 handoff.put(finished)
@@ -359,9 +382,12 @@ class MoleculePredictor:
                     rows[i] = self._row(smiles[i], prepared, None, None)
                 else:
                     ready.append(item)
+                    pairs += len(prepared.geometry.atomic_numbers) ** 2
                 done += 1
-                if len(ready) >= step or (ready and done == len(smiles)):
+                full = len(ready) >= step if gpu else pairs >= CPU_PASS_ATOM_PAIRS
+                if full or (ready and done == len(smiles)):
                     run_ready()
+                    pairs = 0
                 if progress and (done - reported >= PROGRESS_EVERY or done == len(smiles)):
                     progress(done - len(ready), len(smiles))
                     reported = done
@@ -401,9 +427,9 @@ class MoleculePredictor:
     def _rows(self, chunk: list, prepared: list[PreparedSmiles]) -> list[dict]:
         ok = [i for i, p in enumerate(prepared) if p.geometry is not None]
         rows = [self._row(text, p, None, None) for text, p in zip(chunk, prepared, strict=True)]
-        step = inference_batch_size(self.device)
-        for start in range(0, len(ok), step):
-            part = ok[start : start + step]
+        sizes = [len(prepared[i].geometry.atomic_numbers) for i in ok]
+        for one_pass in inference_passes(sizes, self.device):
+            part = ok[one_pass]
             mean, std, _ = self._run([prepared[i].geometry for i in part])
             for k, i in enumerate(part):
                 rows[i] = self._row(chunk[i], prepared[i], mean[k], std[k])
@@ -425,6 +451,7 @@ class MoleculePredictor:
                 "the model has none for " + ", ".join(self._foreign_elements(p))
             )
         row["domain_message"] = "; ".join(notes)
+        row["conformer"] = p.conformer if p.geometry is not None else ""
         row["error"] = p.error
         return row
 

@@ -22,6 +22,7 @@ Heads (all from the final features):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -188,6 +189,30 @@ def inference_batch_size(device: str | torch.device) -> int:
     return 256 if torch.device(device).type == "cuda" else 8
 
 
+# A CPU pass closes once its molecules' squared atom counts (a bound on their edges) reach
+# this: about 8 QM9 molecules (~18 atoms with H) and 2 drug-like ones (~36 atoms), whose
+# edges would otherwise outgrow the cache (benchmarks/results/painn_passes.txt).
+CPU_PASS_ATOM_PAIRS = 2000
+
+
+def inference_passes(n_atoms: Sequence[int], device: str | torch.device) -> list[slice]:
+    """Consecutive passes over molecules of ``n_atoms`` atoms: on a GPU of
+    :func:`inference_batch_size` molecules, on a CPU each closed once the squared atom
+    counts reach :data:`CPU_PASS_ATOM_PAIRS` (large molecules get small passes)."""
+    if torch.device(device).type == "cuda":
+        step = inference_batch_size(device)
+        return [slice(i, i + step) for i in range(0, len(n_atoms), step)]
+    passes, start, pairs = [], 0, 0
+    for i, n in enumerate(n_atoms):
+        pairs += int(n) ** 2
+        if pairs >= CPU_PASS_ATOM_PAIRS:
+            passes.append(slice(start, i + 1))
+            start, pairs = i + 1, 0
+    if start < len(n_atoms):
+        passes.append(slice(start, len(n_atoms)))
+    return passes
+
+
 def _sine_rbf(dist: Tensor, n: int, cutoff: float) -> Tensor:
     k = torch.arange(1, n + 1, device=dist.device, dtype=dist.dtype)
     return torch.sin(k * math.pi * dist.unsqueeze(-1) / cutoff) / dist.unsqueeze(-1)
@@ -249,4 +274,11 @@ class _Update(nn.Module):
         return ds, dv
 
 
-__all__ = ["PaiNN", "PaiNNConfig", "radius_graph", "E_ANGSTROM_TO_DEBYE", "inference_batch_size"]
+__all__ = [
+    "PaiNN",
+    "PaiNNConfig",
+    "radius_graph",
+    "E_ANGSTROM_TO_DEBYE",
+    "inference_batch_size",
+    "inference_passes",
+]

@@ -5,6 +5,7 @@ Examples::
     python -m core.screen molecules library.csv scores.parquet --column smiles
     python -m core.screen molecules library.sdf scores.csv
     python -m core.screen glasses grid.parquet glasses.parquet --basis wt --resume
+    python -m core.screen glasses grid.csv glasses.csv --workers 2
     python -m core.screen molecules library.csv scores.parquet --engine ray --workers 2
     python -m core.screen molecules library.csv scores.parquet --engine ray --address auto
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.chem.molecules import EmbedBudget
 from core.exceptions import StudioError
 
 
@@ -49,9 +51,30 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         type=int,
         default=None,
-        help="ray: predictor actors (default: the cluster's GPUs, else its CPUs)",
+        help="local: worker processes (default: the usable CPUs); ray: predictor actors "
+        "(default: the cluster's GPUs, else its CPUs)",
+    )
+    parser.add_argument(
+        "--embed-attempts",
+        type=int,
+        default=EmbedBudget.attempts,
+        help="molecules: ETKDG attempts per conformer before random coordinates "
+        "(the 'conformer' column marks the molecules the budget cut)",
+    )
+    parser.add_argument(
+        "--mmff-iters",
+        type=int,
+        default=EmbedBudget.mmff_iters,
+        help="molecules: force-field iterations per conformer",
+    )
+    parser.add_argument(
+        "--full-conformers",
+        action="store_true",
+        help="molecules: no budget, the pages' full conformer recipe (slower)",
     )
     args = parser.parse_args(argv)
+    if args.embed_attempts < 1 or args.mmff_iters < 1:
+        parser.error("--embed-attempts and --mmff-iters must be positive")
 
     import os
 
@@ -76,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                 engine=args.engine,
                 address=args.address,
                 workers=args.workers,
+                embed_budget=None
+                if args.full_conformers
+                else EmbedBudget(args.embed_attempts, args.mmff_iters),
             )
     except StudioError as err:
         print(f"error: {err}", file=sys.stderr)

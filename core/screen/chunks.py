@@ -140,14 +140,20 @@ def _smiles_column(chunk: pd.DataFrame, column: str | None) -> str:
     )
 
 
-def _predict_molecules(predictor, chunk: pd.DataFrame, column: str | None) -> pd.DataFrame:
+def _predict_molecules(
+    predictor, chunk: pd.DataFrame, column: str | None, budget=None
+) -> pd.DataFrame:
     if "molecule" in chunk.columns and len(chunk.columns) == 2:  # from an SDF
         pred = predictor.predict_structures(list(chunk["molecule"]))
         keep = chunk[["name"]]
     else:
         col = _smiles_column(chunk, column)
         smiles = ["" if pd.isna(s) else str(s) for s in chunk[col]]
-        pred = predictor.predict(smiles)
+        pred = (
+            predictor.predict(smiles)
+            if budget is None
+            else predictor.predict(smiles, budget=budget)
+        )
         keep = chunk
     pred = pred.drop(columns=[c for c in ("input",) if c in pred.columns])
     pred = pred.rename(columns={"smiles": "canonical_smiles"})
@@ -160,12 +166,13 @@ def fingerprint(path: Path) -> dict:
 
 
 def predict_chunk(
-    kind: str, predictor, chunk: pd.DataFrame, column: str | None, basis: str
+    kind: str, predictor, chunk: pd.DataFrame, column: str | None, basis: str, budget=None
 ) -> pd.DataFrame:
     """One chunk's output rows (the input's columns, then the predictions); the same
-    function runs in the local loop and in every Ray actor, so both engines agree."""
+    function runs in the local loop, its worker processes and every Ray actor, so the
+    engines agree. ``budget``: molecules' :class:`core.chem.molecules.EmbedBudget`."""
     if kind == "molecules":
-        result = _predict_molecules(predictor, chunk, column)
+        result = _predict_molecules(predictor, chunk, column, budget)
     else:
         result = predictor.predict_table(chunk, basis)
     # integers as floats: a later chunk's column may hold fractions, and all parts must

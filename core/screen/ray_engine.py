@@ -53,11 +53,12 @@ def _retype_like_pandas(batch: pd.DataFrame) -> pd.DataFrame:
 class PredictorActor:
     """One model per actor, loaded once; called on each batch of rows."""
 
-    def __init__(self, kind: str, column, basis: str, factory, retype: bool) -> None:
+    def __init__(self, kind: str, column, basis: str, factory, retype: bool, budget=None) -> None:
         import torch
 
         torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS", "1"))))
         self.kind, self.column, self.basis, self.retype = kind, column, basis, retype
+        self.budget = budget
         self.predictor = factory() if factory is not None else load_kind_predictor(kind)
 
     def __call__(self, table) -> pd.DataFrame:
@@ -65,16 +66,16 @@ class PredictorActor:
         # default dtypes, not Ray's Arrow-backed ones)
         chunk = table.to_pandas()
         chunk = _retype_like_pandas(chunk) if self.retype else chunk
-        return predict_chunk(self.kind, self.predictor, chunk, self.column, self.basis)
+        return predict_chunk(self.kind, self.predictor, chunk, self.column, self.basis, self.budget)
 
 
-def _bound_actor(kind: str, column, basis: str, factory, retype: bool) -> type:
+def _bound_actor(kind: str, column, basis: str, factory, retype: bool, budget=None) -> type:
     """A PredictorActor subclass with its arguments bound: it travels pickled by value, so
     no constructor arguments wait in Ray's object store for an actor restart."""
 
     class BoundPredictorActor(PredictorActor):
         def __init__(self) -> None:
-            super().__init__(kind, column, basis, factory, retype)
+            super().__init__(kind, column, basis, factory, retype, budget)
 
     return BoundPredictorActor
 
@@ -160,11 +161,8 @@ def screen_ray(
     address: str | None,
     workers: int | None,
     progress: Callable[[int], None] | None,
+    budget=None,
 ) -> ScreenSummary:
-    if workers is not None and (
-        not isinstance(workers, int) or isinstance(workers, bool) or workers < 1
-    ):
-        raise InvalidInputError("workers must be a positive whole number", got=workers)
     parts = prepare_parts(out, {**manifest, "engine": "ray"}, resume)
     t_load = time.perf_counter()
     ray, workers, gpus = _connect(address, workers)
@@ -174,7 +172,7 @@ def screen_ray(
     logging.getLogger("ray.data").setLevel(logging.ERROR)
     ds, retype = _read(ray, kind, inp, limit)
     ds = ds.map_batches(
-        _bound_actor(kind, column, basis, predictor_factory, retype),
+        _bound_actor(kind, column, basis, predictor_factory, retype, budget),
         batch_size=chunk_rows,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=workers),

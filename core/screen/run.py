@@ -1,19 +1,29 @@
 """Streaming batch screening: the facade :func:`screen` and its local engine.
 
 The local engine reads IN ``chunk_rows`` rows at a time, runs each chunk through the same
-predictor the pages use and writes its rows to ``<OUT>.parts/part-NNNNN.parquet`` before the
-next chunk starts (:mod:`core.screen.chunks` says how parts, resume and the final join work);
+predictor the pages use and writes its rows to ``<OUT>.parts/part-NNNNN.parquet``
+(:mod:`core.screen.chunks` says how parts, resume and the final join work). With one worker
+the chunks run in this process; with more, in that many worker processes (each loads the
+model once and runs on one thread; at most two chunks per worker wait in memory), and the
+parts are counted in input order, so the output is the same whatever the number of workers.
 ``engine="ray"`` hands the same contract to :mod:`core.screen.ray_engine`.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
+from core import config
+from core.chem.molecules import EmbedBudget
 from core.exceptions import InvalidInputError
 from core.screen.chunks import (
     ENGINES,
@@ -27,6 +37,23 @@ from core.screen.chunks import (
     prepare_parts,
     write_part,
 )
+
+_WORKER: dict = {}  # the predictor of a local worker process
+DEFAULT_BUDGET = EmbedBudget()
+
+
+def _start_worker(kind: str, factory) -> None:
+    os.environ["MDS_WORKERS"] = "1"  # one worker = one core: no conformer threads inside
+    import torch
+
+    torch.set_num_threads(1)
+    _WORKER["predictor"] = factory() if factory is not None else load_kind_predictor(kind)
+
+
+def _work(kind: str, chunk: pd.DataFrame, column, basis: str, budget, part: Path):
+    result = predict_chunk(kind, _WORKER["predictor"], chunk, column, basis, budget)
+    write_part(part, result)
+    return result[["error", "in_domain"]]
 
 
 def screen(
@@ -45,28 +72,39 @@ def screen(
     address: str | None = None,
     workers: int | None = None,
     predictor_factory: Callable[[], object] | None = None,
+    embed_budget: EmbedBudget | None = DEFAULT_BUDGET,
 ) -> ScreenSummary:
     """Predict every row of ``inp`` and write ``out``; see the module docstring.
 
     Args:
-        engine: ``"local"`` (this process) or ``"ray"`` (Ray Data over a pool of predictor
-            actors; :mod:`core.screen.ray_engine`).
+        engine: ``"local"`` (this machine's processes) or ``"ray"`` (Ray Data over a pool of
+            predictor actors; :mod:`core.screen.ray_engine`).
         address: ``engine="ray"``: an existing Ray cluster (``"auto"``, ``"ray://host:10001"``);
             without it a local Ray is started on this machine's cores.
-        workers: ``engine="ray"``: number of predictor actors (default: the cluster's CPUs,
-            or its GPUs when it has them).
-        predictor: a ready predictor for the local engine (tests use a scripted one).
+        workers: local: worker processes (default the usable CPUs, ``MDS_WORKERS``; 1 runs
+            in this process); Ray: predictor actors (default the cluster's GPUs, else its
+            CPUs).
+        predictor: a ready predictor, used in this process (tests use a scripted one;
+            only with one local worker).
         predictor_factory: a picklable zero-argument callable that builds the predictor
-            (each Ray actor calls it once); default the shipped model of ``kind``.
+            (each worker process or Ray actor calls it once); default the shipped model.
+        embed_budget: molecules: cap each conformer's generation (the ``conformer`` column
+            marks the molecules it cut); ``None`` runs the pages' full recipe.
 
     Raises:
         InvalidInputError: unknown kind, engine or file type, a missing input, no SMILES or
-            composition columns, or ``resume`` against a different input.
+            composition columns, bad workers, or ``resume`` against a different input or
+            settings.
     """
     inp, out = Path(inp), Path(out)
     check_request(kind, inp, out, chunk_rows)
     if engine not in ENGINES:
         raise InvalidInputError(f"unknown engine {engine!r}", expected=" or ".join(ENGINES))
+    if workers is not None and (
+        not isinstance(workers, int) or isinstance(workers, bool) or workers < 1
+    ):
+        raise InvalidInputError("workers must be a positive whole number", got=workers)
+    budget = embed_budget if kind == "molecules" else None
     manifest = {
         **fingerprint(inp),
         "kind": kind,
@@ -74,6 +112,7 @@ def screen(
         "limit": limit,
         "column": column,
         "basis": basis,
+        "embed_budget": asdict(budget) if budget is not None else None,
     }
     if engine == "ray":
         from core.screen.ray_engine import screen_ray
@@ -92,34 +131,67 @@ def screen(
             address=address,
             workers=workers,
             progress=progress,
+            budget=budget,
         )
+    if predictor is not None and workers not in (None, 1):
+        raise InvalidInputError(
+            "a ready predictor runs in this process only",
+            got=f"workers={workers}",
+            fix="pass predictor_factory for worker processes, or workers=1",
+        )
+    workers = 1 if predictor is not None else (workers or config.cpu_count())
     parts = prepare_parts(out, manifest, resume)
-
+    summary = ScreenSummary(output=str(out), workers=workers)
     t_load = time.perf_counter()
-    if predictor is None:
-        predictor = predictor_factory() if predictor_factory else load_kind_predictor(kind)
-
-    summary = ScreenSummary(output=str(out))
+    if workers == 1:
+        if predictor is None:
+            predictor = predictor_factory() if predictor_factory else load_kind_predictor(kind)
+        pool = None
+    else:
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=mp.get_context("spawn"),  # no torch or RDKit state forked mid-flight
+            initializer=_start_worker,
+            initargs=(kind, predictor_factory),
+        )
     t0 = time.perf_counter()
-    summary.load_s = t0 - t_load
-    seen = 0
-    for i, chunk in enumerate(iter_chunks(inp, chunk_rows, kind)):
-        if limit is not None:
-            if seen >= limit:
-                break
-            chunk = chunk.iloc[: limit - seen]
-        seen += len(chunk)
-        part = parts / f"part-{i:05d}.parquet"
-        summary.chunks += 1
-        if resume and part.is_file():
-            summary.chunks_resumed += 1
-            result = pd.read_parquet(part, columns=["error", "in_domain"])
-        else:
-            result = predict_chunk(kind, predictor, chunk, column, basis)
-            write_part(part, result)
+    summary.load_s = t0 - t_load  # worker processes load theirs inside the screening time
+    pending: deque[tuple[Future | pd.DataFrame, int]] = deque()
+
+    def finish_oldest() -> None:
+        job, rows = pending.popleft()
+        result = job.result() if isinstance(job, Future) else job
         summary.add(result)
         if progress is not None:
-            progress(len(result))
+            progress(rows)
+
+    try:
+        seen = 0
+        for i, chunk in enumerate(iter_chunks(inp, chunk_rows, kind)):
+            if limit is not None:
+                if seen >= limit:
+                    break
+                chunk = chunk.iloc[: limit - seen]
+            seen += len(chunk)
+            part = parts / f"part-{i:05d}.parquet"
+            summary.chunks += 1
+            if resume and part.is_file():
+                summary.chunks_resumed += 1
+                pending.append((pd.read_parquet(part, columns=["error", "in_domain"]), len(chunk)))
+            elif pool is None:
+                result = predict_chunk(kind, predictor, chunk, column, basis, budget)
+                write_part(part, result)
+                pending.append((result, len(chunk)))
+            else:
+                job = pool.submit(_work, kind, chunk, column, basis, budget, part)
+                pending.append((job, len(chunk)))
+            while pending and (not isinstance(pending[0][0], Future) or len(pending) > 2 * workers):
+                finish_oldest()
+        while pending:
+            finish_oldest()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     join_parts(parts, out, summary.chunks)
     summary.wall_s = time.perf_counter() - t0
     return summary

@@ -349,3 +349,34 @@ def test_entered_total_is_the_sum_before_normalising():
     assert entered_total({"SiO2": 0.75, "Na2O": 0.25}) == 1.0
     with pytest.raises(InvalidInputError):
         entered_total("SiO2 70, Na2O lots")
+
+
+@pytest.mark.parametrize("basis", ["mol", "wt"])
+def test_table_rows_read_as_parse_composition_reads_each_row(basis):
+    """The table reader gives every row exactly parse_composition's fractions or error
+    message: plain rows (vectorised) and rows with text, negative, absurd, blank or zero
+    cells (read one by one) alike."""
+    import pandas as pd
+
+    from core.chem.composition import _zero_or_blank, parse_composition_rows
+
+    numeric = pd.DataFrame(
+        {
+            "SiO2": [75, 70.5, 0, None, 60, 1e13],
+            "Na2O": [15, 29.5, 0, 20, 40, 1],
+            "CaO": [10, 0, 0, 5, -3, 1],
+        }
+    )
+    mixed = pd.DataFrame({"SiO2": [75, "abc", "", 60.0], "Na2O ": [25, 10, 5, "12%"]})
+    for table in (numeric, mixed):
+        cols = list(table.columns)
+        got = parse_composition_rows(table, cols, basis)
+        for row, result in zip(table.itertuples(index=False, name=None), got, strict=True):
+            entry = {str(c): v for c, v in zip(cols, row, strict=True) if not _zero_or_blank(v)}
+            try:
+                expected = parse_composition(entry, basis)
+            except InvalidInputError as err:
+                assert isinstance(result, InvalidInputError) and str(result) == str(err)
+            else:
+                assert result == expected and list(result) == list(expected)
+    assert isinstance(parse_composition_rows(numeric, list(numeric.columns))[2], InvalidInputError)

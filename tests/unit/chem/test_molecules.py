@@ -270,7 +270,7 @@ def test_a_slow_molecule_holds_up_one_thread_not_the_batch(monkeypatch) -> None:
     others_done = threading.Event()
     done: list[int] = []
 
-    def fake_embed(mol, seed, optimize):
+    def fake_embed(mol, seed, optimize, budget=None):
         index = mol.GetIntProp("i")
         if index == 0:  # the slow one: finishes only after all the others
             assert others_done.wait(10), "the other thread stopped while molecule 0 ran"
@@ -295,7 +295,7 @@ def test_batch_embedding_lets_other_sessions_take_the_rdkit_lock(monkeypatch) ->
     batch_started, batch_over = threading.Event(), threading.Event()
     got_lock_during_batch = threading.Event()
 
-    def fake_embed(mol, seed, optimize):
+    def fake_embed(mol, seed, optimize, budget=None):
         batch_started.set()
         time.sleep(0.005)
         return mol
@@ -323,3 +323,22 @@ def test_batch_embedding_lets_other_sessions_take_the_rdkit_lock(monkeypatch) ->
 def test_non_ascii_characters_are_refused_not_dropped(text):
     with pytest.raises(InvalidInputError, match="U\\+"):
         parse_smiles(text)
+
+
+def test_embed_budget_keeps_the_full_recipe_where_it_suffices_and_marks_what_it_cuts() -> None:
+    """A molecule the budget does not cut gets the full recipe's coordinates, bit for bit
+    (same seed, same attempts, a converged optimisation) and is marked 'etkdg'; a force
+    field stopped by the budget is marked 'etkdg-budget'."""
+    from core.chem.molecules import EmbedBudget, embed_conformers
+
+    mols = [parse_smiles(s) for s in ("CC(C)(C)c1ccc(cc1)C(=O)N", "C12C3C4C1C5C2C3C45", "CCO")]
+    full = embed_conformers(mols, threads=1)
+    budget = embed_conformers(mols, threads=1, budget=EmbedBudget())
+    for a, b in zip(full, budget, strict=True):
+        assert a.GetProp("_conformer") == b.GetProp("_conformer") == "etkdg"
+        np.testing.assert_array_equal(
+            a.GetConformer().GetPositions(), b.GetConformer().GetPositions()
+        )
+    cut = embed_conformers(mols[:1], threads=1, budget=EmbedBudget(attempts=5, mmff_iters=1))[0]
+    assert cut.GetProp("_conformer") == "etkdg-budget"
+    assert not np.allclose(cut.GetConformer().GetPositions(), full[0].GetConformer().GetPositions())

@@ -221,9 +221,9 @@ def test_estimate_is_the_network_plus_the_fitted_correction(model, tmp_path):
 
 
 def test_nearest_is_batch_independent_and_breaks_ties_by_row():
-    """The blocked nearest-neighbour search gives each query the same neighbours alone or
-    in a batch of any size, exact duplicates in the index go to the lower row, and a
-    repeated call (the domain check after the correction) is answered from the memo."""
+    """The nearest-neighbour search gives each query the same neighbours alone or in a
+    batch of any size, exact duplicates in the index go to the lower row, and a repeated
+    call (the domain check after the correction) is answered from the memo."""
     import numpy as np
     from scipy.sparse import csr_matrix
 
@@ -238,7 +238,7 @@ def test_nearest_is_batch_independent_and_breaks_ties_by_row():
     index = SparseCompositions(m.indptr, m.indices, m.data, dense.shape[1])
     queries = [{c: float(x) for c, x in enumerate(dense[i]) if x} for i in (3, 11, 50)]
     queries.append({0: 0.5, 1: 0.3, -1: 0.2})  # 20 mol% of a component unknown to the index
-    d_all, r_all = index.nearest(queries, k=5, block=2)
+    d_all, r_all = index.nearest(queries, k=5)
     for i, q in enumerate(queries):
         d_one, r_one = SparseCompositions(m.indptr, m.indices, m.data, 6).nearest([q], k=5)
         np.testing.assert_array_equal(r_one[0], r_all[i])
@@ -250,6 +250,37 @@ def test_nearest_is_batch_independent_and_breaks_ties_by_row():
     assert d_all[2][0] < 1e-6 and np.sort(brute)[1] == pytest.approx(d_all[2][1], abs=1e-6)
     d1 = index.nearest_distance(queries)
     np.testing.assert_array_equal(d1, d_all[:, 0])
+
+
+@pytest.mark.parametrize("n_queries", [3, 200])  # 200: the KD-tree path, 3: the scan
+def test_nearest_is_exact_against_brute_force(n_queries):
+    """Both search paths return the true k nearest rows in ½ Σ|x - y| (the brute-force
+    answer, ties by row), for queries on a few compounds against rows that also hold others
+    (the part outside the query's compounds counts in full), duplicates included."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    from core.models.glass import SparseCompositions
+
+    rng = np.random.default_rng(1)
+    n_rows, n_cols = 2000, 10
+    dense = rng.dirichlet(np.full(n_cols, 0.3), n_rows).astype(np.float32)
+    dense[dense < 0.02] = 0
+    dense /= dense.sum(axis=1, keepdims=True)
+    dense[100:140] = dense[5]  # a block of 41 identical rows: ties beyond the tree's margin
+    m = csr_matrix(dense)
+    index = SparseCompositions(m.indptr, m.indices, m.data, n_cols)
+    q = np.zeros((n_queries, n_cols))
+    q[:, :4] = rng.dirichlet(np.ones(4), n_queries)
+    q[0] = dense[5]  # asks for 16 of the 41 duplicates: the lowest rows
+    queries = [{c: float(x) for c, x in enumerate(row) if x} for row in q]
+    dist, rows = index.nearest(queries, k=16)
+    for i, row in enumerate(q):
+        brute = np.round(0.5 * np.abs(dense.astype(float) - row).sum(axis=1), 9)
+        order = np.lexsort((np.arange(n_rows), brute))[:16]
+        np.testing.assert_array_equal(rows[i], order)
+        np.testing.assert_allclose(dist[i], brute[order], atol=1e-9)
+    assert rows[0].tolist() == [5, *range(100, 115)]
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ class _FakeMolecules:
     def __init__(self):
         self.calls = 0
 
-    def predict(self, smiles, progress=None):
+    def predict(self, smiles, progress=None, budget=None):
         self.calls += 1
         rows = []
         for s in smiles:
@@ -76,7 +76,7 @@ def test_resume_skips_finished_chunks_and_gives_the_same_output(tmp_path):
     screen("molecules", lib, full, chunk_rows=3, predictor=_FakeMolecules())
 
     class Dies(_FakeMolecules):
-        def predict(self, smiles, progress=None):
+        def predict(self, smiles, progress=None, budget=None):
             if self.calls == 2:
                 raise KeyboardInterrupt  # killed during the third chunk
             return super().predict(smiles, progress)
@@ -140,3 +140,51 @@ def test_glasses_with_the_shipped_model_keep_names_and_flag_bad_rows(tmp_path):
     assert res.loc[1, "error"] and not res.loc[0, "error"] and not res.loc[2, "error"]
     assert 700 < res.loc[0, "Tg"] < 900 and res.loc[0, "Tg_std"] > 0  # soda-lime: ~820 K
     assert s.failed == {"amount of SiO2 is not a number": 1}
+
+
+_SHIPPED = pytest.mark.skipif(
+    not (__import__("core.config").config.models_dir() / "qm9_painn" / "card.json").exists()
+    or not (__import__("core.config").config.models_dir() / "glass" / "card.json").exists(),
+    reason="no committed models",
+)
+GRID = "name,SiO2,Na2O,CaO\ng1,75,15,10\ng2,abc,10,5\ng3,70,30,0\ng4,,20,5\ng5,60,20,20\n"
+LIB = "id,smiles\n001,CCO\nNA,C1CC\nm3,c1ccccc1\nm4,C(\nm5,\nm6,CC(=O)O\nm7,O\n"
+
+
+@_SHIPPED
+@pytest.mark.parametrize(("kind", "text"), [("glasses", GRID), ("molecules", LIB)])
+def test_worker_processes_give_the_rows_of_one_process(tmp_path, kind, text):
+    """Two worker processes (each with its own model) write the same file, in input order,
+    as the model in this process; molecules say how their conformer was made."""
+    inp = tmp_path / "in.csv"
+    inp.write_text(text)
+    one = screen(kind, inp, tmp_path / "one.parquet", chunk_rows=2, workers=1)
+    two = screen(kind, inp, tmp_path / "two.parquet", chunk_rows=2, workers=2)
+    a, b = pd.read_parquet(tmp_path / "one.parquet"), pd.read_parquet(tmp_path / "two.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    assert (one.rows, one.chunks, one.failed) == (two.rows, two.chunks, two.failed)
+    assert two.workers == 2 and one.workers == 1
+    if kind == "molecules":
+        ok = a["error"] == ""
+        assert set(a.loc[ok, "conformer"]) == {"etkdg"} and (a.loc[~ok, "conformer"] == "").all()
+
+
+@_SHIPPED
+def test_cli_budget_flags_reach_the_conformers_and_the_manifest(tmp_path, capsys):
+    inp = tmp_path / "in.csv"
+    inp.write_text(LIB)
+    out = tmp_path / "o.csv"
+    args = ["molecules", str(inp), str(out), "--workers", "1", "--mmff-iters", "1"]
+    assert main(args) == 0
+    res = pd.read_csv(out, keep_default_na=False)
+    assert "7 rows" in capsys.readouterr().out
+    # ethanol and acetic acid need force-field steps: the budget of one cut them
+    assert res.set_index("id").loc[["001", "m6"], "conformer"].tolist() == ["etkdg-budget"] * 2
+    assert main([*args[:3], "--workers", "1", "--full-conformers", "--resume"]) == 2
+    assert "cannot resume" in capsys.readouterr().err  # other settings: refused
+    assert main([*args[:3], "--workers", "1", "--full-conformers"]) == 0
+    full = pd.read_csv(out, keep_default_na=False)
+    assert set(full.loc[full["error"] == "", "conformer"]) == {"etkdg"}
+    with pytest.raises(SystemExit):
+        main([*args[:3], "--embed-attempts", "0"])
+    assert "must be positive" in capsys.readouterr().err
