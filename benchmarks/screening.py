@@ -103,12 +103,74 @@ def run_cli(args: list[str], env: dict) -> dict:
 
 
 def conformer_stage(smiles: list[str], threads: int) -> float:
-    """Molecules per second through parsing + ETKDG + MMFF alone."""
+    """Molecules per second through parsing + ETKDG + MMFF alone (the CLI's default
+    embedding budget)."""
+    from core.chem.molecules import EmbedBudget
     from core.models.molecules import prepare_smiles_batch
 
     t0 = time.perf_counter()
-    prepare_smiles_batch(smiles, threads=threads)
+    prepare_smiles_batch(smiles, threads=threads, budget=EmbedBudget())
     return len(smiles) / (time.perf_counter() - t0)
+
+
+def stage_costs(smiles: list[str], glass_csv: Path | None) -> list[str]:
+    """CPU milliseconds per row of each stage on one thread: what a worker pays per row,
+    so what bounds the rate on this machine's cores."""
+    import torch
+
+    torch.set_num_threads(1)
+    lines = []
+    if smiles:
+        from core.chem.molecules import EmbedBudget
+        from core.models.molecules import load_predictor, prepare_smiles_batch
+        from core.nn.painn import inference_passes
+
+        mols = smiles[:500]
+        t0 = time.perf_counter()
+        prep = prepare_smiles_batch(mols, threads=1, budget=EmbedBudget())
+        conf = (time.perf_counter() - t0) / len(mols)
+        geoms = [p.geometry for p in prep if p.geometry is not None]
+        model = load_predictor()
+        t0 = time.perf_counter()
+        for one in inference_passes([len(g.atomic_numbers) for g in geoms], "cpu"):
+            model._run(geoms[one])
+        net = (time.perf_counter() - t0) / len(geoms)
+        lines.append(
+            f"molecules, one thread, {len(mols)} MOSES molecules: conformer stage "
+            f"{conf * 1e3:.1f} ms, {len(model.members)}-member PaiNN {net * 1e3:.1f} ms "
+            "per molecule"
+        )
+    if glass_csv is not None:
+        from core.models.glass import load_predictor as load_glass
+
+        model = load_glass()
+        table = pd.read_csv(glass_csv).iloc[:8192]
+        comps = [
+            {c: v / 100 for c, v in row.items() if c != "name" and v}
+            for row in table.to_dict("records")
+        ]
+        model.predict_table(table.iloc[:64])
+        timed = {}
+        for name, fn in (
+            ("networks", lambda: model.raw_outputs(comps)),
+            (
+                "exact neighbours",
+                lambda: model._knn.nearest(
+                    [{model._knn_vocab.get(f, -1): x for f, x in c.items()} for c in comps], 16
+                ),
+            ),
+            ("whole predict_table", lambda: model.predict_table(table)),
+        ):
+            model._knn._memo = None
+            t0 = time.perf_counter()
+            fn()
+            timed[name] = (time.perf_counter() - t0) / len(table) * 1e6
+        lines.append(
+            f"glasses, one thread, {len(table)} rows: "
+            + ", ".join(f"{k} {v:.0f} us" for k, v in timed.items())
+            + f" per glass ({len(model.members)} members, each with its Tg network)"
+        )
+    return lines
 
 
 def main() -> None:
@@ -138,6 +200,8 @@ def main() -> None:
             for w in args.workers:
                 conformer[w] = conformer_stage(smiles, w)
                 print(f"conformer stage alone, {w} thread(s): {conformer[w]:.1f} mol/s", flush=True)
+        stages = stage_costs(smiles if mol_in is not None else [], glass_in)
+        print("\n".join(stages), flush=True)
         jobs = []
         for engine in args.engines:
             for w in args.workers:
@@ -151,8 +215,9 @@ def main() -> None:
             env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
             env["MDS_WORKERS"] = str(w)
             cli = [kind, str(inp), str(tmp / f"out_{kind}_{engine}_{w}.parquet")]
+            cli += ["--workers", str(w)]
             if engine == "ray":
-                cli += ["--engine", "ray", "--workers", str(w)]
+                cli += ["--engine", "ray"]
             if kind == "molecules":
                 cli += ["--chunk-rows", str(args.molecule_chunk)]
             r = run_cli(cli, env)
@@ -176,9 +241,10 @@ def main() -> None:
         "process tree; molecules: MOSES test split; glasses: seeded 7-oxide grid",
         "",
     ]
+    lines += [*stages, ""]
     if conformer:
         lines.append(
-            "conformer stage alone (parse + ETKDG + MMFF): "
+            "conformer stage alone (parse + ETKDG + MMFF, default budget): "
             + ", ".join(f"{w} thread(s) {v:.1f} mol/s" for w, v in conformer.items())
         )
         lines.append("")

@@ -50,6 +50,11 @@ def _start_worker(kind: str, factory) -> None:
     _WORKER["predictor"] = factory() if factory is not None else load_kind_predictor(kind)
 
 
+def _ready() -> int:
+    time.sleep(0.05)  # long enough that the other workers take their share
+    return os.getpid()
+
+
 def _work(kind: str, chunk: pd.DataFrame, column, basis: str, budget, part: Path):
     result = predict_chunk(kind, _WORKER["predictor"], chunk, column, basis, budget)
     write_part(part, result)
@@ -154,8 +159,15 @@ def screen(
             initializer=_start_worker,
             initargs=(kind, predictor_factory),
         )
+        try:  # every worker up with its model before the clock starts
+            started: set[int] = set()
+            while len(started) < workers:
+                started |= {job.result() for job in [pool.submit(_ready) for _ in range(workers)]}
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
     t0 = time.perf_counter()
-    summary.load_s = t0 - t_load  # worker processes load theirs inside the screening time
+    summary.load_s = t0 - t_load
     pending: deque[tuple[Future | pd.DataFrame, int]] = deque()
 
     def finish_oldest() -> None:
