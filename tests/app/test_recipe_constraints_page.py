@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from recipe_helpers import PAGE, finish_round, run
 from streamlit.testing.v1 import AppTest
 
 from core.config import REPO_ROOT
@@ -27,7 +28,6 @@ from core.optimize import (
     RatioConstraint,
 )
 
-PAGE = str(REPO_ROOT / "app_pages" / "4_Recipe_optimisation.py")
 CAMPAIGN = "recipe_campaign"  # the page's session-state key of the open campaign
 
 
@@ -55,24 +55,6 @@ def recipes_csv(n: int = 24, seed: int = 0) -> bytes:
         {"a": a, "b": b, "c": c, "d": d, "age": rng.choice([7, 28], n), "additive": additive}
     )
     return table.assign(y=y).to_csv(index=False).encode()
-
-
-ROUND_WAIT_S = 900  # a bound for a hung round, far above any real one
-
-
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def finish_round(at: AppTest) -> AppTest:
-    """After *Suggest*: wait until the background round has ended (done, failed or
-    cancelled; a visible state, no time guess), then rerun the page to show it."""
-    job = at.session_state["recipe_round_job"]
-    assert job is not None, "no round was started"
-    assert job.wait(ROUND_WAIT_S), "the round did not end"
-    return run(at)
 
 
 def run_with_editor_rows(

@@ -7,13 +7,11 @@ import threading
 
 import pytest
 import torch
+from recipe_helpers import PAGE, ROUND_WAIT_S, finish_round, run
 from streamlit.testing.v1 import AppTest
 
-from core.config import REPO_ROOT
 from core.jobs import heavy_jobs
 from core.optimize.builtins import concrete_space
-
-PAGE = str(REPO_ROOT / "app_pages" / "4_Recipe_optimisation.py")
 
 pytestmark = pytest.mark.data
 
@@ -27,24 +25,6 @@ def database(tmp_path, monkeypatch, prepared) -> str:
     torch.set_num_threads(1)  # 2 shared cores: avoid thread thrashing in the GP fit
     yield url
     torch.set_num_threads(threads)
-
-
-ROUND_WAIT_S = 900  # a bound for a hung round, far above any real one
-
-
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def finish_round(at: AppTest) -> AppTest:
-    """After *Suggest*: wait until the background round has ended (done, failed or
-    cancelled; a visible state, no time guess), then rerun the page to show it."""
-    job = at.session_state["recipe_round_job"]
-    assert job is not None, "no round was started"
-    assert job.wait(ROUND_WAIT_S), "the round did not end"
-    return run(at)
 
 
 def texts(elements) -> list[str]:
