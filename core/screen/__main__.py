@@ -80,12 +80,18 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.device:
         os.environ["MDS_DEVICE"] = args.device
+    from pathlib import Path
+
     from tqdm import tqdm
 
     from core.screen import screen
+    from core.screen.chunks import count_rows
 
+    total = count_rows(Path(args.input)) if Path(args.input).is_file() else None
+    if args.limit is not None:
+        total = args.limit if total is None else min(total, args.limit)
     try:
-        with tqdm(unit="rows", desc=args.kind, total=args.limit, dynamic_ncols=True) as bar:
+        with tqdm(unit="rows", desc=args.kind, total=total, dynamic_ncols=True) as bar:
             summary = screen(
                 args.kind,
                 args.input,

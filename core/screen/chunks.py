@@ -121,6 +121,29 @@ def iter_chunks(path: Path, chunk_rows: int, kind: str) -> Iterator[pd.DataFrame
         )
 
 
+def count_rows(path: Path) -> int | None:
+    """Rows in the input, for the progress bar's ETA: parquet's metadata, the records of an
+    SDF, the lines of a CSV after its header (a quoted field with a line break counts
+    twice: an estimate). None when the file cannot be read that way."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        marker = b"$$$$" if suffix == ".sdf" else b"\n"
+        count, last = 0, b""
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 24):
+                count += block.count(marker)
+                last = block[-1:]
+        if suffix == ".sdf":
+            return count
+        return max(0, count - 1 + (last not in (b"\n", b"")))
+    except (OSError, ValueError):  # a damaged parquet footer: the run will say what is wrong
+        return None
+
+
 def _smiles_column(chunk: pd.DataFrame, column: str | None) -> str:
     if column is not None:
         if column not in chunk.columns:

@@ -188,3 +188,14 @@ def test_cli_budget_flags_reach_the_conformers_and_the_manifest(tmp_path, capsys
     with pytest.raises(SystemExit):
         main([*args[:3], "--embed-attempts", "0"])
     assert "must be positive" in capsys.readouterr().err
+
+
+def test_row_counts_for_the_progress_bar(tmp_path):
+    from core.screen.chunks import count_rows
+
+    (tmp_path / "a.csv").write_text("id,smiles\n1,C\n2,CC\n3,CCC")  # no final newline
+    (tmp_path / "b.csv").write_text("id,smiles\n1,C\n2,CC\n")
+    pd.DataFrame({"smiles": ["C"] * 4}).to_parquet(tmp_path / "c.parquet")
+    (tmp_path / "d.parquet").write_text("not parquet")
+    assert [count_rows(tmp_path / n) for n in ("a.csv", "b.csv", "c.parquet")] == [3, 2, 4]
+    assert count_rows(tmp_path / "d.parquet") is None
