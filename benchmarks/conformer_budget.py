@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="first N test molecules (0: all)")
     parser.add_argument("--moses", type=int, default=2000, help="MOSES molecules timed")
     args = parser.parse_args()
+    load_start = os.getloadavg()[0]
     os.environ["MDS_WORKERS"] = "1"  # one embedding thread: per-molecule CPU cost
     torch.set_num_threads(1)
 
@@ -100,6 +101,10 @@ def main() -> None:
                 f"cut {cut} ({cut / len(mols):.1%})"
             )
     lines.append("mmff200: 5 attempts and 200 force-field iterations (--mmff-iters 200)")
+    lines.append(
+        f"load average (1 min) at start {load_start:.2f}, at end {os.getloadavg()[0]:.2f} "
+        f"on {os.cpu_count()} CPUs: timings compare the modes run side by side, not machines"
+    )
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.limit:
