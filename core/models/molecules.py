@@ -200,19 +200,35 @@ def iter_prepared_smiles(
 PROGRESS_EVERY = 64
 
 
-def load_members(folder: Path, device: str = "cpu") -> list[PaiNN]:
-    members = []
-    for weights in sorted(folder.glob("member*.safetensors")):
-        meta = json.loads(weights.with_suffix(".json").read_text())
+MODEL_FILE = "model.safetensors"  # every member's weights, under "member<i>." (the card says)
+
+
+def member_state(weights: dict, i: int) -> dict:
+    """Member ``i``'s weights from a model file's ``member<i>.<name>`` tensors."""
+    prefix = f"member{i}."
+    return {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+
+
+def load_members(
+    folder: Path, device: str = "cpu", members: list[dict] | None = None
+) -> list[PaiNN]:
+    """The ensemble in ``folder``: one ``model.safetensors`` holding every member's weights
+    and the card's ``members`` (each member's ``model_config`` to rebuild it from; or
+    ``members`` given here, while the card is being written)."""
+    if members is None:
+        members = json.loads((folder / "card.json").read_text())["members"]
+    weights = load_file(folder / MODEL_FILE, device=device)
+    out = []
+    for i, meta in enumerate(members):
         cfg = meta["model_config"]
         model = PaiNN(
             PaiNNConfig(
                 **{**cfg, "targets": tuple(cfg["targets"]), "extensive": tuple(cfg["extensive"])}
             )
         )
-        model.load_state_dict(load_file(weights, device=device))
-        members.append(model.to(device).eval())
-    return members
+        model.load_state_dict(member_state(weights, i))
+        out.append(model.to(device).eval())
+    return out
 
 
 class MoleculePredictor:
@@ -221,7 +237,7 @@ class MoleculePredictor:
     def __init__(self, folder: Path, device: str | torch.device = "cpu") -> None:
         self.folder = folder = Path(folder)
         self.device = torch.device(device)
-        if not any(folder.glob("member*.safetensors")):
+        if not (folder / MODEL_FILE).exists():
             raise ModelNotAvailableError(
                 f"no trained molecule model in {folder}: run `python -m core.train.molecules "
                 "train --member 0` (see README)"
@@ -230,7 +246,7 @@ class MoleculePredictor:
         # the card the calibration would silently be gone while the page still claims it)
         with checked_model(folder) as card:
             self.card = card
-            self.members = load_members(folder, str(self.device))
+            self.members = load_members(folder, str(self.device), card["members"])
             self.properties = ("mu", *self.members[0].config.targets)
         self.properties = ("mu", *self.members[0].config.targets)
         scale = self.card.get("std_scale", {})  # fitted on validation data at evaluation

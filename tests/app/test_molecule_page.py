@@ -13,7 +13,7 @@ from core.config import REPO_ROOT, models_dir
 from core.models.molecules import MODEL_NAME
 
 PAGE = str(REPO_ROOT / "app_pages" / "1_Molecule_properties.py")
-HAS_MODEL = (models_dir() / MODEL_NAME / "member0.safetensors").exists()
+HAS_MODEL = (models_dir() / MODEL_NAME / "model.safetensors").exists()
 needs_model = pytest.mark.skipif(not HAS_MODEL, reason="no committed qm9_painn weights")
 
 

@@ -12,7 +12,7 @@ from core.models.molecules import MODEL_NAME
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
-        not (models_dir() / MODEL_NAME / "member0.safetensors").exists(),
+        not (models_dir() / MODEL_NAME / "model.safetensors").exists(),
         reason="no committed qm9_painn weights",
     ),
 ]

@@ -25,8 +25,21 @@ def main(argv: list[str] | None = None) -> None:
         default=config.REPO_ROOT / "checkpoints" / MODEL_NAME,
         help="resumable training state (optimiser, scheduler); default checkpoints/qm9_painn",
     )
-    p_eval = sub.add_parser("evaluate", help="ensemble test metrics -> card.json")
+    members = config.REPO_ROOT / "checkpoints" / MODEL_NAME
+    p_eval = sub.add_parser(
+        "evaluate", help="pack the trained members into one model, test metrics -> card.json"
+    )
     p_eval.add_argument("--out", type=Path, default=None)
+    p_eval.add_argument(
+        "--members-dir", type=Path, default=members, help="default checkpoints/qm9_painn"
+    )
+    p_pack = sub.add_parser(
+        "pack",
+        help="pack the members into an evaluated model's model.safetensors again (same "
+        "weights: the card's metrics stand)",
+    )
+    p_pack.add_argument("--out", type=Path, default=None)
+    p_pack.add_argument("--members-dir", type=Path, default=members)
     p_sim = sub.add_parser(
         "similarity",
         help="add the error by similarity to the training set to an evaluated model's card",
@@ -37,16 +50,31 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or config.models_dir() / MODEL_NAME
     if args.command == "train":
         fields = {k: getattr(args, k) for k in asdict(TrainConfig())}
-        train(TrainConfig(**fields), out, state_dir=args.state_dir)
+        # the members are intermediate: they wait beside their training state until
+        # `evaluate` packs them into the model folder
+        train(TrainConfig(**fields), args.out or args.state_dir, state_dir=args.state_dir)
     elif args.command == "similarity":
         from core.train.molecules.evaluation import add_similarity_breakdown
 
         add_similarity_breakdown(out)
         record_checksums(out)
+    elif args.command == "pack":
+        import datetime as dt
+        import json
+
+        from core.provenance import git_version
+        from core.train.molecules.evaluation import pack_members
+
+        card = json.loads((out / "card.json").read_text())  # its date stays the evaluation's
+        card["members"] = pack_members(args.members_dir, out)
+        card["packed_at_commit"] = git_version()
+        card["packed_date"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        (out / "card.json").write_text(json.dumps(card, indent=2))
+        record_checksums(out)
     else:
         from core.train.molecules.evaluation import evaluate
 
-        evaluate(out)
+        evaluate(out, args.members_dir)
         record_checksums(out)  # the shipped files, checked when the model loads
 
 

@@ -17,12 +17,37 @@ import torch
 
 from core import uncertainty
 from core.data import qm9
-from core.models.molecules import load_members
+from core.exceptions import ModelNotAvailableError
+from core.models.molecules import MODEL_FILE, load_members
 from core.properties import QM9 as QM9_PROPERTIES
 from core.provenance import data_provenance, git_version, write_card
 from core.train.molecules.training import ALL_TARGETS, MODEL_NAME, evaluate_ids, load_geometries
 
 UNITS = {key: prop.unit for key, prop in QM9_PROPERTIES.items()}
+
+
+def pack_members(members_dir: Path, folder: Path) -> list[dict]:
+    """The members trained into ``members_dir`` (``member<k>.safetensors`` and ``.json``,
+    by member number) -> ``folder/model.safetensors``, member ``i``'s weights under
+    ``member<i>.``; returns their metadata for the card's ``members`` (config to rebuild
+    each from, training recipe, best epoch, code version)."""
+    from safetensors.torch import load_file, save_file
+
+    files = sorted(
+        Path(members_dir).glob("member*.safetensors"), key=lambda f: int(f.stem[len("member") :])
+    )
+    if not files:
+        raise ModelNotAvailableError(
+            f"no member*.safetensors in {members_dir}: train first "
+            "(python -m core.train.molecules train --member 0)"
+        )
+    weights, metas = {}, []
+    for i, f in enumerate(files):
+        weights.update({f"member{i}.{k}": v for k, v in load_file(f).items()})
+        metas.append(json.loads(f.with_suffix(".json").read_text()) | {"trained_as": f.stem})
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(weights, folder / MODEL_FILE)
+    return metas
 
 
 def calibration_split(data, member_meta: list[dict], limit: int = 5000) -> np.ndarray:
@@ -43,14 +68,17 @@ def fit_std_model(preds: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.
     return uncertainty.fit_std_model(np.abs(mean - truth), preds.std(0, ddof=1))
 
 
-def evaluate(folder: Path, device: str = "cpu") -> dict:
+def evaluate(folder: Path, members_dir: Path | None = None, device: str = "cpu") -> dict:
+    """Pack the members of ``members_dir`` into ``folder`` (None: re-evaluate the packed
+    model there), then measure it on the test split and write its card."""
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    members = load_members(folder, device)
-    if not members:
-        raise SystemExit(f"no member*.safetensors in {folder}: train first")
+    if members_dir is not None:
+        member_meta = pack_members(members_dir, folder)
+    else:
+        member_meta = json.loads((folder / "card.json").read_text())["members"]
+    members = load_members(folder, device, member_meta)
     data = load_geometries()
     test_ids = np.flatnonzero(data.split == "test")
-    member_meta = [json.loads(p.read_text()) for p in sorted(folder.glob("member*.json"))]
     preds = np.stack([evaluate_ids(m, data, test_ids, device) for m in members])  # (M, n, T)
     mean = preds.mean(0)
     raw_std = preds.std(0, ddof=1) if len(members) > 1 else np.full_like(mean, np.nan)
@@ -119,6 +147,7 @@ def evaluate(folder: Path, device: str = "cpu") -> dict:
         "architecture": "PaiNN (Schütt et al., ICML 2021), deep ensemble",
         "config": member_meta[0]["model_config"],
         "training": [m["train_config"] | {"best_epoch": m["best_epoch"]} for m in member_meta],
+        "members": member_meta,
         "ensemble_size": len(members),
         "units": UNITS,
         "data": data_provenance(qm9.INFO),

@@ -85,15 +85,19 @@ def test_unlisted_damage_while_loading_is_still_a_model_file_error(copy):
         GlassPredictor(folder)
 
 
-@pytest.mark.parametrize("damage", ["no member json", "truncated member", "no card"])
+@pytest.mark.parametrize("damage", ["no member config", "truncated weights", "no card"])
 def test_damaged_molecule_model_is_one_clear_error(copy, damage):
+    import json
+
     from core.models.molecules import MoleculePredictor
 
     folder = copy("qm9_painn")
-    if damage == "no member json":
-        (folder / "member1.json").unlink()
-    elif damage == "truncated member":
-        _truncate(folder / "member2.safetensors")
+    if damage == "no member config":
+        card = json.loads((folder / "card.json").read_text())
+        del card["members"][1]["model_config"]
+        (folder / "card.json").write_text(json.dumps(card))
+    elif damage == "truncated weights":
+        _truncate(folder / "model.safetensors")
     else:
         (folder / "card.json").unlink()  # the calibration would silently be gone
     with pytest.raises(ModelFileError, match="How to fix"):

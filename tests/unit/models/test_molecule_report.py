@@ -121,7 +121,7 @@ def test_card_summary():
 def predictor(missing):
     from core.config import models_dir
 
-    if not (models_dir() / molecules.MODEL_NAME / "member0.safetensors").exists():
+    if not (models_dir() / molecules.MODEL_NAME / "model.safetensors").exists():
         missing("no committed qm9_painn weights")
     return molecules.load_predictor(device="cpu")
 

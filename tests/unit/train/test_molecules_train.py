@@ -105,3 +105,28 @@ def test_no_optimiser_state_ships_with_the_models():
 
     assert not list((REPO_ROOT / "trained_models").rglob("*.ckpt"))
     assert not list((REPO_ROOT / "trained_models").rglob("optim*"))
+
+
+def test_members_pack_into_one_model_file_that_loads_back(tiny_qm9, tmp_path):
+    """Two members trained apart become one model.safetensors (member<i>. prefixes) whose
+    members, rebuilt from the configs the card keeps, hold exactly the trained weights."""
+    from core.models.molecules import MODEL_FILE, load_members
+    from core.train.molecules.evaluation import pack_members
+
+    members = tmp_path / "members"
+    for k in (0, 1):
+        cfg = TrainConfig(
+            member=k, hidden=16, layers=2, rbf=8, epochs=1, batch_size=10, val_molecules=10
+        )
+        train(cfg, members, data=tiny_qm9)
+    model = tmp_path / "model"
+    metas = pack_members(members, model)
+    assert [m["trained_as"] for m in metas] == ["member0", "member1"]
+    assert sorted(p.name for p in model.iterdir()) == [MODEL_FILE]
+    rebuilt = load_members(model, "cpu", metas)
+    for k, member in enumerate(rebuilt):
+        trained = load_file(members / f"member{k}.safetensors")
+        for name, value in member.state_dict().items():
+            assert torch.equal(value, trained[name]), name
+    first, second = (m.state_dict()["embedding.weight"] for m in rebuilt)
+    assert not torch.equal(first, second)  # two members, not one loaded twice
