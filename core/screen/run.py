@@ -29,6 +29,7 @@ from core.screen.chunks import (
     ENGINES,
     ScreenSummary,
     check_request,
+    count_rows,
     fingerprint,
     iter_chunks,
     join_parts,
@@ -86,8 +87,8 @@ def screen(
             predictor actors; :mod:`core.screen.ray_engine`).
         address: ``engine="ray"``: an existing Ray cluster (``"auto"``, ``"ray://host:10001"``);
             without it a local Ray is started on this machine's cores.
-        workers: local: worker processes (default the usable CPUs, ``MDS_WORKERS``; 1 runs
-            in this process); Ray: predictor actors (default the cluster's GPUs, else its
+        workers: local: worker processes (default the usable CPUs, ``MDS_WORKERS``; never
+            more than the input has chunks; 1 runs in this process); Ray: predictor actors (default the cluster's GPUs, else its
             CPUs).
         predictor: a ready predictor, used in this process (tests use a scripted one;
             only with one local worker).
@@ -145,6 +146,10 @@ def screen(
             fix="pass predictor_factory for worker processes, or workers=1",
         )
     workers = 1 if predictor is not None else (workers or config.cpu_count())
+    rows = count_rows(inp)
+    if rows is not None:  # no more workers (each loading a model) than chunks
+        rows = rows if limit is None else min(rows, limit)
+        workers = max(1, min(workers, -(-rows // chunk_rows)))
     parts = prepare_parts(out, manifest, resume)
     summary = ScreenSummary(output=str(out), workers=workers)
     t_load = time.perf_counter()

@@ -199,3 +199,27 @@ def test_row_counts_for_the_progress_bar(tmp_path):
     (tmp_path / "d.parquet").write_text("not parquet")
     assert [count_rows(tmp_path / n) for n in ("a.csv", "b.csv", "c.parquet")] == [3, 2, 4]
     assert count_rows(tmp_path / "d.parquet") is None
+
+
+def test_no_more_worker_processes_than_chunks(tmp_path):
+    """A small file does not start (and load a model in) workers it has no chunk for."""
+    lib = _library(tmp_path)
+    s = screen(
+        "molecules",
+        lib,
+        tmp_path / "o.csv",
+        chunk_rows=100,
+        workers=4,
+        predictor_factory=_FakeMolecules,
+    )
+    assert s.workers == 1 and s.rows == len(SMILES)  # one chunk: this process
+    s = screen(
+        "molecules",
+        lib,
+        tmp_path / "o.csv",
+        chunk_rows=3,
+        limit=4,
+        workers=4,
+        predictor_factory=_FakeMolecules,
+    )
+    assert s.workers == 2 and s.rows == 4  # two chunks of the first four rows
