@@ -60,8 +60,10 @@ def glass_file(folder: Path, n: int, seed: int = 0) -> Path:
     return path
 
 
-def run_cli(args: list[str], env: dict) -> dict:
-    """Run ``python -m core.screen ARGS``; wall time, peak tree RSS and the reported rate."""
+def run_cli(args: list[str], env: dict, cpus: int) -> dict:
+    """Run ``python -m core.screen ARGS`` on the first ``cpus`` CPUs (a worker then means a
+    core: one worker's conformer and network threads cannot spread over the others); wall
+    time, peak tree RSS and the reported rate."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "core.screen", *args],
@@ -70,6 +72,7 @@ def run_cli(args: list[str], env: dict) -> dict:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, range(cpus)),
     )
     root = psutil.Process(proc.pid)
     peak = 0
@@ -108,9 +111,14 @@ def conformer_stage(smiles: list[str], threads: int) -> float:
     from core.chem.molecules import EmbedBudget
     from core.models.molecules import prepare_smiles_batch
 
-    t0 = time.perf_counter()
-    prepare_smiles_batch(smiles, threads=threads, budget=EmbedBudget())
-    return len(smiles) / (time.perf_counter() - t0)
+    mask = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, range(threads))  # the CPUs a run with this many workers gets
+    try:
+        t0 = time.perf_counter()
+        prepare_smiles_batch(smiles, threads=threads, budget=EmbedBudget())
+        return len(smiles) / (time.perf_counter() - t0)
+    finally:
+        os.sched_setaffinity(0, mask)
 
 
 def stage_costs(smiles: list[str], glass_csv: Path | None) -> list[str]:
@@ -188,6 +196,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS / "screening_table.txt")
     args = ap.parse_args()
 
+    load_start = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -220,7 +229,7 @@ def main() -> None:
                 cli += ["--engine", "ray"]
             if kind == "molecules":
                 cli += ["--chunk-rows", str(args.molecule_chunk)]
-            r = run_cli(cli, env)
+            r = run_cli(cli, env, cpus=w)
             r.update(kind=kind, engine=engine, workers=w, input=inp.name)
             if kind == "molecules":
                 r["vs_conformer_stage"] = r["rows_per_s"] / conformer[w]
@@ -239,6 +248,9 @@ def main() -> None:
         f"--workers {' '.join(map(str, args.workers))} --molecule-chunk {args.molecule_chunk}",
         "# rows/s: the rate core.screen reports (model loading excluded); peak RSS over the "
         "process tree; molecules: MOSES test split; glasses: seeded 7-oxide grid",
+        "# each run pinned to as many CPUs as workers (Ray: its read tasks share them), so "
+        "a worker is a core; the conformer stage alone likewise",
+        f"# load average (1 min) before the runs {load_start:.2f}, after {os.getloadavg()[0]:.2f}",
         "",
     ]
     lines += [*stages, ""]
