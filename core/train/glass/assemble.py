@@ -152,8 +152,10 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
             f"python -m core.train.glass assemble --seed {seeds[0]} --members {len(seeds)}"
             + (" --tg-network 1" if cfg.tg_network else "")
         ],
-        "note": "a member stopped by max_minutes_per_member (> 0) depends on the machine's "
-        "speed; the others are reproducible from their seed on the same machine",
+        "note": "the reproduce commands rebuild the recipe and seeds, not the exact weights: "
+        "a retrain of these members on the same machine gave other weights (seed 0's "
+        "first validation loss 0.783, then 0.771) and test RMSEs within a few percent; a "
+        "member stopped by max_minutes_per_member (> 0) also depends on the machine's speed",
         "train_minutes_per_member": {  # all of a member's training stages
             s: round(
                 sum(rec[h][-1]["minutes"] for h in ("history", "tg_history") if rec.get(h)),
