@@ -11,9 +11,12 @@ parts are counted in input order, so the output is the same whatever the number 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import sys
 import time
+import types
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -49,6 +52,31 @@ def _start_worker(kind: str, factory) -> None:
 
     torch.set_num_threads(1)
     _WORKER["predictor"] = factory() if factory is not None else load_kind_predictor(kind)
+
+
+@contextlib.contextmanager
+def _workers_skip_a_borrowed_main():
+    """Spawned workers import the parent's ``__main__`` from its file. Under Streamlit (an
+    app page, an AppTest) that module is a page the script runner installed, and importing
+    it in a worker runs the page there; hide such a borrowed main (no import spec, not the
+    program this process runs) while the workers start. A program's own main stays
+    visible, so a factory defined in it still reaches the workers."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    program = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    borrowed = (
+        main is not None
+        and getattr(main, "__spec__", None) is None
+        and path is not None
+        and os.path.abspath(path) != program
+    )
+    if borrowed:
+        sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if borrowed:
+            sys.modules["__main__"] = main
 
 
 def _ready() -> int:
@@ -88,8 +116,8 @@ def screen(
         address: ``engine="ray"``: an existing Ray cluster (``"auto"``, ``"ray://host:10001"``);
             without it a local Ray is started on this machine's cores.
         workers: local: worker processes (default the usable CPUs, ``MDS_WORKERS``; never
-            more than the input has chunks; 1 runs in this process); Ray: predictor actors (default the cluster's GPUs, else its
-            CPUs).
+            more than the input has chunks; 1 runs in this process); Ray: predictor actors
+            (default the cluster's GPUs, else its CPUs).
         predictor: a ready predictor, used in this process (tests use a scripted one;
             only with one local worker).
         predictor_factory: a picklable zero-argument callable that builds the predictor
@@ -166,8 +194,11 @@ def screen(
         )
         try:  # every worker up with its model before the clock starts
             started: set[int] = set()
-            while len(started) < workers:
-                started |= {job.result() for job in [pool.submit(_ready) for _ in range(workers)]}
+            with _workers_skip_a_borrowed_main():
+                while len(started) < workers:
+                    started |= {
+                        job.result() for job in [pool.submit(_ready) for _ in range(workers)]
+                    }
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise

@@ -223,3 +223,28 @@ def test_no_more_worker_processes_than_chunks(tmp_path):
         predictor_factory=_FakeMolecules,
     )
     assert s.workers == 2 and s.rows == 4  # two chunks of the first four rows
+
+
+def test_workers_start_under_a_page_main(tmp_path, monkeypatch):
+    """Streamlit's script runner (and AppTest) installs the page as ``__main__`` and leaves
+    it there; spawned workers would import it and run the page. They start anyway, and the
+    page is ``__main__`` again afterwards. (It failed in CI after the AppTests.)"""
+    import sys
+    import types
+
+    page = tmp_path / "page.py"
+    page.write_text("raise SystemExit('a worker ran the page')\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    lib = _library(tmp_path)
+    s = screen(
+        "molecules",
+        lib,
+        tmp_path / "o.csv",
+        chunk_rows=3,
+        workers=2,
+        predictor_factory=_FakeMolecules,
+    )
+    assert s.workers == 2 and s.rows == len(SMILES)
+    assert sys.modules["__main__"] is fake
