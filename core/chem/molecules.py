@@ -334,6 +334,9 @@ def iter_embedded(
             yield from finished_here
 
 
+MMFF_ITERS = 2000  # force-field iterations of the full recipe (the pages' conformers)
+
+
 @dataclass(frozen=True)
 class EmbedBudget:
     """A per-molecule cap on conformer generation for batch screening: at most
@@ -348,7 +351,7 @@ class EmbedBudget:
     (``benchmarks/results/conformer_budget_table.txt``)."""
 
     attempts: int = 5
-    mmff_iters: int = 2000
+    mmff_iters: int = MMFF_ITERS
 
 
 # How a molecule's coordinates were made (the ``_conformer`` property of an embedded
@@ -386,7 +389,7 @@ def _embed(mol: Chem.Mol, seed: int, optimize: bool, budget: EmbedBudget | None 
             entry=smiles,
         )
     if optimize:
-        iters = 2000 if budget is None else budget.mmff_iters
+        iters = MMFF_ITERS if budget is None else budget.mmff_iters
         not_converged = 0
         if AllChem.MMFFHasAllMoleculeParams(molh):
             not_converged = AllChem.MMFFOptimizeMolecule(molh, mmffVariant="MMFF94", maxIters=iters)
