@@ -184,6 +184,9 @@ def train(
     optimiser state sits among the shipped models)."""
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.member_seed)
+    # The code this process runs is the code at its start: files edited while a long run goes
+    # on do not change it, so the version is read once per leg, not at each best epoch.
+    code_version = git_version()
     data = data if data is not None else load_geometries()
     train_ids = np.flatnonzero(data.split == "train")
     if cfg.train_limit:
@@ -210,6 +213,10 @@ def train(
         sched.load_state_dict(ckpt["scheduler"])
         state = ckpt["state"]
         logger.info("resumed member %d at epoch %d", cfg.member, state["epoch"])
+    # each leg of a resumed run: the epoch it started at and the commit it ran
+    state.setdefault("legs", []).append(
+        {"from_epoch": state["epoch"], "code_version": code_version}
+    )
     t_start = time.monotonic()
     while state["epoch"] < cfg.epochs:
         epoch = state["epoch"]
@@ -253,7 +260,16 @@ def train(
                         "train_config": asdict(cfg),
                         "best_epoch": epoch + 1,
                         "val_mae": record["val_mae"],
-                        "code_version": git_version(),
+                        # weights are only as clean as every leg that trained them
+                        "code_version": next(
+                            (
+                                leg["code_version"]
+                                for leg in state["legs"]
+                                if "+dirty" in leg["code_version"]
+                            ),
+                            code_version,
+                        ),
+                        "legs": state["legs"],
                     },
                     indent=2,
                 )

@@ -130,3 +130,26 @@ def test_members_pack_into_one_model_file_that_loads_back(tiny_qm9, tmp_path):
             assert torch.equal(value, trained[name]), name
     first, second = (m.state_dict()["embedding.weight"] for m in rebuilt)
     assert not torch.equal(first, second)  # two members, not one loaded twice
+
+
+def test_code_version_is_the_one_each_leg_started_with(tiny_qm9, tmp_path, monkeypatch):
+    """Bug: the version was read at each best epoch, so editing files during a clean
+    run marked its weights '+dirty' (and a dirty leg could later be reported clean)."""
+    import core.train.molecules.training as training
+
+    calls = iter(["abc1234", "abc1234+dirty", "def5678", "def5678+dirty"])
+    monkeypatch.setattr(training, "git_version", lambda *a, **k: next(calls))
+    cfg = TrainConfig(hidden=16, layers=2, rbf=8, epochs=2, batch_size=10, val_molecules=10)
+    train(cfg, tmp_path, data=tiny_qm9)  # one leg: reads the version once, at the start
+    meta = json.loads((tmp_path / "member0.json").read_text())
+    assert meta["code_version"] == "abc1234"
+    assert meta["legs"] == [{"from_epoch": 0, "code_version": "abc1234"}]
+
+    state = train(dataclasses.replace(cfg, epochs=4), tmp_path, data=tiny_qm9)  # dirty leg 2
+    assert state["legs"] == [
+        {"from_epoch": 0, "code_version": "abc1234"},
+        {"from_epoch": 2, "code_version": "abc1234+dirty"},
+    ]
+    meta = json.loads((tmp_path / "member0.json").read_text())
+    # weights the dirty leg wrote are reported dirty; weights from the first leg are not
+    assert meta["code_version"] == ("abc1234+dirty" if meta["best_epoch"] > 2 else "abc1234")
