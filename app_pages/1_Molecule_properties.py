@@ -6,24 +6,22 @@ import html
 
 import streamlit as st
 
+from app_pages.widgets.molecule_batch import BATCH_KEY, batch_tab
+from app_pages.widgets.molecule_card import model_card
 from core.exceptions import InvalidInputError, ModelNotAvailableError
-from core.exports import csv_bytes
 from core.models.molecule_report import (
     EXPLANATION_NOTE,
     NEIGHBOUR_SHORT,
     UNCERTAINTY_NOTE,
     MoleculeReport,
-    card_summary,
     labelled_columns,
 )
-from core.models.molecules import MAX_BATCH
 from core.plots import viewer
 from core.properties import QM9
 
 SMILES_KEY = "mol_smiles"
 RESULT_KEY = "mol_result"
 EXPLAIN_KEY = "mol_explain_prop"
-BATCH_KEY = "mol_batch_result"
 DRAWN_KEY = "mol_drawn_pending"  # a drawing to copy into the SMILES box on the next run
 STRUCTURE_KEY = "mol_structure_pick"
 EXAMPLES = {
@@ -114,44 +112,6 @@ def _run_single(predictor, smiles: str) -> None:
         st.error(report.error)
 
 
-def _batch(predictor) -> None:
-    from core.models.molecules import read_batch_table, with_user_columns
-
-    upload = st.file_uploader(
-        f"CSV with a SMILES column, or SDF (up to {MAX_BATCH:,} molecules)",
-        type=["csv", "sdf"],
-        key="mol_batch_file",
-    )
-    if upload is None:
-        return
-    data = upload.getvalue()
-    try:
-        items, own_columns = read_batch_table(data, upload.name, MAX_BATCH)
-    except InvalidInputError as err:
-        st.error(str(err))
-        return
-    count = len(items)
-    if st.button(f"Predict {count:,} molecules", key="mol_batch_run"):
-        bar = st.progress(0.0, text="Predicting ...")
-        run = predictor.predict if isinstance(items[0], str) else predictor.predict_structures
-        result = run(
-            items, progress=lambda done, total: bar.progress(done / total, f"{done}/{total}")
-        )
-        bar.progress(1.0, text="Done")
-        st.session_state[BATCH_KEY] = with_user_columns(result, own_columns)
-    result = st.session_state[BATCH_KEY]
-    if result is not None:
-        failed = int((result["error"] != "").sum())
-        st.write(f"{len(result):,} rows, {failed:,} with an error (see the `error` column).")
-        st.dataframe(labelled_columns(result), hide_index=True)
-        st.download_button(
-            "Download predictions (CSV)",
-            csv_bytes(result),
-            file_name="molecule_predictions.csv",
-            mime="text/csv",
-        )
-
-
 def _show_structures(predictor, mols: list) -> None:
     """The structures of an uploaded file: a table of all (up to 100), and the full result
     (3D view, neighbours, explanation) of the one picked, from its own geometry."""
@@ -183,56 +143,6 @@ def _show_structures(predictor, mols: list) -> None:
         st.session_state[RESULT_KEY] = None if report.error else report
         if report.error:
             st.error(report.error)
-
-
-def _model_card(predictor) -> None:
-    from core.models.molecules import LABELS, card_tables
-    from core.plots import molecules as mol_plots
-
-    tables = card_tables(predictor)
-    with st.expander("Model card: how good is this model?", expanded=False):
-        if not tables:
-            st.info("This model has no card yet (run `python -m core.train.molecules evaluate`).")
-            return
-        card = predictor.card
-        st.markdown(card_summary(card))
-        st.dataframe(tables["metrics"].drop(columns="key"), hide_index=True)
-        parity = tables["parity"]
-        if not parity.empty:
-            prop = st.selectbox(
-                "Parity plot for",
-                list(tables["metrics"]["key"]),
-                format_func=lambda k: LABELS.get(k, k),
-                key="mol_card_prop",
-            )
-            st.plotly_chart(mol_plots.parity_figure(parity, prop), key="mol_parity_chart")
-        st.markdown("**Test MAE by number of heavy atoms** (QM9 has few very small molecules)")
-        st.dataframe(tables["by_size"], width="stretch")
-        st.markdown(
-            "**Test MAE by element** (molecules with / without it; fluorine is rare in QM9)"
-        )
-        st.dataframe(tables["by_element"], width="stretch")
-        if not tables["by_similarity"].empty:
-            st.markdown(
-                "**Test MAE by similarity to the training set** (Tanimoto, ECFP4, of each test "
-                "molecule to its closest QM9 training molecule)"
-            )
-            st.dataframe(tables["by_similarity"], width="stretch")
-        if not tables["calibration"].empty:
-            st.markdown(
-                "**Calibration**: share of test errors within 1 and 2 ± values "
-                "(0.68 and 0.95 for a well-calibrated Gaussian)"
-            )
-            st.dataframe(tables["calibration"], hide_index=True)
-            st.caption(card.get("calibration_method", ""))
-        curve = tables["calibration_curve"]
-        if not curve.empty:
-            shown = curve[curve["property"] == prop] if not parity.empty else curve
-            st.markdown(
-                f"**Calibration curve** ({LABELS.get(prop, prop) if not parity.empty else 'all'}"
-                "): on the diagonal the ± values mean what they say; below it they are too small"
-            )
-            st.plotly_chart(mol_plots.calibration_figure(shown), key="mol_calibration_chart")
 
 
 _init_state()
@@ -291,10 +201,10 @@ with upload_tab:
         else:
             _show_structures(predictor, mols)
 with batch:
-    _batch(predictor)
+    batch_tab(predictor)
 
 _show_single(predictor)
-_model_card(predictor)
+model_card(predictor)
 st.caption(
     html.escape(
         f"Model: {predictor.card.get('name', 'qm9_painn')} "
