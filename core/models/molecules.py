@@ -590,17 +590,18 @@ class MoleculePredictor:
             )
         mean, std, outs = self._run([p.geometry])
         row = pd.Series(self._row(smiles, p, mean[0], std[0]))
-        table, note, level, text = None, "", "", ""
+        table, note, level, text, dft = None, "", "", "", None
         try:
             table = training_neighbours(p.mol, k=neighbours)
             level, text = similarity_note(row, table, self.card, self.units)
+            dft = qm9_record(p.mol)
         except DataNotAvailableError as err:
             note = f"The training molecules need the data cache: {err}"
         report = MoleculeReport(
             smiles,
             row,
             p.mol,
-            properties_table(row, self.properties, self.units, _dft_of_same(table)),
+            properties_table(row, self.properties, self.units, dft),
             domain_text=domain_text(row),
             molblock=molblock_3d(p.mol),
             neighbours=table,
@@ -811,12 +812,58 @@ def nearest_training_similarity(smiles: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _dft_of_same(neighbours: pd.DataFrame | None) -> dict[str, float] | None:
-    """The DFT values of the molecule itself when it is a QM9 training molecule."""
-    if neighbours is None or neighbours.empty or not bool(neighbours["same_molecule"].iloc[0]):
+def qm9_record(molecule: str | Chem.Mol) -> dict | None:
+    """The QM9 entry of ``molecule`` itself, from any split (same canonical SMILES without
+    stereo), or ``None`` if QM9 does not hold it: ``qm9_index``, ``split`` and its DFT values
+    (:data:`NEIGHBOUR_COLUMNS`, card units). Methane is a QM9 molecule of the test split: a
+    chemist comparing the prediction with the DFT value should see it all the same (this is
+    a lookup for display, not a metric). Same data needs as :func:`training_neighbours`."""
+    from core.chem.molecules import parse_smiles
+
+    mol = molecule if isinstance(molecule, Chem.Mol) else parse_smiles(molecule)
+    with _REFERENCE_LOCK:
+        table = _load_qm9_lookup()
+    key = _flat_smiles(mol)
+    if key not in table.index:
         return None
-    best = neighbours.iloc[0]
-    return {p: float(best[p]) for p in NEIGHBOUR_COLUMNS if p in best}
+    row = table.loc[key]
+    return {"qm9_index": int(row["index"]), "split": str(row["split"])} | {
+        p: float(row[p]) for p in NEIGHBOUR_COLUMNS
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _load_qm9_lookup() -> pd.DataFrame:
+    """Every QM9 molecule indexed by canonical SMILES without stereo (the first of
+    stereoisomers that flatten to one key). The keys are computed once (about 10 s) and
+    cached next to the fingerprints, keyed by the data version and the RDKit version."""
+    from rdkit import rdBase
+
+    from core.data import qm9, read_manifest
+
+    table = qm9.load(columns=["index", "smiles", "split", *NEIGHBOUR_COLUMNS])
+    manifest = read_manifest(qm9.INFO)
+    path = config.cache_dir() / "qm9_fingerprints" / "all_flat_smiles.parquet"
+    meta = {"data_version": manifest["data_version"], "rdkit": rdBase.rdkitVersion}
+    meta_path = path.with_suffix(".json")
+    keys = None
+    if path.exists() and meta_path.exists():
+        try:
+            if json.loads(meta_path.read_text()) == meta:
+                cached = pd.read_parquet(path)
+                if cached["index"].tolist() == table["index"].tolist():
+                    keys = cached["key"]
+        except (OSError, ValueError, KeyError):
+            keys = None
+    if keys is None:
+        keys = pd.Series([_flat_smiles(Chem.MolFromSmiles(s)) for s in table["smiles"]])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.parquet")  # other processes may build too
+        pd.DataFrame({"index": table["index"].to_numpy(), "key": keys}).to_parquet(tmp)
+        tmp.replace(path)
+        meta_path.write_text(json.dumps(meta))
+    table = table.assign(key=keys.to_numpy())
+    return table[table["key"] != ""].drop_duplicates("key").set_index("key")
 
 
 def _flat_smiles(mol: Chem.Mol | None) -> str:

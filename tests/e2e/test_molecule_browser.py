@@ -91,6 +91,49 @@ def test_batch_csv_and_3d_file_uploads(page, drawn, tmp_path) -> None:
     assert not page.get_by_test_id("stException").count()
 
 
+def test_tiny_and_foreign_molecules_are_flagged_not_trusted(page, drawn) -> None:
+    """Issue 22 item 13, as a chemist sees it: methane (1 heavy atom, QM9 holds few this
+    small) gets a domain warning and its QM9 DFT values beside the prediction; chloroform
+    (Cl, no per-element reference) gets a warning and its extensive properties withheld."""
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Molecule properties").click()
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Molecule properties")).to_be_visible(
+        timeout=RENDER_TIMEOUT_MS
+    )
+    box = main.get_by_role("textbox", name="SMILES")
+    predict = main.get_by_role("button", name="Predict", exact=True)
+
+    box.fill("C")
+    box.press("Enter")
+    predict.click()
+    expect(main.get_by_role("heading", name="Predicted properties of C", exact=True)).to_be_visible(
+        timeout=RENDER_TIMEOUT_MS
+    )
+    warning = main.get_by_test_id("stAlertContentWarning").filter(has_text="1 heavy atom")
+    expect(warning).to_contain_text("Outside the training domain")
+    properties = main.get_by_test_id("stDataFrame").filter(has_text="HOMO-LUMO gap")
+    expect(properties).to_contain_text("QM9 DFT", timeout=RENDER_TIMEOUT_MS)
+    drawn(page)
+
+    box.fill("ClC(Cl)Cl")
+    box.press("Enter")
+    predict.click()
+    expect(
+        main.get_by_role("heading", name="Predicted properties of ClC(Cl)Cl", exact=True)
+    ).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    warning = main.get_by_test_id("stAlertContentWarning").filter(has_text="contains Cl")
+    expect(warning).to_contain_text("withheld")
+    properties = main.get_by_test_id("stDataFrame").filter(has_text="HOMO-LUMO gap")
+    expect(properties).to_contain_text("withheld", timeout=RENDER_TIMEOUT_MS)
+    drawn(page)
+    assert not page.get_by_test_id("stException").count()
+    out = REPO_ROOT / "artifacts" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out / "molecule_outside_domain.png"), full_page=True)
+
+
 def drawn_share(element, attempts: int = 20) -> float:
     """Share of non-white pixels of an element's screenshot (waits for WebGL to draw)."""
     import io

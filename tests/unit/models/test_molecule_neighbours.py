@@ -7,7 +7,7 @@ import pytest
 
 from core.data import qm9
 from core.models.molecule_report import error_at_similarity
-from core.models.molecules import training_neighbours
+from core.models.molecules import qm9_record, training_neighbours
 
 
 @pytest.mark.data
@@ -27,6 +27,22 @@ def test_a_molecule_unlike_qm9_has_low_similarity(prepared) -> None:
     prepared("qm9")
     table = training_neighbours("CC(=O)Oc1ccccc1C(=O)O", k=3)  # aspirin: 13 heavy atoms
     assert table["similarity"].max() < 0.6 and not table["same_molecule"].any()
+
+
+@pytest.mark.data
+def test_a_qm9_molecule_of_any_split_is_found_with_its_dft_values(prepared) -> None:
+    """Bug (issue 22 item 13): only training molecules were looked up, so methane, QM9's
+    first molecule but in its validation split, showed no DFT value beside the prediction."""
+    prepared("qm9")
+    methane = qm9_record("[CH4]")
+    assert methane["qm9_index"] == 1 and methane["split"] != "train"
+    assert methane["homo"] == pytest.approx(-10.55, abs=0.01)  # QM9's DFT, in eV
+    assert methane["gap"] == pytest.approx(13.74, abs=0.01)
+    ethanol = qm9_record("OCC")
+    full = qm9.load(columns=["index", "homo"]).set_index("index")
+    assert ethanol["homo"] == pytest.approx(full.loc[ethanol["qm9_index"], "homo"])
+    assert qm9_record("ClC(Cl)Cl") is None  # not a QM9 molecule (Cl)
+    assert qm9_record("CC(=O)Oc1ccccc1C(=O)O") is None  # aspirin: 13 heavy atoms
 
 
 def test_error_at_similarity_picks_the_bin() -> None:

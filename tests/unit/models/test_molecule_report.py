@@ -37,13 +37,15 @@ def test_properties_table_shows_the_dft_value_of_a_qm9_molecule_beside_it():
     assert table[mr.DFT_COLUMN].tolist() == ["-10.55", ""]  # to the prediction's decimals
 
 
-def test_a_training_molecule_gets_its_dft_values_in_the_report(predictor, monkeypatch):
+def test_a_qm9_molecule_gets_its_dft_values_in_the_report(predictor, monkeypatch):
     monkeypatch.setattr(molecules, "training_neighbours", lambda mol, k: _neighbours(1.0, True))
+    record = {"qm9_index": 215, "split": "train", "homo": -7.0, "gap": 6.0}
+    monkeypatch.setattr(molecules, "qm9_record", lambda mol: record)
     report = predictor.report("c1ccncc1")
     dft = report.properties.set_index("key")[mr.DFT_COLUMN]
     assert dft["homo"] == "-7.0" or dft["homo"].startswith("-7.0")
     assert dft["gap"].startswith("6.0") and dft["mu"] == ""
-    monkeypatch.setattr(molecules, "training_neighbours", lambda mol, k: _neighbours(0.6, False))
+    monkeypatch.setattr(molecules, "qm9_record", lambda mol: None)
     assert mr.DFT_COLUMN not in predictor.report("c1ccncc1").properties.columns
 
 
