@@ -135,3 +135,63 @@ def test_a_long_round_shows_its_stage_and_can_be_cancelled(page) -> None:
     expect(progress).to_have_count(0)
     expect(main.get_by_role("button", name="Download suggestions (CSV)")).to_have_count(0)
     assert not page.get_by_test_id("stException").count()
+
+
+def test_a_created_campaign_is_kept_and_delete_asks_first(page) -> None:
+    """Issue 22 item 16 in the browser: a campaign nobody saved is there after a reload (a new
+    session), and *Delete…* asks before it deletes (*Keep it* keeps it)."""
+    import re
+
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Recipe optimisation").click()
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Recipe optimisation")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    drawn(page)
+    if not main.get_by_role("tab", name="Built-in").is_visible():
+        main.get_by_text("Open or create a campaign").click()
+    main.get_by_role("tab", name="Built-in").click()
+    n_mixes = main.get_by_label("Start from N random mixes (0 = all 1,030)")
+    n_mixes.fill("25")
+    n_mixes.press("Enter")
+    drawn(page)
+    main.get_by_role("button", name="Create campaign").first.click()
+    notice = main.get_by_text(re.compile(r"with 25 measured recipes\. Saved as '.+' \(version 1\)"))
+    expect(notice).to_be_visible(timeout=TIMEOUT_MS)
+    name = re.search(r"Saved as '(.+)' \(version", notice.inner_text()).group(1)
+    assert (_stored()["n_measured"] == 25).sum() == 1  # saved without anyone asking
+
+    page.reload()  # a new session: only what the store kept is there
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="Recipe optimisation")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    drawn(page)
+    if not main.get_by_role("tab", name="Saved").is_visible():
+        main.get_by_text("Open or create a campaign").click()
+    main.get_by_role("tab", name="Saved").click()
+    label = f"{name} (25 recipes, 0 rounds)"
+    # newest first, so ours is the one chosen: the question names it
+    main.get_by_role("button", name="Delete…").click()
+    question = main.get_by_text(f"Delete {label} for good?")
+    expect(question).to_be_visible(timeout=TIMEOUT_MS)
+    main.get_by_role("button", name="Keep it").click()
+    expect(question).to_have_count(0, timeout=TIMEOUT_MS)
+    drawn(page)
+
+    main.get_by_role("button", name="Delete…").click()  # still there: asked about again
+    expect(question).to_be_visible(timeout=TIMEOUT_MS)
+    main.get_by_role("button", name="Yes, delete it").click()
+    expect(question).to_have_count(0, timeout=TIMEOUT_MS)
+    drawn(page)
+    assert not page.get_by_test_id("stException").count()
+    # gone: the store the page writes to (this module's database) holds no 25-mix campaign
+    assert not (_stored()["n_measured"] == 25).any()
+
+
+def _stored():
+    from core.optimize import CampaignStore
+
+    return CampaignStore().list()
