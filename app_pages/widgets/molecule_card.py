@@ -28,8 +28,11 @@ def model_card(predictor) -> None:
                 key="mol_card_prop",
             )
             st.plotly_chart(mol_plots.parity_figure(parity, prop), key="mol_parity_chart")
-        st.markdown("**Test MAE by number of heavy atoms** (QM9 has few very small molecules)")
-        st.dataframe(tables["by_size"], width="stretch")
+        st.markdown(
+            "**Test MAE by number of heavy atoms** (QM9 has few very small molecules; "
+            "\u2013: no test molecule of that size, so no measured error)"
+        )
+        st.dataframe(tables["by_size"].style.format(precision=3, na_rep="\u2013"), width="stretch")
         st.markdown(
             "**Test MAE by element** (molecules with / without it; fluorine is rare in QM9)"
         )

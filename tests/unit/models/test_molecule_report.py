@@ -338,3 +338,17 @@ def test_extensive_properties_are_withheld_for_elements_without_a_reference(pred
     assert "u0" in rows.loc[0, "domain_message"] and "withheld" in rows.loc[0, "domain_message"]
     table = predictor.report("ClC(Cl)Cl").properties.set_index("key")
     assert table.loc["u0", "value"] == "withheld" and table.loc["homo", "value"] != "withheld"
+
+
+def test_the_card_table_by_size_starts_at_one_heavy_atom(predictor):
+    """Issue 22 item 13: the table started at 4 heavy atoms, so the sizes a chemist types
+    first (methane, water) were invisible; sizes without test molecules say count 0."""
+    by_size = molecules.card_tables(predictor)["by_size"]
+    card = predictor.card["error_by_heavy_atoms"]
+    assert by_size.index[0] == 1 and list(by_size.index) == list(range(1, 10))
+    for size in range(1, 10):
+        if str(size) in card:
+            assert by_size.loc[size, "count"] == card[str(size)]["count"] > 0
+            assert by_size.loc[size, "homo"] == pytest.approx(card[str(size)]["homo"])
+        else:
+            assert by_size.loc[size, "count"] == 0 and np.isnan(by_size.loc[size, "homo"])
