@@ -9,6 +9,8 @@
   once, torch threads of each, torch threads of one page run; see :mod:`core.jobs`
 - ``MDS_DEVICE``: ``auto`` (cuda > mps > cpu), ``cpu``, ``cuda[:N]``, ``mps``; see
   :mod:`core.device`
+- ``MDS_TORCH_COMPILE``: ``1`` (default) compiles the glass-structure denoiser with
+  ``torch.compile`` when a C compiler is found; ``0`` runs it eagerly
 
 Values are read at call time, never at import time, so tests and scripts can change them.
 """
@@ -46,6 +48,18 @@ def database_url() -> str:
     if url:
         return url
     return f"sqlite:///{cache_dir() / 'studio.sqlite'}"
+
+
+def torch_compile_enabled() -> bool:
+    """Whether models that benefit from it run through ``torch.compile``: on unless
+    ``MDS_TORCH_COMPILE`` is ``0``/``false``/``no``/``off``, and only where inductor can
+    build its kernels (a C compiler on the PATH for the CPU)."""
+    import shutil
+
+    value = os.environ.get("MDS_TORCH_COMPILE", "1").strip().lower()
+    if value in {"0", "false", "no", "off"}:
+        return False
+    return any(shutil.which(cc) for cc in ("cc", "gcc", "clang"))
 
 
 def cpu_count() -> int:

@@ -11,6 +11,12 @@ import pytest
 
 from core.config import REPO_ROOT
 
+# The glass-structure denoiser is compiled by default (core.config.torch_compile_enabled);
+# a cold compile costs about a minute per process on this machine, so the suite (and the
+# app servers it starts, which inherit this) runs it eagerly. The compiled path has its own
+# test (tests/unit/nn/test_glass_diffusion.py) that compares it with the eager one.
+os.environ.setdefault("MDS_TORCH_COMPILE", "0")
+
 
 @pytest.fixture
 def repo_root() -> Path:

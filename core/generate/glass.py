@@ -473,6 +473,10 @@ def _load(folder: str, device: str) -> GlassStructureGenerator:
         model = GlassDenoiser(GlassDiffusionConfig(**card["config"]))
         model.load_state_dict(load_file(str(weights)))
     model.eval()
+    from core.config import torch_compile_enabled
+
+    if torch_compile_enabled():
+        model.compile_network()  # compiled on the first sample (then ~5x faster per step on a CPU)
     return GlassStructureGenerator(model.to(device), card, device)
 
 

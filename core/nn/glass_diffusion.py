@@ -150,6 +150,7 @@ class GlassDenoiser(nn.Module):
         self.out_gate = nn.Sequential(nn.Linear(H, H), nn.SiLU(), nn.Linear(H, 1))
         for block in (*self.messages, *self.updates):
             block.reset_parameters()
+        self._compiled = None  # set by compile_network()
 
     def condition(self, sigma: Tensor, cond: Tensor) -> Tensor:
         c = self.config
@@ -176,10 +177,25 @@ class GlassDenoiser(nn.Module):
         cond: Tensor,
         graph: tuple[Tensor, Tensor, Tensor] | None = None,
     ) -> Tensor:
-        c = self.config
         if graph is None:
-            graph = periodic_graph(pos, lengths, batch, c.cutoff)
-        src, dst, vec = graph
+            graph = periodic_graph(pos, lengths, batch, self.config.cutoff)
+        network = self._compiled or self.network
+        return network(species, batch, sigma, cond, *graph)
+
+    def compile_network(self) -> GlassDenoiser:
+        """Run :meth:`network` through ``torch.compile`` from now on (the neighbour search
+        stays eager). Its elementwise edge operations are memory-bound; fused, a CPU forward
+        pass on 192 atoms takes ~0.08 s instead of ~0.45 s (probe). The first call compiles
+        (about a minute on a busy 2-core machine; seconds once inductor's cache holds it)."""
+        self._compiled = torch.compile(self.network, dynamic=True)
+        return self
+
+    def network(
+        self, species: Tensor, batch: Tensor, sigma: Tensor, cond: Tensor, src, dst, vec
+    ) -> Tensor:
+        """The denoiser on a given neighbour graph (``src``, ``dst``, ``vec`` as from
+        :func:`periodic_graph`)."""
+        c = self.config
         dist = vec.norm(dim=-1).clamp_min(1e-6)
         unit = vec / dist.unsqueeze(-1)
         rbf = _sine_rbf(dist, c.rbf, c.cutoff)

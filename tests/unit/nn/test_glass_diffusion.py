@@ -223,3 +223,40 @@ def test_given_generator_draws_the_noise_on_its_own_device():
         x = G.wrap(pos + 0.3 * eps, lengths[batch])
         want = ((model(species, x, lengths, batch, sigma, cond) - eps) ** 2).mean()
     assert float(got) == pytest.approx(float(want), rel=1e-6)
+
+
+@pytest.mark.slow
+def test_the_compiled_network_gives_the_eager_outputs(monkeypatch):
+    """``compile_network`` (the default in the app when a C compiler is there) changes the
+    speed, not the numbers: on two structure sizes (dynamic shapes) it agrees with the eager
+    network to float32 rounding."""
+    import shutil
+
+    if not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
+        pytest.skip("no C compiler: torch.compile cannot build CPU kernels here")
+    torch.manual_seed(0)
+    model = G.GlassDenoiser(G.GlassDiffusionConfig(hidden=16, layers=2, rbf=8)).eval()
+    eager = G.GlassDenoiser(model.config).eval()
+    eager.load_state_dict(model.state_dict())
+    model.compile_network()
+    for n_atoms, length in ((24, 7.5), (30, 8.1)):
+        species, pos, lengths, batch, sigma, cond = _inputs(_random_atoms(n_atoms, length, 5))
+        with torch.inference_mode():
+            got = model(species, pos, lengths, batch, sigma, cond)
+            want = eager(species, pos, lengths, batch, sigma, cond)
+        assert got.shape == want.shape == (n_atoms, 3)
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5), (got - want).abs().max()
+    assert model._compiled is not None and eager._compiled is None
+
+
+def test_compile_setting_reads_the_environment(monkeypatch):
+    from core.config import torch_compile_enabled
+
+    for off in ("0", "false", "No", "off"):
+        monkeypatch.setenv("MDS_TORCH_COMPILE", off)
+        assert not torch_compile_enabled()
+    monkeypatch.setenv("MDS_TORCH_COMPILE", "1")
+    monkeypatch.setattr("shutil.which", lambda name: None)  # no C compiler: eager
+    assert not torch_compile_enabled()
+    monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
+    assert torch_compile_enabled()
