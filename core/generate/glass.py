@@ -203,9 +203,10 @@ class GlassStructureGenerator:
 
         Returns:
             structures with ``atoms.info``: composition, x_na2o, density_g_cm3,
-            cooling_rate_K_s, seed, index, model, model_version, steps, sample_seconds, and
+            cooling_rate_K_s, seed, index, model, model_version, steps, sample_seconds (wall) and
+            sample_cpu_seconds (per structure), and
             with ``relax`` energy_per_atom_before_eV / energy_per_atom_after_eV /
-            fnorm_eV_per_A / relax_seconds.
+            fnorm_eV_per_A / relax_seconds / relax_cpu_seconds.
 
         Raises:
             InvalidInputError: unsupported oxides, out-of-range density, Na2O, cooling rate,
@@ -237,7 +238,7 @@ class GlassStructureGenerator:
         dev = torch.device(self.device)
         species, batch, lengths, cond = (t.to(dev) for t in (species, batch, lengths, cond))
         gen = torch.Generator(device=dev).manual_seed(int(seed))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         weight = 0.3 if relax else 1.0
 
         def _progress(i, total):
@@ -256,6 +257,7 @@ class GlassStructureGenerator:
                 progress=_progress,
             )
         seconds = (time.perf_counter() - t0) / n
+        cpu_seconds = (time.process_time() - c0) / n  # this process, all its threads
         pos = pos.cpu().numpy().astype(float)
         label = composition_label(round(x, 9))
         out = []
@@ -277,6 +279,7 @@ class GlassStructureGenerator:
                 model_version=self.card.get("version"),
                 steps=int(steps),
                 sample_seconds=seconds,
+                sample_cpu_seconds=cpu_seconds,
             )
             out.append(atoms)
         if relax:
@@ -286,9 +289,10 @@ class GlassStructureGenerator:
             for i, atoms in enumerate(out):
                 if progress is not None:
                     progress(weight + (1 - weight) * i / n, f"relaxing structure {i + 1} of {n}")
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.process_time()
                 r, _ = lammps_relax(atoms)
                 r.info["relax_seconds"] = time.perf_counter() - t1
+                r.info["relax_cpu_seconds"] = time.process_time() - c1  # LAMMPS runs in-process
                 relaxed.append(r)
             out = relaxed
         if progress is not None:
