@@ -245,6 +245,11 @@ class GlassStructureGenerator:
             if progress is not None:
                 progress(weight * i / total, f"denoising step {i} of {total}")
 
+        if progress is not None and getattr(self.model, "_compiled", None) is not None:
+            # the first call of a compiled denoiser builds its kernels (a new atom count may
+            # rebuild some): say so rather than sit at step 0 without a word
+            progress(0.0, "denoising; the first structure after a start also builds the kernels")
+
         with torch.inference_mode():
             pos = diffuse(
                 self.model,
