@@ -1,6 +1,6 @@
 """Benchmark the shipped glass-structure generator against held-out melt-quench MD.
 
-    python benchmarks/glass_structures.py [--per-condition 4] [--steps 50] [--no-relax]
+    python benchmarks/glass_structures.py [--per-condition 4] [--steps 20] [--no-relax]
 
 Everything goes through the app's path, ``core.generate.glass.load_generator()``: at every
 condition of the held-out MD set (:mod:`core.data.glass_md`: composition, atom count,
@@ -67,10 +67,14 @@ def md_seconds(runs, n_atoms: int, rate: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-condition", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--steps", type=int, default=None, help="default: the app's")
     parser.add_argument("--no-relax", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    if args.steps is None:
+        from core.generate.glass import DEFAULT_STEPS
+
+        args.steps = DEFAULT_STEPS
     torch.set_num_threads(args.threads)
 
     from core.data.glass_md import load_runs

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import REPO_ROOT, models_dir
-from core.generate.glass import MODEL_NAME
+from core.generate.glass import DEFAULT_STEPS, MODEL_NAME
 
 PAGE = str(REPO_ROOT / "app_pages" / "6_Glass_structure_generator.py")
 HAS_MODEL = (models_dir() / MODEL_NAME / "model.safetensors").exists()
@@ -48,7 +48,7 @@ def test_page_loads_with_its_inputs_limited_to_the_trained_domain():
     assert all(option.endswith(" K/s") for option in rate.options)
     assert at.number_input(key="gs_atoms").value is None  # the model's default
     assert at.number_input(key="gs_n").value == 2
-    assert at.number_input(key="gs_steps").value == 50
+    assert at.number_input(key="gs_steps").value == DEFAULT_STEPS == 20  # the facade's
     assert at.toggle(key="gs_relax").label == "Relax with SHIK (LAMMPS)"
     assert at.button(key="gs_run").label == "Generate"
     assert not at.error
