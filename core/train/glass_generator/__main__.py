@@ -34,7 +34,12 @@ def main(argv: list[str] | None = None) -> None:
     ex = sub.add_parser("export")
     ex.add_argument("--ckpt", type=Path, default=WORK_DIR)
     ex.add_argument("--per-condition", type=int, default=2)
-    ex.add_argument("--steps", type=int, default=50)
+    ex.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="default: the app's, core.generate.glass.DEFAULT_STEPS",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.cmd == "train":
@@ -53,7 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from core.train.glass_generator.export import export
 
-        export(args.ckpt, per_condition=args.per_condition, steps=args.steps)
+        steps = {} if args.steps is None else {"steps": args.steps}
+        export(args.ckpt, per_condition=args.per_condition, **steps)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from core import config
+from core.generate.glass import DEFAULT_STEPS
 from core.provenance import git_version
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def test_conditions() -> pd.DataFrame:
 def evaluate(
     generator,
     per_condition: int = 2,
-    steps: int = 50,
+    steps: int = DEFAULT_STEPS,
     relax: bool = True,
     seed: int = 1000,
     conditions: pd.DataFrame | None = None,
@@ -175,7 +176,7 @@ def _jsonable_summary(summary: pd.DataFrame) -> dict:
 def export(
     ckpt: Path,
     per_condition: int = 2,
-    steps: int = 50,
+    steps: int = DEFAULT_STEPS,
     out: Path | None = None,
     relax: bool = True,
 ) -> dict:
