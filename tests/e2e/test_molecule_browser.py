@@ -27,7 +27,10 @@ def test_smiles_to_homo(page, drawn) -> None:
     expect(main.get_by_role("heading", name="Molecule properties")).to_be_visible(
         timeout=RENDER_TIMEOUT_MS
     )
+    drawn(page)
+    main.get_by_role("tab", name="SMILES").click()
     box = main.get_by_role("textbox", name="SMILES")
+    expect(box).to_be_editable(timeout=RENDER_TIMEOUT_MS)
     box.fill("c1ccncc1")
     box.press("Enter")
     main.get_by_role("button", name="Predict", exact=True).click()
@@ -102,8 +105,11 @@ def test_tiny_and_foreign_molecules_are_flagged_not_trusted(page, drawn) -> None
     expect(main.get_by_role("heading", name="Molecule properties")).to_be_visible(
         timeout=RENDER_TIMEOUT_MS
     )
+    drawn(page)  # a busy machine: the SMILES box comes after the heading
+    main.get_by_role("tab", name="SMILES").click()  # another test may have left another tab
     box = main.get_by_role("textbox", name="SMILES")
     predict = main.get_by_role("button", name="Predict", exact=True)
+    expect(box).to_be_editable(timeout=RENDER_TIMEOUT_MS)
 
     box.fill("C")
     box.press("Enter")
@@ -116,6 +122,7 @@ def test_tiny_and_foreign_molecules_are_flagged_not_trusted(page, drawn) -> None
     properties = main.get_by_test_id("stDataFrame").filter(has_text="HOMO-LUMO gap")
     expect(properties).to_contain_text("QM9 DFT", timeout=RENDER_TIMEOUT_MS)
     drawn(page)
+    expect(box).to_be_editable(timeout=RENDER_TIMEOUT_MS)
 
     box.fill("ClC(Cl)Cl")
     box.press("Enter")
