@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def git_version(repo: Path = REPO_ROOT) -> str:
         ).stdout.strip()
         return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        # a copy of the tree without git (an accelerator machine): the caller names the commit
+        return os.environ.get("MDS_CODE_COMMIT", "unknown")
 
 
 def data_provenance(info) -> dict:

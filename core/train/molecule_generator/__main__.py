@@ -34,6 +34,17 @@ def main(argv: list[str] | None = None) -> None:
             )
     for key in ("n_layer", "n_head", "n_embd"):
         tr.add_argument("--" + key.replace("_", "-"), type=int, default=None)
+    tr.add_argument("--dropout", type=float, default=None)
+    tr.add_argument("--device", default=None, help="cpu (default) or cuda")
+    tr.add_argument("--packed", default=None, help="a pack folder (see `pack`)")
+    pi = sub.add_parser("pack-input", help="write the MOSES train split + labels (.npz)")
+    pi.add_argument("out", type=Path)
+    pk = sub.add_parser("pack", help="pre-tokenise a pack-input file for accelerator training")
+    pk.add_argument("input", type=Path)
+    pk.add_argument("out", type=Path)
+    pk.add_argument("--variants", type=int, default=4)
+    pk.add_argument("--seed", type=int, default=0)
+    pk.add_argument("--workers", type=int, default=None)
     ex = sub.add_parser("export")
     ex.add_argument("--ckpt", type=Path, default=None, help="default: checkpoints/<model>_wip")
     ex.add_argument("--dataset", choices=sorted(DATASETS), default="moses")
@@ -47,11 +58,24 @@ def main(argv: list[str] | None = None) -> None:
             v = getattr(args, f.name, None)
             if v is not None:
                 setattr(cfg, f.name, v)
-        for key in ("n_layer", "n_head", "n_embd"):
+        for key in ("n_layer", "n_head", "n_embd", "dropout"):
             if getattr(args, key) is not None:
                 cfg.model[key] = getattr(args, key)
         cfg.dataset = args.dataset
+        cfg.device = args.device or cfg.device
+        cfg.packed = args.packed or ""
         train(cfg, args.out or WORK_DIRS[args.dataset])
+    elif args.cmd == "pack-input":
+        from core.train.molecule_generator.packed import write_input
+
+        print(write_input(args.out))
+    elif args.cmd == "pack":
+        from core.train.molecule_generator.packed import build_pack
+
+        info = build_pack(
+            args.input, args.out, variants=args.variants, seed=args.seed, workers=args.workers
+        )
+        print({k: v for k, v in info.items() if k not in ("vocab", "stats")})
     else:
         from core.train.molecule_generator.export import export
 

@@ -24,6 +24,7 @@ from core import config
 from core.chem.descriptors import PROPERTIES
 from core.chem.smiles_tokens import BOS, BOS_RANDOM, SmilesVocab, tokenize
 from core.nn.smiles_gpt import SmilesGPT, SmilesGPTConfig
+from core.provenance import git_version
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class TrainConfig:
     train_limit: int = 0  # 0: every labelled molecule (positive: the first n, for tests)
     threads: int = 1
     dataset: str = "moses"  # or "qm9" (conditions: DFT homo, lumo, gap, mu)
+    device: str = "cpu"  # "cuda": bf16 autocast, fused AdamW
+    packed: str = ""  # a pack folder (core.train.molecule_generator.packed): all molecules
+    # pre-tokenised on the device, for accelerator training
+    time_budget_minutes: float = 0.0  # >0: size `steps` from the speed of the first steps
     model: dict = field(default_factory=lambda: {"n_layer": 6, "n_head": 4, "n_embd": 128})
 
 
@@ -65,6 +70,12 @@ def lr_factor(step: int, cfg: TrainConfig) -> float:
         return (step + 1) / cfg.warmup
     t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
     return cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def budget_steps(step: int, steps_per_s: float, seconds_left: float) -> int:
+    """Length of a schedule that ends inside a time budget: the steps that fit in 92 % of
+    the time left (the rest for evaluations and the last checkpoint), never fewer than done."""
+    return step + max(0, int(0.92 * steps_per_s * seconds_left))
 
 
 class MoleculeData:
@@ -181,13 +192,16 @@ def sample_unconditional(
     P = model.config.n_cond
     out: list[str] = []
     model.eval()
+    device = next(model.parameters()).device
+    if device.type != "cpu":
+        gen = torch.Generator(device=device).manual_seed(seed)
     while len(out) < n:
         B = min(batch_size, n - len(out))
-        prompt = torch.full((B, 1), vocab.bos_id, dtype=torch.long)
+        prompt = torch.full((B, 1), vocab.bos_id, dtype=torch.long, device=device)
         seq = model.generate(
             prompt,
-            torch.zeros(B, P),
-            torch.zeros(B, P, dtype=torch.bool),
+            torch.zeros(B, P, device=device),
+            torch.zeros(B, P, dtype=torch.bool, device=device),
             max_new_tokens=model.config.block_size,
             eos_id=vocab.eos_id,
             temperature=temperature,
@@ -240,7 +254,7 @@ def save_checkpoint(out: Path, model, opt, state: dict) -> None:
         out / "model.safetensors",
         lambda p: save_file(
             {
-                k: v.detach().contiguous()
+                k: v.detach().cpu().contiguous()
                 for k, v in model.state_dict().items()
                 if k != "lm_head.weight"
             },
@@ -252,7 +266,7 @@ def save_checkpoint(out: Path, model, opt, state: dict) -> None:
     # live per-parameter dicts, and the optimiser must keep its fp32 moments.
     osd["state"] = {
         i: {
-            k: (v.to(torch.bfloat16) if k in ("exp_avg", "exp_avg_sq") else v.clone())
+            k: (v.to(torch.bfloat16) if k in ("exp_avg", "exp_avg_sq") else v.clone()).cpu()
             for k, v in s.items()
         }
         for i, s in osd["state"].items()
@@ -283,10 +297,17 @@ def train(
     (tests overfit a few molecules this way). Returns the final state."""
     torch.set_num_threads(cfg.threads)
     given_data = data
+    device = torch.device(cfg.device)
+    if data is None and cfg.packed:
+        from core.train.molecule_generator.packed import PackedData
+
+        data = PackedData(Path(cfg.packed), device)
+        val = val or data.val
     state_path = out / "state.json"
     if state_path.exists():
         state = json.loads(state_path.read_text())
-        cfg = TrainConfig(**{**state["train"], "max_minutes": cfg.max_minutes, "steps": cfg.steps})
+        given = {k: getattr(cfg, k) for k in ("max_minutes", "steps", "device", "packed")}
+        cfg = TrainConfig(**{**state["train"], **given, "time_budget_minutes": 0.0})
         vocab = SmilesVocab(tuple(state["vocab"]))
         model = load_model(out, state["model_config"])
         log.info("resuming at step %d (%d molecules seen)", state["step"], state["molecules_seen"])
@@ -305,6 +326,10 @@ def train(
             "rng": None,
             "cpu_seconds": 0.0,
         }
+    if data is not None and given_data is None:  # a pack
+        if data.vocab != vocab or (state["stats"] and state["stats"] != data.stats):
+            raise ValueError(f"pack {cfg.packed} has another vocabulary or statistics")
+        state["pack"] = {k: v for k, v in data.info.items() if k not in ("vocab", "stats")}
     if data is None:
         data = load_train_data(vocab, state["stats"], cfg.train_limit, cfg.dataset)
     state["stats"] = data.stats
@@ -313,6 +338,7 @@ def train(
     state["train_molecules_available"] = len(data)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "cond_" not in n]
     other = [p for n, p in model.named_parameters() if p.dim() < 2 or "cond_" in n]
+    model.to(device)
     opt = torch.optim.AdamW(
         [
             {"params": decay, "weight_decay": cfg.weight_decay},
@@ -320,9 +346,10 @@ def train(
         ],
         lr=cfg.lr,
         betas=(0.9, 0.95),
+        fused=device.type == "cuda" or None,
     )
     if (out / "optim.pt").exists() and state["step"] > 0:
-        blob = torch.load(out / "optim.pt", weights_only=True)
+        blob = torch.load(out / "optim.pt", weights_only=True, map_location="cpu")
         opt.load_state_dict(blob["optimizer"])  # moments are cast back to fp32 by AdamW
         for s in opt.state.values():
             for k in ("exp_avg", "exp_avg_sq"):
@@ -333,8 +360,18 @@ def train(
         rng.bit_generator.state = state["rng"]
     if val is None:
         val = _val_batch(vocab, data.stats, dataset=cfg.dataset)
-    val_idx, val_cond = val
+    val_idx, val_cond = (t.to(device) for t in val)
     max_len = model.config.block_size - model.config.n_cond
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    leg = {
+        "start_step": state["step"],
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "code": git_version(),
+        "packed": bool(cfg.packed),
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    state.setdefault("legs", []).append(leg)
 
     stop = {"flag": False}
 
@@ -348,13 +385,16 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     t_wall0, t_ckpt = time.time(), time.time()
     t_cpu = time.process_time()
-    losses: list[float] = []
+    losses: list[torch.Tensor] = []
+    sized = not cfg.time_budget_minutes
+    probe_from = (state["step"] + 50, time.time())
 
     def checkpoint() -> None:
         nonlocal t_cpu
         now = time.process_time()
         state["cpu_seconds"] += now - t_cpu
         t_cpu = now
+        leg.update(end_step=state["step"], wall_s=round(time.time() - t_wall0, 1))
         state["rng"] = rng.bit_generator.state
         state["saved"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         save_checkpoint(out, model, opt, state)
@@ -369,21 +409,34 @@ def train(
         model.train()
         for g in opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(step, cfg)
-        idx, cond, mask = data.batch(rng, cfg, max_len)
-        loss = model.loss(idx, cond, mask, pad_id=vocab.pad_id)
+        idx, cond, mask = (t.to(device) for t in data.batch(rng, cfg, max_len))
+        with amp:
+            loss = model.loss(idx, cond, mask, pad_id=vocab.pad_id)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        losses.append(loss.item())
+        losses.append(loss.detach())
         state["step"] += 1
         state["molecules_seen"] += idx.shape[0]
+        if state["step"] == probe_from[0]:
+            probe_from = (state["step"], time.time())
+        if not sized and state["step"] == probe_from[0] + 200:
+            # steps/s over 200 steps (after 50 to warm up) sizes the cosine schedule to the
+            # budget, with 8 % kept for the evaluations and the final checkpoint
+            rate = 200 / (time.time() - probe_from[1])
+            left = cfg.time_budget_minutes * 60 - (time.time() - t_wall0)
+            cfg.steps = budget_steps(state["step"], rate, left)
+            state["train"] = asdict(cfg)
+            leg["steps_sized"] = {"steps_per_s": round(rate, 2), "steps": cfg.steps}
+            log.info("%.1f steps/s: schedule sized to %d steps", rate, cfg.steps)
+            sized = True
         if state["step"] % cfg.log_every == 0:
             cpu = (time.process_time() - step_t0) / cfg.log_every
             rec = {
                 "step": state["step"],
                 "molecules": state["molecules_seen"],
-                "loss": float(np.mean(losses)),
+                "loss": float(torch.stack(losses).float().mean()),
                 "lr": opt.param_groups[0]["lr"],
                 "cpu_s_per_step": round(cpu, 4),
             }
@@ -397,7 +450,7 @@ def train(
             step_t0 = time.process_time()
         if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
             model.eval()
-            with torch.no_grad():
+            with torch.no_grad(), amp:
                 all_on = torch.ones_like(val_cond, dtype=torch.bool)
                 vl_c = float(model.loss(val_idx, val_cond, all_on, pad_id=vocab.pad_id))
                 vl_u = float(model.loss(val_idx, val_cond, ~all_on, pad_id=vocab.pad_id))
@@ -418,7 +471,7 @@ def train(
             checkpoint()
             t_ckpt = time.time()
             # molecules labelled since the start join the training set
-            if not cfg.train_limit and given_data is None:
+            if not cfg.train_limit and given_data is None and not cfg.packed:
                 fresh = load_train_data(vocab, data.stats, dataset=cfg.dataset)
                 if len(fresh) > len(data):
                     log.info(

@@ -129,3 +129,92 @@ def test_tiny_model_overfits_a_few_molecules(tmp_path):
     valid, _, canon = validity_uniqueness(sample_unconditional(model, data.vocab, 64, seed=1))
     assert valid > 0.8
     assert len(set(canon) & set(SMILES)) >= 4  # memorised training molecules come back
+
+
+# ---------------------------------------------------------------- packed (accelerator) data
+
+
+def _pack(tmp_path, labelled=6):
+    """A pack of SMILES: the first ``labelled`` molecules carry all five labels, the rest
+    none (as most of MOSES train); built with one worker process."""
+    from core.train.molecule_generator.packed import build_pack, save_input
+
+    data = _data()
+    props = np.array([[r[k] for k in PROPERTIES] for r in smiles_properties(SMILES)])
+    props[labelled:] = np.nan
+    meta = {
+        "properties": list(PROPERTIES),
+        "stats": data.stats,
+        "vocab": list(data.vocab.tokens),
+    }
+    save_input(tmp_path / "in.npz", SMILES, props, SMILES[:3], props[:3], meta)
+    info = build_pack(tmp_path / "in.npz", tmp_path / "pack", variants=3, seed=7, workers=1)
+    return data, info
+
+
+def test_pack_holds_every_molecule_and_its_randomised_smiles(tmp_path):
+    from rdkit import Chem
+
+    from core.train.molecule_generator.packed import PackedData
+
+    data, info = _pack(tmp_path)
+    assert info["packed_molecules"] == len(SMILES) and info["dropped_molecules"] == 0
+    # cheap labels fill in the unlabelled molecules; SAS and QED stay missing there
+    assert info["conditions_given"] == {"logp": 8, "sas": 6, "mw": 8, "qed": 6, "tpsa": 8}
+    pack = PackedData(tmp_path / "pack")
+    canon = [Chem.MolToSmiles(Chem.MolFromSmiles(s)) for s in SMILES]
+    for i in range(len(SMILES)):
+        rows = pack.tokens[i].tolist()
+        assert data.vocab.decode(rows[0]) == SMILES[i] and rows[0][0] == data.vocab.bos_id
+        for row in rows[1:]:
+            assert row[0] == data.vocab.bos_random_id
+            assert Chem.MolToSmiles(Chem.MolFromSmiles(data.vocab.decode(row))) == canon[i]
+    # standardised exactly as MoleculeData does
+    assert np.allclose(pack.cond[:6].numpy(), data.cond[:6], atol=1e-5)
+    # the same seed gives the same pack, whatever the worker count
+    from core.train.molecule_generator.packed import build_pack
+
+    build_pack(tmp_path / "in.npz", tmp_path / "pack2", variants=3, seed=7, workers=2)
+    assert torch.equal(PackedData(tmp_path / "pack2").tokens, pack.tokens)
+
+
+def test_packed_batches_mask_missing_labels(tmp_path):
+    from core.train.molecule_generator.packed import PackedData
+
+    data, _ = _pack(tmp_path, labelled=0)
+    pack = PackedData(tmp_path / "pack")
+    rng = np.random.default_rng(0)
+    idx, cond, mask = pack.batch(rng, TrainConfig(batch_size=512, p_uncond=0.0), max_len=59)
+    assert idx.dtype == torch.long and cond.shape == mask.shape == (512, 5)
+    assert set(idx[:, 0].tolist()) == {data.vocab.bos_id, data.vocab.bos_random_id}
+    sas, qed = PROPERTIES.index("sas"), PROPERTIES.index("qed")
+    assert not mask[:, sas].any() and not mask[:, qed].any()  # nobody has them
+    assert mask[:, PROPERTIES.index("logp")].any()
+    assert 0.3 < (idx[:, 0] == data.vocab.bos_random_id).float().mean() < 0.5
+
+
+def test_training_on_a_pack_resumes_and_records_its_legs(tmp_path):
+    _pack(tmp_path)
+    cfg = _cfg(steps=12, packed=str(tmp_path / "pack"))
+    state = train(cfg, tmp_path / "run")
+    assert state["step"] == 12 and state["pack"]["packed_molecules"] == len(SMILES)
+    state = train(_cfg(steps=20, packed=str(tmp_path / "pack")), tmp_path / "run")
+    assert state["step"] == 20
+    assert [(leg["start_step"], leg["end_step"]) for leg in state["legs"]] == [(0, 12), (12, 20)]
+    assert all(leg["device"] == "cpu" and leg["packed"] for leg in state["legs"])
+
+
+def test_time_budget_sizes_the_schedule(tmp_path):
+    data = _data()
+    cfg = _cfg(steps=10**6, time_budget_minutes=0.05, eval_every=10**6, log_every=10**6)
+    state = train(cfg, tmp_path, data=data, val=_val(data))
+    sized = state["legs"][0]["steps_sized"]  # how many fit depends on the machine's load
+    assert 250 <= sized["steps"] < 10**6 and state["train"]["steps"] == sized["steps"]
+    assert state["step"] == sized["steps"]
+
+
+def test_budget_steps():
+    from core.train.molecule_generator.training import budget_steps
+
+    assert budget_steps(250, 100.0, 60.0) == 250 + 5520
+    assert budget_steps(250, 100.0, -5.0) == 250  # over budget already: stop here
