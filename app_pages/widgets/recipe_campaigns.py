@@ -106,14 +106,35 @@ def builtin_section(store: CampaignStore | None) -> None:
             )
 
 
+# What the user typed in the panel, kept while it is hidden (Streamlit forgets the values of
+# widgets that are not drawn in a run; a key set by the script is kept)
+KEPT = (
+    "rename_to",
+    "builtin_name",
+    "concrete_n",
+    "concrete_total",
+    "concrete_wb",
+    "concrete_cement",
+    "glass_n",
+    "glass_tg",
+)
+
+
 def open_or_create(store: CampaignStore | None) -> None:
     """The "Open or create a campaign" panel: folded once a campaign has been opened, and
     kept open or closed across reruns as the user left it."""
     st.session_state.setdefault(PANEL, st.session_state[CAMPAIGN] is None)
     if st.session_state.pop(FOLD_PANEL, False):
         st.session_state[PANEL] = False
-    # state kept on the server (key + on_change): it no longer folds up on every rerun
-    with st.expander("Open or create a campaign", key=PANEL, on_change="rerun"):
+    # A toggle, not an expander: a toggle's value is an ordinary widget value the server
+    # owns, so a fresh load always shows what the session says. (A stateful expander once
+    # loaded folded on a busy machine, issue 22 item 16; a plain one folds on every rerun.)
+    for key in KEPT:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    if not st.toggle("Open or create a campaign", key=PANEL):
+        return
+    with st.container(border=True):
         saved, builtin, upload = st.tabs(["Saved", "Built-in", "Upload CSV"])
         with saved:
             if store is not None:

@@ -162,6 +162,10 @@ def test_created_campaigns_and_their_rounds_are_saved_without_asking(database):
     at.button(key="suggest").click()
     finish_round(run(at))
     assert any("Saved as 'Concrete strength' (version 2)" in t for t in texts(at.success))
+    # the panel hides while a campaign is open; shown again, it still holds the 20 typed
+    # above (a hidden widget forgets its value unless the page keeps it)
+    at.toggle(key="recipe_panel").set_value(True)
+    run(at)
     at.button(key="create_builtin").click()
     run(at)
     assert any("Saved as 'Concrete strength (2)'" in t for t in texts(at.success))
