@@ -153,7 +153,11 @@ def error_at_similarity(card: dict, similarity: float) -> tuple[str, dict] | Non
 
 
 def similarity_note(
-    row: Mapping, neighbours: pd.DataFrame, card: dict, units: Mapping[str, str]
+    row: Mapping,
+    neighbours: pd.DataFrame,
+    card: dict,
+    units: Mapping[str, str],
+    dft: Mapping | None = None,
 ) -> tuple[str, str]:
     """(level, sentence) about the closest training molecule (``neighbours``' first row).
 
@@ -174,6 +178,12 @@ def similarity_note(
         )
     text = f"The most similar training molecule has Tanimoto similarity {best['similarity']:.2f} "
     text += "(ECFP4; 1 = same fingerprint)."
+    if dft:  # a QM9 molecule the model did not train on (val or test split)
+        text = (
+            f"This molecule is in QM9 (#{dft['qm9_index']}, {dft['split']} split) but not among "
+            "the training molecules: its DFT values stand beside the prediction, a check of the "
+            "model on a molecule it has not seen. " + text
+        )
     found = error_at_similarity(card, float(best["similarity"]))
     if found is not None:
         label, mae = found

@@ -593,8 +593,8 @@ class MoleculePredictor:
         table, note, level, text, dft = None, "", "", "", None
         try:
             table = training_neighbours(p.mol, k=neighbours)
-            level, text = similarity_note(row, table, self.card, self.units)
             dft = qm9_record(p.mol)
+            level, text = similarity_note(row, table, self.card, self.units, dft)
         except DataNotAvailableError as err:
             note = f"The training molecules need the data cache: {err}"
         report = MoleculeReport(

@@ -352,3 +352,16 @@ def test_the_card_table_by_size_starts_at_one_heavy_atom(predictor):
             assert by_size.loc[size, "homo"] == pytest.approx(card[str(size)]["homo"])
         else:
             assert by_size.loc[size, "count"] == 0 and np.isnan(by_size.loc[size, "homo"])
+
+
+def test_similarity_note_explains_the_dft_column_of_an_unseen_qm9_molecule():
+    """Methane is in QM9's val split: the page shows its DFT values, and the note says why
+    they are there although the model never trained on it."""
+    dft = {"qm9_index": 1, "split": "val", "homo": -10.55}
+    level, text = mr.similarity_note({}, _neighbours(0.35, False), CARD, UNITS, dft)
+    assert level == "low"
+    assert text.startswith(
+        "Few similar molecules in training. This molecule is in QM9 (#1, val split) but not "
+        "among the training molecules: its DFT values stand beside the prediction"
+    )
+    assert "The most similar training molecule has Tanimoto similarity 0.35" in text
