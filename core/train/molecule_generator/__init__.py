@@ -17,6 +17,14 @@ state). Re-running ``train`` with the same ``--out`` continues. ``log.jsonl`` ho
 and, every ``eval_every`` steps, validation loss and validity/uniqueness of 256 unconditional
 samples (T=1): the validity-vs-training-molecules curve.
 
+On an accelerator (:mod:`core.train.molecule_generator.packed`): ``pack-input`` writes the
+whole MOSES training split with its labels to one ``.npz`` here; ``pack`` tokenises it on the
+accelerator machine's cores (canonical + 4 randomised SMILES per molecule); ``train --device
+cuda --packed <pack> --time-budget-minutes M`` trains with bf16 autocast and sizes its cosine
+schedule to the budget from the speed of its first steps. ``scripts/accelerator_generator_leg.sh``
+runs the whole leg (two model sizes side by side on one GPU). Each leg is recorded in
+``state.json`` (device, torch, code commit, steps).
+
 ``export`` writes ``trained_models/smiles_gpt_moses/{model.safetensors, card.json}`` with
 metrics measured on held-out data (samples vs the MOSES test labels).
 """
