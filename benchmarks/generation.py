@@ -207,8 +207,11 @@ def main() -> None:
     if args.fcd_samples:  # as MOSES scores it: 30,000 samples (its valid ones)
         from core.chem.fcd import activation_stats, fcd
 
-        big = gen.sample(args.fcd_samples, seed=args.seed + 1, max_samples=args.fcd_samples)
-        fcd_moses = (fcd(ref_stats, activation_stats(big["smiles"].tolist())), len(big))
+        big: list[str] = []  # the sampler serves at most 10,000 a call: chunks, own seeds
+        for k, start in enumerate(range(0, args.fcd_samples, 10_000)):
+            n = min(10_000, args.fcd_samples - start)
+            big += gen.sample(n, seed=args.seed + 1 + k, max_samples=n)["smiles"].tolist()
+        fcd_moses = (fcd(ref_stats, activation_stats(big)), len(big))
     c = conditional(gen, args.targets, args.seed)
     f = fragments(gen, test_mols, 20, 50, args.seed)
     card = gen.card
