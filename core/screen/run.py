@@ -11,12 +11,9 @@ parts are counted in input order, so the output is the same whatever the number 
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
 import os
-import sys
 import time
-import types
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,6 +25,7 @@ import pandas as pd
 from core import config
 from core.chem.molecules import EmbedBudget
 from core.exceptions import InvalidInputError
+from core.processes import hide_borrowed_main
 from core.screen.chunks import (
     ENGINES,
     ScreenSummary,
@@ -52,31 +50,6 @@ def _start_worker(kind: str, factory) -> None:
 
     torch.set_num_threads(1)
     _WORKER["predictor"] = factory() if factory is not None else load_kind_predictor(kind)
-
-
-@contextlib.contextmanager
-def _workers_skip_a_borrowed_main():
-    """Spawned workers import the parent's ``__main__`` from its file. Under Streamlit (an
-    app page, an AppTest) that module is a page the script runner installed, and importing
-    it in a worker runs the page there; hide such a borrowed main (no import spec, not the
-    program this process runs) while the workers start. A program's own main stays
-    visible, so a factory defined in it still reaches the workers."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    program = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    borrowed = (
-        main is not None
-        and getattr(main, "__spec__", None) is None
-        and path is not None
-        and os.path.abspath(path) != program
-    )
-    if borrowed:
-        sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if borrowed:
-            sys.modules["__main__"] = main
 
 
 def _ready() -> int:
@@ -194,7 +167,7 @@ def screen(
         )
         try:  # every worker up with its model before the clock starts
             started: set[int] = set()
-            with _workers_skip_a_borrowed_main():
+            with hide_borrowed_main():
                 while len(started) < workers:
                     started |= {
                         job.result() for job in [pool.submit(_ready) for _ in range(workers)]

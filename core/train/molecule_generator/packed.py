@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from safetensors.torch import load_file, save_file
 
 from core.chem.descriptors import PROPERTIES
 from core.chem.smiles_tokens import BOS, BOS_RANDOM, SmilesVocab, tokenize
+from core.processes import hide_borrowed_main
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +163,10 @@ def build_pack(
         (smiles[i : i + CHUNK], i, meta["vocab"], variants, seed, max_len)
         for i in range(0, len(smiles), CHUNK)
     ]
-    with get_context("spawn").Pool(workers) as pool:
-        parts = pool.map(encode_chunk, jobs, chunksize=1)
+    # an executor, not a Pool: a worker that dies raises BrokenProcessPool instead of being
+    # restarted for ever
+    with hide_borrowed_main(), ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as ex:
+        parts = list(ex.map(encode_chunk, jobs))
     tokens = np.concatenate([p[0] for p in parts])
     cheap = np.concatenate([p[1] for p in parts])
     # the cheap labels fill in where the labelling job has not been; where both exist they

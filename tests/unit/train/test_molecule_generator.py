@@ -218,3 +218,26 @@ def test_budget_steps():
 
     assert budget_steps(250, 100.0, 60.0) == 250 + 5520
     assert budget_steps(250, 100.0, -5.0) == 250  # over budget already: stop here
+
+
+def test_pack_workers_start_under_a_borrowed_main(tmp_path, monkeypatch):
+    """Under an AppTest (the suite runs them first) ``__main__`` is a page module; spawned
+    workers imported it, died, and the pack's process pool restarted them for ever (the
+    suite hung here). The workers must start, and the page's main be back afterwards."""
+    import sys
+    import types
+
+    page = tmp_path / "page.py"
+    page.write_text("raise SystemExit('a worker ran the page')\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    from core.train.molecule_generator.packed import build_pack, save_input
+
+    data = _data()
+    props = np.array([[r[k] for k in PROPERTIES] for r in smiles_properties(SMILES)])
+    meta = {"properties": list(PROPERTIES), "stats": data.stats, "vocab": list(data.vocab.tokens)}
+    save_input(tmp_path / "in.npz", SMILES, props, SMILES[:2], props[:2], meta)
+    info = build_pack(tmp_path / "in.npz", tmp_path / "pack", variants=1, workers=2)
+    assert info["packed_molecules"] == len(SMILES)
+    assert sys.modules["__main__"] is fake
