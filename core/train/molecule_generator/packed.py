@@ -58,7 +58,6 @@ def write_input(path: Path) -> dict:
     from core.data import moses
     from core.data.moses_labels import load_labels, property_stats
     from core.provenance import data_provenance
-    from core.train.molecule_generator.training import build_vocab
 
     smiles = moses.load_split("train", columns=["smiles"])["smiles"].tolist()
     labelled = load_labels("train")
@@ -72,7 +71,7 @@ def write_input(path: Path) -> dict:
         "data": data_provenance(moses.INFO),
         "properties": list(PROPERTIES),
         "stats": property_stats(labelled),
-        "vocab": list(build_vocab("moses").tokens),
+        "vocab": list(SmilesVocab.build(smiles).tokens),  # = training.build_vocab("moses")
         "train_molecules": len(smiles),
         "labelled_train_molecules": len(labelled),
         "val_molecules": len(val),
