@@ -73,6 +73,17 @@ def fresh_panel(page, main) -> None:
     drawn(page)
 
 
+def create_concrete(page, main, mixes: str) -> None:
+    """Create the built-in concrete campaign from ``mixes`` random mixes ("0": all 1,030)
+    with the panel shown."""
+    main.get_by_role("tab", name="Built-in").click()
+    n_mixes = main.get_by_label("Start from N random mixes (0 = all 1,030)")
+    n_mixes.fill(mixes)
+    n_mixes.press("Enter")
+    drawn(page)
+    main.get_by_role("button", name="Create campaign").first.click()
+
+
 def test_one_full_round(page, tmp_path) -> None:
     from playwright.sync_api import expect
 
@@ -81,12 +92,7 @@ def test_one_full_round(page, tmp_path) -> None:
     expect(main.get_by_role("heading", name="Recipe optimisation")).to_be_visible(
         timeout=TIMEOUT_MS
     )
-    main.get_by_role("tab", name="Built-in").click()
-    n_mixes = main.get_by_label("Start from N random mixes (0 = all 1,030)")
-    n_mixes.fill("30")
-    n_mixes.press("Enter")
-    drawn(page)
-    main.get_by_role("button", name="Create campaign").first.click()
+    create_concrete(page, main, "30")
     expect(main.get_by_role("heading", name="Concrete strength")).to_be_visible(timeout=TIMEOUT_MS)
 
     main.get_by_role("button", name="Suggest next recipes").click()
@@ -137,12 +143,7 @@ def test_a_long_round_shows_its_stage_and_can_be_cancelled(page) -> None:
         timeout=TIMEOUT_MS
     )
     open_panel(page, main)
-    main.get_by_role("tab", name="Built-in").click()
-    n_mixes = main.get_by_label("Start from N random mixes (0 = all 1,030)")
-    n_mixes.fill("0")
-    n_mixes.press("Enter")
-    drawn(page)
-    main.get_by_role("button", name="Create campaign").first.click()
+    create_concrete(page, main, "0")
     expect(main.get_by_text("with 1030 measured recipes")).to_be_visible(timeout=TIMEOUT_MS)
     drawn(page)
     per_round = main.get_by_label("Suggestions per round")
@@ -177,12 +178,7 @@ def test_a_created_campaign_is_kept_and_delete_asks_first(page) -> None:
         timeout=TIMEOUT_MS
     )
     open_panel(page, main)
-    main.get_by_role("tab", name="Built-in").click()
-    n_mixes = main.get_by_label("Start from N random mixes (0 = all 1,030)")
-    n_mixes.fill("25")
-    n_mixes.press("Enter")
-    drawn(page)
-    main.get_by_role("button", name="Create campaign").first.click()
+    create_concrete(page, main, "25")
     notice = main.get_by_text(re.compile(r"with 25 measured recipes\. Saved as '.+' \(version 1\)"))
     expect(notice).to_be_visible(timeout=TIMEOUT_MS)
     name = re.search(r"Saved as '(.+)' \(version", notice.inner_text()).group(1)
