@@ -100,6 +100,14 @@ class SmilesVocab:
             ids.append(self.eos_id)
         return ids
 
+    def encode_within(self, smiles: str, max_len: int, *, bos: str = BOS) -> list[int] | None:
+        """``encode`` (with ``<eos>``) if every token is known and the sequence fits in
+        ``max_len`` positions, else None (a training sample to skip)."""
+        toks = tokenize(smiles)
+        if len(toks) + 2 > max_len or any(t not in self._index for t in toks):
+            return None
+        return self.encode(smiles, bos=bos)
+
     def decode(self, ids: Sequence[int]) -> str:
         """SMILES of a token-id sequence: specials skipped, stops at the first ``<eos>``."""
         out = []

@@ -36,7 +36,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from core.chem.descriptors import PROPERTIES
-from core.chem.smiles_tokens import BOS, BOS_RANDOM, SmilesVocab, tokenize
+from core.chem.smiles_tokens import BOS_RANDOM, SmilesVocab
 from core.processes import hide_borrowed_main
 
 log = logging.getLogger(__name__)
@@ -101,13 +101,6 @@ def read_input(path: Path) -> tuple[list[str], np.ndarray, list[str], np.ndarray
         return _unblob(z["smiles"]), z["props"], _unblob(z["val_smiles"]), z["val_props"], meta
 
 
-def _fit(vocab: SmilesVocab, smi: str, bos: str, max_len: int) -> list[int] | None:
-    toks = tokenize(smi)
-    if len(toks) + 2 > max_len or any(t not in vocab for t in toks):
-        return None
-    return vocab.encode(smi, bos=bos)
-
-
 def _molecule_seed(seed: int, row: int) -> int:
     return (seed * 1_000_003 + row) % (2**31 - 1)
 
@@ -123,7 +116,7 @@ def encode_chunk(args: tuple) -> tuple[np.ndarray, np.ndarray]:
     cheap = np.full((len(smiles), len(CHEAP)), np.nan, dtype=np.float64)
     with rdBase.BlockLogs():
         for j, smi in enumerate(smiles):
-            seqs = [_fit(vocab, smi, BOS, max_len)]
+            seqs = [vocab.encode_within(smi, max_len)]
             mol = Chem.MolFromSmiles(smi)
             if mol is not None:
                 cheap[j] = (
@@ -135,7 +128,7 @@ def encode_chunk(args: tuple) -> tuple[np.ndarray, np.ndarray]:
                     rand = Chem.MolToRandomSmilesVect(
                         mol, variants, randomSeed=_molecule_seed(seed, start + j)
                     )
-                    seqs += [_fit(vocab, r, BOS_RANDOM, max_len) for r in rand]
+                    seqs += [vocab.encode_within(r, max_len, bos=BOS_RANDOM) for r in rand]
             for k, s in enumerate(seqs):
                 if s is not None:
                     out[j, k, : len(s)] = s
@@ -184,9 +177,8 @@ def build_pack(
     mean = np.array([meta["stats"][k]["mean"] for k in props_order])
     std = np.array([meta["stats"][k]["std"] for k in props_order])
     vocab = SmilesVocab(tuple(meta["vocab"]))
-    val = [
-        (s, p) for s, p in zip(val_smiles, val_props, strict=True) if _fit(vocab, s, BOS, max_len)
-    ]
+    pairs = zip(val_smiles, val_props, strict=True)
+    val = [(s, p) for s, p in pairs if vocab.encode_within(s, max_len)]
     val = val[:val_molecules]  # the first 512, as the CPU trainer's fixed val batch
     val_idx = np.zeros((len(val), max_len), dtype=np.uint8)
     for b, (s, _) in enumerate(val):

@@ -108,10 +108,7 @@ class MoleculeData:
             if mol is None:
                 return None
             smi = Chem.MolToRandomSmilesVect(mol, 1, randomSeed=seed)[0]
-        toks = tokenize(smi)
-        if len(toks) + 2 > max_len or any(t not in self.vocab for t in toks):
-            return None
-        return self.vocab.encode(smi, bos=BOS_RANDOM if randomise else BOS)
+        return self.vocab.encode_within(smi, max_len, bos=BOS_RANDOM if randomise else BOS)
 
     def batch(self, rng: np.random.Generator, cfg: TrainConfig, max_len: int):
         """(idx (B, T) padded, cond (B, P), cond_mask (B, P)) of a random batch."""

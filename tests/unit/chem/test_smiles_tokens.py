@@ -85,3 +85,11 @@ def test_bad_vocabularies_cannot_be_built():
         SmilesVocab(("C", "N"))
     with pytest.raises(ValueError):
         SmilesVocab(SPECIALS + ("C", "C"))
+
+
+def test_encode_within_skips_what_does_not_fit():
+    vocab = SmilesVocab.build(["CCO", "c1ccccc1"])
+    assert vocab.encode_within("CCO", 5) == vocab.encode("CCO")  # 3 tokens + bos + eos
+    assert vocab.encode_within("CCO", 4) is None
+    assert vocab.encode_within("CCCl", 10) is None  # Cl is not in the vocabulary
+    assert vocab.encode_within("c1ccccc1", 10, bos="<bos_r>")[0] == vocab.bos_random_id
