@@ -57,9 +57,11 @@ def fit_models(
     still uses every measurement (1,030 concrete mixes: seconds instead of a minute).
     """
     from botorch.fit import fit_gpytorch_mll
-    from botorch.models import ModelListGP, SingleTaskGP
+    from botorch.models import ModelListGP
     from botorch.models.transforms import Normalize, Standardize
     from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    from core.optimize.shared_rows import SharedRowsGP
 
     torch.manual_seed(seed)
     x = torch.tensor(enc.encode(measured), dtype=DTYPE)
@@ -71,7 +73,7 @@ def fit_models(
 
         def gp(xs, ys):
             covar, likelihood = _kernel(kernel, enc.d)
-            return SingleTaskGP(
+            return SharedRowsGP(
                 xs,
                 ys,
                 covar_module=covar,

@@ -229,6 +229,67 @@ def test_cached_predictive_covariance_is_the_exact_posterior():
         assert torch.allclose(fast, plain, rtol=1e-8, atol=1e-10)
 
 
+def test_shared_rows_gp_is_the_plain_gp_posterior():
+    # SharedRowsGP evaluates rows common to every batch once and gathers each batch's joint
+    # posterior from theirs; means, covariances, noisy-EI values and gradients must be the
+    # plain SingleTaskGP's (same weights), with pending points and a baseline as in a round.
+    import copy
+
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.models import SingleTaskGP
+    from botorch.sampling import SobolQMCNormalSampler
+
+    from core.optimize.encoding import Encoding
+    from core.optimize.shared_rows import SharedRowsGP, shared_rows
+    from core.optimize.surrogate import exact_gp, fit_models
+
+    measured = table(n=60, seed=4)
+    space = SearchSpace(
+        (ContinuousVariable("a", 0, 1), ContinuousVariable("b", 0, 1)),
+        (Objective("y", "maximize"),),
+    )
+    enc = Encoding(space, measured)
+    model = fit_models(space, measured, enc)
+    assert isinstance(model, SharedRowsGP)
+    plain = copy.deepcopy(model)
+    plain.__class__ = SingleTaskGP
+
+    g = torch.Generator().manual_seed(0)
+    common = torch.rand(3, enc.d, dtype=torch.float64, generator=g)
+    own = torch.rand(4, 2, enc.d, dtype=torch.float64, generator=g)
+    # rows 0 and 2 common to all four batches, rows 1 and 3 their own
+    x = torch.stack([common[0].expand(4, -1), own[:, 0], common[1].expand(4, -1), own[:, 1]], 1)
+    union, index = shared_rows(x)
+    assert len(union) == 2 + 4 * 2
+    assert torch.equal(union[index], x)
+    assert shared_rows(x[:1]) is None and shared_rows(x[0]) is None
+
+    with exact_gp():
+        a, b = model.posterior(x), plain.posterior(x)
+        assert torch.allclose(a.mean, b.mean, rtol=1e-9, atol=1e-12)
+        assert torch.allclose(
+            a.mvn.covariance_matrix, b.mvn.covariance_matrix, rtol=1e-8, atol=1e-10
+        )
+        baseline = torch.tensor(enc.encode(measured.iloc[:6]), dtype=torch.float64)
+        out = []
+        for m in (model, plain):
+            acqf = qLogNoisyExpectedImprovement(
+                m,
+                X_baseline=baseline,
+                sampler=SobolQMCNormalSampler(torch.Size([128]), seed=0),
+                prune_baseline=False,
+            )
+            acqf.set_X_pending(common[2:])
+            xg = own[:, :1].clone().requires_grad_(True)
+            values = acqf(xg)
+            values.sum().backward()
+            out.append((values.detach(), xg.grad))
+    (va, ga), (vb, gb) = out
+    assert torch.allclose(va, vb, rtol=1e-9, atol=1e-10)
+    assert torch.allclose(ga, gb, rtol=1e-7, atol=1e-9)
+    assert float(ga.abs().max()) > 0
+
+
 def test_noisy_ei_baseline_keeps_the_likely_incumbents():
     # The baseline is cut to the recipes that hold 99 % of the probability of being the
     # best; the cut must keep that mass (checked with independent samples), keep the
