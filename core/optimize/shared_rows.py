@@ -20,6 +20,10 @@ from botorch.models import SingleTaskGP
 from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultivariateNormal
 
+# Below this many training points a posterior row is cheap (n^2 multiply-adds) and finding
+# the common rows costs more than it saves (the 12-recipe glass campaign): plain posterior.
+MIN_TRAIN_POINTS = 100
+
 
 def shared_rows(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
     """``(union, index)`` with ``union[index[..., j]]`` equal to ``X[..., j, :]`` and each row
@@ -49,8 +53,8 @@ class SharedRowsGP(SingleTaskGP):
     A point counts as common only when it is identical in *every* batch. Its gradient then
     reaches the first batch's copy only: right for baseline and pending points (constants
     to the optimiser); it would differ from ``SingleTaskGP`` only if every restart sat on
-    exactly the same candidate. Several outputs or observation noise: ``SingleTaskGP``'s
-    posterior as is.
+    exactly the same candidate. Several outputs, observation noise or fewer than
+    :data:`MIN_TRAIN_POINTS` training points: ``SingleTaskGP``'s posterior as is.
     """
 
     def posterior(
@@ -61,7 +65,11 @@ class SharedRowsGP(SingleTaskGP):
         posterior_transform=None,
     ):
         split = None
-        if self.num_outputs == 1 and observation_noise is False:
+        if (
+            self.num_outputs == 1
+            and observation_noise is False
+            and self.train_inputs[0].shape[-2] >= MIN_TRAIN_POINTS
+        ):
             split = shared_rows(X)
         if split is None:
             return super().posterior(

@@ -229,7 +229,7 @@ def test_cached_predictive_covariance_is_the_exact_posterior():
         assert torch.allclose(fast, plain, rtol=1e-8, atol=1e-10)
 
 
-def test_shared_rows_gp_is_the_plain_gp_posterior():
+def test_shared_rows_gp_is_the_plain_gp_posterior(monkeypatch):
     # SharedRowsGP evaluates rows common to every batch once and gathers each batch's joint
     # posterior from theirs; means, covariances, noisy-EI values and gradients must be the
     # plain SingleTaskGP's (same weights), with pending points and a baseline as in a round.
@@ -239,11 +239,19 @@ def test_shared_rows_gp_is_the_plain_gp_posterior():
     from botorch.models import SingleTaskGP
     from botorch.sampling import SobolQMCNormalSampler
 
+    from core.optimize import shared_rows as module
     from core.optimize.encoding import Encoding
     from core.optimize.shared_rows import SharedRowsGP, shared_rows
     from core.optimize.surrogate import exact_gp, fit_models
 
-    measured = table(n=60, seed=4)
+    splits = []
+
+    def spy(x):
+        splits.append(shared_rows(x))
+        return splits[-1]
+
+    monkeypatch.setattr(module, "shared_rows", spy)
+    measured = table(n=module.MIN_TRAIN_POINTS + 20, seed=4)
     space = SearchSpace(
         (ContinuousVariable("a", 0, 1), ContinuousVariable("b", 0, 1)),
         (Objective("y", "maximize"),),
@@ -287,6 +295,7 @@ def test_shared_rows_gp_is_the_plain_gp_posterior():
     (va, ga), (vb, gb) = out
     assert torch.allclose(va, vb, rtol=1e-9, atol=1e-10)
     assert torch.allclose(ga, gb, rtol=1e-7, atol=1e-9)
+    assert any(split is not None for split in splits)  # the shared path did run
     assert float(ga.abs().max()) > 0
 
 
