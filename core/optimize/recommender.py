@@ -5,9 +5,10 @@ How a round works (:func:`recommend`):
 
 1. **Encode** recipes as model inputs: continuous and fixed variables in their units,
    categoricals one-hot.
-2. **Fit** one ``SingleTaskGP`` per measured objective (``Normalize`` inputs with the search
-   bounds, ``Standardize`` outcomes; ``fit_gpytorch_mll``), joined in a ``ModelListGP``. Its
-   batched posterior computes the points common to every restart (baseline, pending) once
+2. **Fit** a GP with one independent output per measured objective (``Normalize`` inputs
+   with the search bounds, ``Standardize`` outcomes; ``fit_gpytorch_mll``; several
+   objectives in one batched ``SingleTaskGP``). Its batched posterior computes the points
+   common to every restart (baseline, pending) once
    (:class:`~core.optimize.shared_rows.SharedRowsGP`: same numbers, a round on 1,030
    recipes ~1.5-2x cheaper).
 3. **Acquire**: objectives become "larger is better" scores inside an MC objective:

@@ -299,6 +299,45 @@ def test_shared_rows_gp_is_the_plain_gp_posterior(monkeypatch):
     assert float(ga.abs().max()) > 0
 
 
+def test_several_objectives_share_one_batched_gp_equal_to_separate_gps():
+    # Objectives measured on the same recipes get one batched GP (independent outputs);
+    # each output must be the GP fitted to that objective alone (hyper-parameters, joint
+    # posterior, predictions and leave-one-out).
+    from core.optimize.encoding import Encoding
+    from core.optimize.surrogate import exact_gp, fit_models, loo_predictions, per_objective
+
+    measured = table(n=30, seed=6)
+    objectives = (Objective("y", "maximize"), Objective("z", "minimize"))
+    variables = (ContinuousVariable("a", 0, 1), ContinuousVariable("b", 0, 1))
+    space = SearchSpace(variables, objectives)
+    enc = Encoding(space, measured)
+    model = fit_models(space, measured, enc)
+    assert model.num_outputs == 2
+    x = torch.rand(4, 3, enc.d, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    for o, part in zip(objectives, per_objective(model), strict=True):
+        alone = fit_models(SearchSpace(variables, (o,)), measured, enc)
+        for name in ("covar_module.base_kernel.lengthscale", "likelihood.noise"):
+            a, b = (
+                m.get_parameter(name.replace(".noise", ".noise_covar.raw_noise"))
+                if name.endswith("noise")
+                else m.covar_module.base_kernel.lengthscale
+                for m in (part, alone)
+            )
+            assert torch.allclose(a, b, rtol=1e-4), name
+        with exact_gp(), torch.no_grad():
+            p, q = part.posterior(x), alone.posterior(x)
+        assert torch.allclose(p.mean, q.mean, rtol=1e-4, atol=1e-6)
+        assert torch.allclose(
+            p.mvn.covariance_matrix, q.mvn.covariance_matrix, rtol=1e-3, atol=1e-6
+        )
+        loo = loo_predictions(SearchSpace(variables, (o,)), measured, model=alone)
+        both = loo_predictions(space, measured, model=model)
+        assert np.allclose(both[f"{o.name}_loo_mean"], loo[f"{o.name}_loo_mean"], rtol=1e-4)
+    with exact_gp(), torch.no_grad():
+        joint = model.posterior(x)
+    assert joint.mean.shape == (4, 3, 2)
+
+
 def test_noisy_ei_baseline_keeps_the_likely_incumbents():
     # The baseline is cut to the recipes that hold 99 % of the probability of being the
     # best; the cut must keep that mass (checked with independent samples), keep the
