@@ -7,7 +7,9 @@ JSON object per line on stdin and answers one per line on stdout:
   [{"parameters", "coefficients", "operator", "rhs"}], "target", "measurements": [rows]}``:
   a new BayBE ``Campaign`` (default recommender: random until data, then
   ``BotorchRecommender`` with its default GP surrogate and qLogEI), seeded with ``seed``,
-  the measurements added. Answers ``{"ok": true, "version"}``.
+  the measurements added. Answers ``{"ok": true, "version"}``. With ``"targets": [{"name",
+  "minimize"}]`` (two or more) instead of ``"target"``: a ``ParetoObjective`` over them
+  (BayBE's multi-objective mode: a GP per target, qLogNEHVI).
 - ``{"cmd": "ping"}``: ``{"version"}`` (once the imports are done).
 - ``{"cmd": "recommend", "q"}``: ``{"recommendations": [rows], "seconds"}``.
 - ``{"cmd": "add", "measurements": [rows]}``: ``{"ok": true}``.
@@ -68,7 +70,15 @@ def main() -> None:
                     for c in msg["constraints"]
                 ]
                 space = SearchSpace.from_product(params, constraints)
-                campaign = Campaign(space, NumericalTarget(msg["target"]))
+                if "targets" in msg:
+                    from baybe.objectives import ParetoObjective
+
+                    objective = ParetoObjective(
+                        [NumericalTarget(t["name"], minimize=t["minimize"]) for t in msg["targets"]]
+                    )
+                else:
+                    objective = NumericalTarget(msg["target"])
+                campaign = Campaign(space, objective)
                 campaign.add_measurements(pd.DataFrame(msg["measurements"]))
                 reply = {"ok": True, "version": baybe.__version__}
             elif msg["cmd"] == "recommend":
