@@ -251,11 +251,12 @@ def main() -> None:
             f"{cell(half)} | {cell(-1)} | {statistics.median(cpu):.1f} ({max(cpu):.1f}) |"
         )
     if args.peer:
-        ours = {s: r for s, r in by_label.get(args.label, {}).items() if s in run_seeds}
+        # every seed run so far with this label and the peers (runs may be added a few
+        # seeds at a time)
+        ours = by_label.get(args.label, {})
         for label in ("random search", peer_label):
-            other = {s: r for s, r in by_label.get(label, {}).items() if s in run_seeds}
-            lines += [""] + paired_lines(ours, other, label)
-        peer_runs = [r for s, r in by_label.get(peer_label, {}).items() if s in run_seeds]
+            lines += [""] + paired_lines(ours, by_label.get(label, {}), label)
+        peer_runs = [r for s, r in by_label.get(peer_label, {}).items() if s in ours]
         lines.append(
             f"{peer_label}: {sum(r['infeasible'] for r in peer_runs)} of "
             f"{sum(r['suggested'] for r in peer_runs)} suggestions break a rule (scored as "
