@@ -43,7 +43,13 @@ def progress_figure(history: pd.DataFrame, units: Mapping[str, str] | None = Non
             name=value,
         )
     )
-    fig.update_xaxes(title="experiments so far")
+    # experiments are counted in whole recipes: no 30.5 ticks on a short history
+    n = history["experiments"].to_numpy(dtype=float)
+    fig.update_xaxes(title="experiments so far", tickformat="d")
+    if len(n) and n.max() == n.min():  # no round yet: one tick, at the measured count
+        fig.update_xaxes(tickvals=[n[0]], range=[n[0] - 1, n[0] + 1])
+    elif len(n) and n.max() - n.min() <= 12:
+        fig.update_xaxes(dtick=1)
     fig.update_yaxes(
         title="hypervolume (fraction of the worst-to-best box)"
         if several

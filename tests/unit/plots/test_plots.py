@@ -75,6 +75,20 @@ def test_progress_figure_shows_hypervolume_for_several_objectives():
     assert single.layout.yaxis.title.text == "best a (MPa)"
 
 
+def test_progress_figure_ticks_whole_experiments():
+    # bug seen in the browser: a campaign with no round yet (one point at 1,030 mixes) or a
+    # short history (30 -> 34) got ticks at 1,029.5 / 30.5 experiments
+    one = pd.DataFrame({"round": [0], "experiments": [1030], "best a": [82.6]})
+    fig = opt_plots.progress_figure(one)
+    assert list(fig.layout.xaxis.tickvals) == [1030]
+    assert list(fig.layout.xaxis.range) == [1029, 1031]
+    short = pd.DataFrame({"round": [0, 1], "experiments": [30, 34], "best a": [79.3, 79.3]})
+    fig = opt_plots.progress_figure(short)
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis.tickformat == "d"
+    long = pd.DataFrame({"round": [0, 15], "experiments": [10, 70], "best a": [60, 80]})
+    assert opt_plots.progress_figure(long).layout.xaxis.dtick is None  # plotly's own ticks
+
+
 def test_prediction_map_fades_infeasible_cells():
     xs, ys = np.meshgrid(np.linspace(0, 1, 5), np.linspace(0, 2, 4))
     grid = pd.DataFrame({"x": xs.ravel(), "y": ys.ravel()})
