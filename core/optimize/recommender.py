@@ -51,6 +51,7 @@ from core.optimize.acquisition import (
     fixed_features,
     incumbents_unit,
     near_incumbents,
+    scores,
     unit_constraints,
     unit_space,
 )
@@ -99,6 +100,12 @@ class RecommenderSettings:
     # two-objective campaigns (benchmarks/optimization_pareto.py, optimization_rounds.py).
     front_mass: float | None = 0.99
     front_mc_samples: int = 64
+    # One objective: the last q // 2 suggestions of a round are sought inside a box around
+    # the best measured recipe (a trust region, TuRBO: Eriksson et al., NeurIPS 2019), of
+    # side ``trust_region`` in the unit cube of the bounds, halved for every 2 q experiments
+    # since the best was measured (rows in the order they were measured), down to 1/32 of
+    # it. 0: off (every suggestion from the whole space).
+    trust_region: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -134,6 +141,13 @@ class RecommenderSettings:
                 got=repr(self.front_mass),
                 expected="0 < front_mass <= 1",
                 fix="e.g. 0.99",
+            )
+        if not (isinstance(self.trust_region, int | float) and 0 <= self.trust_region <= 1):
+            raise InvalidInputError(
+                "trust_region must be a side length in [0, 1] (0: off)",
+                got=repr(self.trust_region),
+                expected="0 <= trust_region <= 1",
+                fix="e.g. 0.8",
             )
         if self.raw_samples < self.num_restarts:
             raise InvalidInputError(
@@ -207,20 +221,60 @@ def recommend(
                 common["ic_generator"] = near_incumbents(
                     incumbents, settings.local_starts, settings.seed
                 )
+            region = trust_region_bounds(space, measured, enc, settings, q, fixed_list[0])
+            n_local = q // 2 if region is not None else 0
             u, _ = optimize_acqf(
                 acqf,
                 bounds,
-                q=q,
+                q=q - n_local,
                 fixed_features=fixed_list[0],
                 sequential=settings.sequential,
                 **common,
             )
+            if n_local:
+                box, best = region
+                local = dict(common)
+                if settings.local_starts > 0:  # starts next to the best only: inside the box
+                    local["ic_generator"] = near_incumbents(
+                        best[None], settings.local_starts, settings.seed
+                    )
+                acqf.set_X_pending(u)
+                u_local, _ = optimize_acqf(
+                    acqf,
+                    box,
+                    q=n_local,
+                    fixed_features=fixed_list[0],
+                    sequential=settings.sequential,
+                    **local,
+                )
+                acqf.set_X_pending(None)
+                u = torch.cat([u, u_local])
         else:
             u, _ = optimize_acqf_mixed(acqf, bounds, q=q, fixed_features_list=fixed_list, **common)
     with progress.stage("repair"):
         recipes = tidy(space, _repaired(space, enc, u.detach().numpy(), q, supports))
     with progress.stage("predict"):
         return pd.concat([recipes, predict(space, model, enc, recipes)], axis=1)
+
+
+def trust_region_bounds(space, measured, enc, settings, q, fixed):
+    """(box, best): the unit-cube box of ``RecommenderSettings.trust_region`` around the
+    best measured recipe and that recipe, or None (off, several objectives, q = 1, nothing
+    feasible measured yet)."""
+    if settings.trust_region <= 0 or len(space.objectives) != 1 or q < 2:
+        return None
+    feasible = measured[space.is_feasible(measured).to_numpy()]
+    s = scores(space, feasible)[:, 0] if len(feasible) else np.zeros(0)
+    if not np.isfinite(s).any():
+        return None
+    best = int(np.nanargmax(s))
+    stall = len(s) - 1 - best  # experiments measured after the best
+    side = settings.trust_region * 0.5 ** min(stall // (2 * q), 5)
+    x = incumbents_unit(space, feasible.iloc[[best]], enc, top=1)[0]
+    box = torch.stack([(x - side / 2).clamp(0, 1), (x + side / 2).clamp(0, 1)])
+    for index in fixed:  # fixed features keep their whole range
+        box[:, index] = torch.tensor([0.0, 1.0], dtype=DTYPE)
+    return box, x
 
 
 def _repaired(space: SearchSpace, enc: Encoding, u: np.ndarray, q: int, supports) -> pd.DataFrame:

@@ -195,3 +195,32 @@ def test_local_starts_sit_next_to_the_best_recipes(monkeypatch):
 def test_unknown_kernel_is_a_clear_error():
     with pytest.raises(InvalidInputError, match="Unknown GP kernel"):
         RecommenderSettings(kernel="rbf-please")
+
+
+def test_trust_region_puts_the_second_half_next_to_the_best_recipe():
+    from core.optimize.encoding import Encoding
+    from core.optimize.recommender import trust_region_bounds
+
+    space, data = _problem(3, 12)
+    settings = RecommenderSettings(
+        num_restarts=2, raw_samples=32, mc_samples=32, maxiter=40, trust_region=0.2
+    )
+    data = data.sort_values("y").reset_index(drop=True)  # the best was measured last
+    suggestions = Campaign(space, data, settings=settings).recommend(4)
+    assert (space.violations(suggestions) <= FEASIBILITY_TOL).all().all()
+    enc = Encoding(space, data)
+    span = np.where(enc.span > 0, enc.span, 1.0)
+    unit = (enc.encode(suggestions) - enc.lower) / span
+    best = (enc.encode(data.iloc[[-1]]) - enc.lower) / span
+    # the last two within the box of side 0.2 (+ the rounding of tidy) around the best
+    assert np.abs(unit[2:] - best).max() <= 0.1 + 0.01
+    # the box halves for every 2 q experiments measured after the best
+    stalled = pd.concat([data.iloc[[-1]], data.iloc[:-1]], ignore_index=True)
+    box, _ = trust_region_bounds(space, stalled, enc, settings, 4, {})
+    side = (box[1] - box[0]).max().item()
+    assert side == pytest.approx(0.2 * 0.5 ** (11 // 8))
+
+
+def test_trust_region_out_of_range_is_a_clear_error():
+    with pytest.raises(InvalidInputError, match="trust_region"):
+        RecommenderSettings(trust_region=1.5)
