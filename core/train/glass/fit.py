@@ -249,16 +249,38 @@ def file_sha256(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
+# fields of a run that do not change a member's weights (a member's own seed is its file's)
+RUN_ONLY = ("jobs", "members", "seed")
+
+
+def member_done(folder: Path, seed: int, cfg: TrainConfig) -> bool:
+    """Whether ``folder/_members`` already holds this seed's member, trained with this
+    recipe (a stopped run resumes at the members it had not finished)."""
+    weights = folder / "_members" / f"seed{seed}.safetensors"
+    record = folder / "_members" / f"seed{seed}.json"
+    if not (weights.exists() and record.exists()):
+        return False
+    done = json.loads(record.read_text()).get("train_config", {})
+    return all(done.get(k) == v for k, v in asdict(cfg).items() if k not in RUN_ONLY)
+
+
 def train_members(folder: Path, cfg: TrainConfig) -> None:
     """Write the element and descriptor tables, then train every member into
-    ``folder/_members`` (``cfg.jobs`` processes, one torch thread each)."""
+    ``folder/_members`` (``cfg.jobs`` processes, one torch thread each) that is not there
+    already with the same recipe."""
     (folder / "_members").mkdir(parents=True, exist_ok=True)
     elements = ElementTable.from_mendeleev()
     elements.to_json(folder / "elements.json")
     _, descriptors = load_data(None)
     descriptors.elements = elements
     descriptors.to_json(folder / "descriptors.json")
-    jobs = [(cfg.seed + i, cfg, folder) for i in range(cfg.members)]
+    jobs = [
+        (cfg.seed + i, cfg, folder)
+        for i in range(cfg.members)
+        if not member_done(folder, cfg.seed + i, cfg)
+    ]
+    if len(jobs) < cfg.members:
+        logger.info("%d of %d members already trained", cfg.members - len(jobs), cfg.members)
     if cfg.jobs > 1:
         with mp.get_context("fork").Pool(cfg.jobs) as pool:
             for seed in pool.imap_unordered(train_one_member, jobs):

@@ -44,3 +44,23 @@ def test_joint_networks_are_reused_by_seed_only_from_the_same_recipe(tmp_path):
     _model(tmp_path / "other", {"epochs": 40, "visc_weight": 0.5})
     with pytest.raises(InvalidInputError, match="epochs.*visc_weight"):
         joint_members(tmp_path / "other", cfg)
+
+
+def test_a_stopped_run_skips_only_members_trained_with_the_same_recipe(tmp_path):
+    from core.train.glass.fit import member_done
+
+    cfg = TrainConfig(seed=0, members=4, jobs=2, epochs=60)
+    (tmp_path / "_members").mkdir()
+    assert not member_done(tmp_path, 0, cfg)
+    save_file({"w": torch.zeros(1)}, str(tmp_path / "_members" / "seed0.safetensors"))
+    assert not member_done(tmp_path, 0, cfg)  # weights without their record
+    record = {"seed": 0, "train_config": asdict(TrainConfig(seed=0, members=1, jobs=1))}
+    (tmp_path / "_members" / "seed0.json").write_text(json.dumps(record))
+    assert member_done(tmp_path, 0, cfg)  # another job/member count: same weights
+    assert not member_done(tmp_path, 1, cfg)
+    # trained alone (python -m core.train.glass train --members 1 --seed 1): the same member
+    save_file({"w": torch.zeros(1)}, str(tmp_path / "_members" / "seed1.safetensors"))
+    record = {"seed": 1, "train_config": asdict(TrainConfig(seed=1, members=1, jobs=1))}
+    (tmp_path / "_members" / "seed1.json").write_text(json.dumps(record))
+    assert member_done(tmp_path, 1, cfg)
+    assert not member_done(tmp_path, 0, TrainConfig(seed=0, members=4, epochs=40))
