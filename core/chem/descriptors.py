@@ -47,17 +47,31 @@ def _sascorer():
 
 
 def mol_properties(mol: Chem.Mol) -> dict[str, float]:
-    """The five properties of one RDKit molecule (NaN where RDKit fails)."""
+    """The five properties of one RDKit molecule (NaN where RDKit fails).
+
+    QED's own property pass already computes logP, MW and TPSA on the molecule without
+    explicit hydrogens; without explicit H atoms that is the molecule itself, so those
+    values are taken from it (the same numbers, one Crippen pass less)."""
+    try:
+        qp = QED.properties(mol)
+    except Exception:  # noqa: BLE001 - RDKit raises assorted errors on odd molecules
+        qp = None
+    if qp is not None and any(a.GetAtomicNum() == 1 for a in mol.GetAtoms()):
+        shared = {}
+    elif qp is not None:
+        shared = {"logp": qp.ALOGP, "mw": qp.MW, "tpsa": qp.PSA}
+    else:
+        shared = {}
     out: dict[str, float] = {}
     for key, fn in (
         ("logp", Descriptors.MolLogP),
         ("sas", lambda m: _sascorer().calculateScore(m)),
         ("mw", Descriptors.MolWt),
-        ("qed", QED.qed),
+        ("qed", QED.qed if qp is None else lambda m: QED.qed(m, qedProperties=qp)),
         ("tpsa", rdMolDescriptors.CalcTPSA),
     ):
         try:
-            out[key] = float(fn(mol))
+            out[key] = float(shared[key] if key in shared else fn(mol))
         except Exception:  # noqa: BLE001 - RDKit raises assorted errors on odd molecules
             out[key] = math.nan
     return out

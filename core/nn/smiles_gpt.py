@@ -180,23 +180,37 @@ class SmilesGPT(nn.Module):
         """Sample continuations of ``prompt`` (B, T0) until ``<eos>`` or the block fills.
 
         Returns (B, T0 + n) token ids; positions after a sequence's ``<eos>`` hold ``pad_id``.
+        Finished sequences leave the batch (their rows of the cache are dropped), so a batch
+        costs what its sequences need rather than ``B`` times the longest one.
         """
         max_new = min(max_new_tokens, self.config.block_size - self.config.n_cond - prompt.shape[1])
-        seq = prompt
-        done = torch.zeros(prompt.shape[0], dtype=torch.bool, device=prompt.device)
+        B, T0 = prompt.shape
+        seq = prompt.new_full((B, T0 + max(max_new, 0)), pad_id)
+        seq[:, :T0] = prompt
+        rows = torch.arange(B, device=prompt.device)  # the batch's sequences (rows of seq)
+        live = torch.ones(B, dtype=torch.bool, device=prompt.device)  # not finished yet
         logits, cache = self(prompt, cond, cond_mask)
-        for _ in range(max_new):
-            nxt = _sample(logits[:, -1], temperature, top_k, top_p, generator)
-            nxt = torch.where(done, torch.full_like(nxt, pad_id), nxt)
-            seq = torch.cat([seq, nxt[:, None]], dim=1)
-            done |= nxt == eos_id
-            if bool(done.all()) or seq.shape[1] >= self.config.block_size - self.config.n_cond:
+        logits = logits[:, -1]
+        n = 0
+        for step in range(max_new):
+            nxt = _sample(logits, temperature, top_k, top_p, generator)
+            seq[rows[live], T0 + step] = nxt[live]
+            n = step + 1
+            live &= nxt != eos_id
+            n_live = int(live.sum())
+            if n_live == 0 or T0 + n >= self.config.block_size - self.config.n_cond:
                 break
+            if 8 * (len(live) - n_live) >= len(live):  # drop finished rows (>= 1/8 of them)
+                rows, nxt = rows[live], nxt[live]
+                if use_cache:
+                    cache = [(k[live], v[live]) for k, v in cache]
+                live = live[live]
             if use_cache:
-                logits, cache = self(nxt[:, None], past=cache)
+                out, cache = self(nxt[:, None], past=cache)
             else:
-                logits, _ = self(seq, cond, cond_mask)
-        return seq
+                out, _ = self(seq[rows, : T0 + n], cond[rows], cond_mask[rows])
+            logits = out[:, -1]
+        return seq[:, : T0 + n]
 
 
 def _sample(
@@ -256,6 +270,8 @@ class _CausalSelfAttention(nn.Module):
         drop = self.dropout if self.training else 0.0
         if Tk == T:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=True)
+        elif T == 1:  # one new token sees every cached position: no mask
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
         else:  # queries are the last T of Tk positions: causal mask aligned bottom-right
             mask = torch.ones(T, Tk, dtype=torch.bool, device=x.device).tril(diagonal=Tk - T)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)

@@ -98,3 +98,29 @@ def test_block_size_is_enforced():
     m = _model()
     with pytest.raises(ValueError, match="block_size"):
         m(torch.zeros(1, 22, dtype=torch.long), torch.zeros(1, 3), torch.zeros(1, 3, dtype=bool))
+
+
+def test_finished_sequences_leave_the_batch_without_changing_any_sequence():
+    m = _model()
+    idx, cond, mask = _inputs()
+    B = idx.shape[0]
+    prompt = idx[:, :2]
+    # greedy decoding needs no random numbers: each row decoded alone is the reference
+    eos = int(m(prompt, cond, mask)[0][0, -1].argmax())  # row 0 ends at once
+    batch_sizes = []
+    hook = m.register_forward_pre_hook(lambda mod, args: batch_sizes.append(args[0].shape[0]))
+    out = m.generate(prompt, cond, mask, max_new_tokens=30, eos_id=eos, temperature=0.0)
+    hook.remove()
+    assert min(batch_sizes) < B  # finished rows were dropped
+    for i in range(B):
+        alone = m.generate(
+            prompt[i : i + 1],
+            cond[i : i + 1],
+            mask[i : i + 1],
+            max_new_tokens=30,
+            eos_id=eos,
+            temperature=0.0,
+        )
+        row = out[i, : alone.shape[1]]
+        assert torch.equal(row, alone[0])
+        assert (out[i, alone.shape[1] :] == 0).all()
