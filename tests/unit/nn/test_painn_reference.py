@@ -4,7 +4,10 @@
 (seed 0xF00D, the predictor's path) and every member's outputs from the plain-torch PaiNN
 with the hand-written batcher (commit aa1c502; made by
 ``tests/fixtures/make_painn_reference.py``). The current code must reproduce them from the
-same weights through the predictor's batcher, to float32 rounding.
+same weights through the predictor's batcher, to float32 rounding. Regenerated when member 2
+was replaced by its clean retrain: aa1c502's code in a worktree, its model folder with
+``checkpoints/qm9_painn/member2.*`` copied in (members 0, 1, 3 reproduced the old fixture to
+float32 rounding).
 """
 
 from __future__ import annotations
