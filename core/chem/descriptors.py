@@ -56,12 +56,8 @@ def mol_properties(mol: Chem.Mol) -> dict[str, float]:
         qp = QED.properties(mol)
     except Exception:  # noqa: BLE001 - RDKit raises assorted errors on odd molecules
         qp = None
-    if qp is not None and any(a.GetAtomicNum() == 1 for a in mol.GetAtoms()):
-        shared = {}
-    elif qp is not None:
-        shared = {"logp": qp.ALOGP, "mw": qp.MW, "tpsa": qp.PSA}
-    else:
-        shared = {}
+    explicit_h = any(a.GetAtomicNum() == 1 for a in mol.GetAtoms())
+    shared = {} if qp is None or explicit_h else {"logp": qp.ALOGP, "mw": qp.MW, "tpsa": qp.PSA}
     out: dict[str, float] = {}
     for key, fn in (
         ("logp", Descriptors.MolLogP),
