@@ -338,7 +338,13 @@ def _counts(value: object) -> str:
 def _tie_text(tie: Mapping, corrected: bool) -> str:
     if tie.get("tg_network"):
         return (
-            "**Tg and T12.** Tg comes from a network trained on Tg alone (every task a network "
+            "**Tg and T12.** Tg comes from "
+            + (
+                f"the mean of {int(tie['tg_network'])} networks per member"
+                if int(tie["tg_network"]) > 1
+                else "a network"
+            )
+            + " trained on Tg alone (every task a network "
             "shares with Tg, the viscosity above all, cost Tg accuracy). The viscosity curve "
             "comes from the joint property + viscosity network, whose T12 (10^12 Pa s) is its "
             f"own Tg plus a bounded offset (on average {tie['mean_abs_T12_minus_joint_Tg_K']:.1f}"

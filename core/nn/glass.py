@@ -18,9 +18,10 @@ fraction-weighted mean. Two heads read the pooled vector:
   ViscNet (Cassar, Acta Mater. 206, 116602 (2021)) where Tg-like T12 is shared.
 
 Every task the network shares costs Tg accuracy (the viscosity loss most; auxiliary targets
-such as the annealing point or the density too). ``tg_network`` adds a set network of the same
-layout trained on Tg alone (``tg_net``): the reported Tg is its output, while the MYEGA
-head keeps the joint network, whose own Tg output builds T12 as above. The two Tg estimates
+such as the annealing point or the density too). ``tg_network`` (a count) adds set networks of
+the same layout trained on Tg alone (``tg_net``, then ``extra_tg_nets``, each from its own
+seed): the reported Tg is their mean, while the MYEGA head keeps the joint network, whose
+own Tg output builds T12 as above. The two Tg estimates
 are not forced together (forcing T12 to follow the better Tg made held-out viscosity clearly
 worse): the card reports how closely they agree, and a result whose two values differ by
 more than 50 K says so (:func:`core.models.glass.tie_message`).
@@ -64,9 +65,13 @@ class GlassSetConfig:
     property_names: list[str] = field(default_factory=lambda: list(PROPERTY_NAMES))
     # False: no MYEGA head (a network of properties only, e.g. the ``tg_net`` below)
     viscosity: bool = True
-    # True: the reported Tg comes from ``tg_net``, a network of the same layout with one
-    # output trained on Tg alone; the joint network's Tg (``Tg_joint``) still builds T12
-    tg_network: bool = False
+    # n > 0: the reported Tg is the mean of n networks of the same layout with one output
+    # trained on Tg alone (``tg_net`` and n - 1 ``extra_tg_nets``); the joint network's Tg
+    # (``Tg_joint``) still builds T12. Cards before the count held True (= 1).
+    tg_network: int = 0
+
+    def __post_init__(self) -> None:
+        self.tg_network = int(self.tg_network)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,6 +103,10 @@ class GlassSetNet(nn.Module):
             self.viscosity_head = _mlp(h, h, 3)  # raw A, raw (m - m_floor), raw T12 offset
         if c.tg_network:
             self.tg_net = GlassSetNet(tg_network_config(c))
+        if c.tg_network > 1:
+            self.extra_tg_nets = nn.ModuleList(
+                [GlassSetNet(tg_network_config(c)) for _ in range(c.tg_network - 1)]
+            )
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -163,6 +172,11 @@ class GlassSetNet(nn.Module):
             out.update(A=a, T12=t12, m=m, Tg_joint=tg)  # the Tg that T12 is tied to
         if c.tg_network:
             tg_z = self.tg_net(descriptors, index, fraction)["properties"]  # (B, 1)
+            if c.tg_network > 1:
+                extra = [
+                    net(descriptors, index, fraction)["properties"] for net in self.extra_tg_nets
+                ]
+                tg_z = torch.stack([tg_z, *extra]).mean(0)
             out["properties"] = torch.cat([tg_z, props[:, 1:]], dim=1)
             out["Tg"] = c.tg_mean + c.tg_std * tg_z[:, 0]
         return out
@@ -171,7 +185,7 @@ class GlassSetNet(nn.Module):
 def tg_network_config(config: GlassSetConfig) -> GlassSetConfig:
     """The layout of a ``tg_network`` model's Tg network: the same set network, one output
     (standardised Tg, same scaler), no MYEGA head."""
-    return replace(config, n_properties=1, property_names=["Tg"], viscosity=False, tg_network=False)
+    return replace(config, n_properties=1, property_names=["Tg"], viscosity=False, tg_network=0)
 
 
 def myega_log10_viscosity(a: Tensor, t12: Tensor, m: Tensor, temperature: Tensor) -> Tensor:

@@ -57,7 +57,7 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
         n_layers=cfg.n_layers,
         tg_mean=tg["mean"],
         tg_std=tg["std"],
-        tg_network=bool(cfg.tg_network),
+        tg_network=cfg.tg_network,
     )
 
     # applicability domain: compound counts and the sparse training compositions
@@ -105,7 +105,12 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
         "name": NAME,
         "version": "1",
         "model": "GlassSetNet ensemble (core.nn.glass): descriptor set network + MYEGA head"
-        + (", and a Tg network per member" if cfg.tg_network else ""),
+        + (
+            f", and {cfg.tg_network} Tg network{'s' if cfg.tg_network > 1 else ''} per member "
+            "(the reported Tg is their mean)"
+            if cfg.tg_network
+            else ""
+        ),
         "config": model_cfg.to_dict(),
         "train_config": asdict(cfg),
         "ensemble_size": len(seeds),
@@ -150,7 +155,7 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
         ]
         + [
             f"python -m core.train.glass assemble --seed {seeds[0]} --members {len(seeds)}"
-            + (" --tg-network 1" if cfg.tg_network else "")
+            + (f" --tg-network {cfg.tg_network}" if cfg.tg_network else "")
         ],
         "note": "the reproduce commands rebuild the recipe and seeds, not the exact weights: "
         "a retrain of these members on the same machine gave other weights (seed 0's "
@@ -158,7 +163,12 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
         "member stopped by max_minutes_per_member (> 0) also depends on the machine's speed",
         "train_minutes_per_member": {  # all of a member's training stages
             s: round(
-                sum(rec[h][-1]["minutes"] for h in ("history", "tg_history") if rec.get(h)),
+                sum(
+                    h[-1]["minutes"]
+                    for h in [rec.get("history"), rec.get("tg_history")]
+                    + rec.get("extra_tg_histories", [])
+                    if h
+                ),
                 2,
             )
             for s, rec in histories.items()

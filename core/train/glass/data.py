@@ -51,8 +51,9 @@ class TrainConfig:
     max_minutes_per_member: float = 0.0  # > 0: stop a member after this long (not reproducible)
     hidden: int = 64
     n_layers: int = 1
-    # 1: each member also gets a Tg network (GlassSetConfig.tg_network), same seed, trained
-    # on Tg alone (no viscosity or tie loss) for tg_epochs epochs
+    # n > 0: each member also gets n Tg networks (GlassSetConfig.tg_network; the first from
+    # the member's seed, the k-th from seed + 1000 k), trained on Tg alone (no viscosity or
+    # tie loss) for tg_epochs epochs; the reported Tg is their mean
     tg_network: int = 0
     tg_epochs: int = 100
     # a model folder trained with this recipe (same seeds): its joint networks are reused

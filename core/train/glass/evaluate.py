@@ -108,7 +108,7 @@ def evaluate_test(
     tg_net = summary["network_mean"][:, 0]
     tg_joint = raw["Tg_joint"].mean(0)
     tie = {
-        "tg_network": bool(predictor.config.tg_network),
+        "tg_network": int(predictor.config.tg_network),
         "mean_abs_T12_minus_joint_Tg_K": float(np.abs(t12_pred - tg_joint).mean()),
         "max_abs_T12_minus_joint_Tg_K": float(np.abs(t12_pred - tg_joint).max()),
         "share_abs_T12_minus_Tg_pred_over_50_K": float((np.abs(t12_pred - tg_pred) > 50).mean()),

@@ -163,10 +163,43 @@ def tg_config(cfg: TrainConfig) -> TrainConfig:
     )
 
 
-def with_tg_network(joint_state: dict, tg_state: dict) -> dict:
-    """One ``tg_network`` member's weights: the joint network's and, under ``tg_net.``, the
-    Tg network's."""
-    return {**joint_state, **{f"tg_net.{k}": v for k, v in tg_state.items()}}
+TG_SEED_STRIDE = 1000  # a member's k-th Tg network trains from seed + k * TG_SEED_STRIDE
+
+
+def tg_seed(seed: int, k: int) -> int:
+    """The seed of a member's k-th Tg network (the first keeps the member's own seed)."""
+    return seed + k * TG_SEED_STRIDE
+
+
+def tg_prefix(k: int) -> str:
+    """Where a member's k-th Tg network sits in its state dict (:class:`GlassSetNet`)."""
+    return "tg_net." if k == 0 else f"extra_tg_nets.{k - 1}."
+
+
+def with_tg_network(joint_state: dict, tg_states: dict | list[dict]) -> dict:
+    """One ``tg_network`` member's weights: the joint network's and those of its Tg networks
+    (one state dict, or a list in order), under :func:`tg_prefix`."""
+    if isinstance(tg_states, dict):
+        tg_states = [tg_states]
+    out = dict(joint_state)
+    for k, tg_state in enumerate(tg_states):
+        out.update({tg_prefix(k) + name: v for name, v in tg_state.items()})
+    return out
+
+
+def split_member(state: dict) -> tuple[dict, list[dict]]:
+    """A member's weights as (joint network, [Tg networks in order])."""
+    tg: dict[int, dict] = {}
+    joint = {}
+    for name, v in state.items():
+        if name.startswith("tg_net."):
+            tg.setdefault(0, {})[name[len("tg_net.") :]] = v
+        elif name.startswith("extra_tg_nets."):
+            k, rest = name[len("extra_tg_nets.") :].split(".", 1)
+            tg.setdefault(int(k) + 1, {})[rest] = v
+        else:
+            joint[name] = v
+    return joint, [tg[k] for k in sorted(tg)]
 
 
 def card_recipe(folder: Path) -> dict:
@@ -177,12 +210,16 @@ def card_recipe(folder: Path) -> dict:
 
 
 JOINT_RECIPE_IGNORES = ("jobs", "tg_network", "tg_epochs", "joint_from", "seed", "members")
+# what may differ for a model's Tg networks to be reused as well (their number may grow)
+TG_RECIPE_IGNORES = ("jobs", "tg_network", "joint_from", "seed", "members")
 
 
 def joint_members(folder: Path, cfg: TrainConfig) -> dict[int, dict]:
-    """The joint networks of the model in ``folder`` by seed, after checking that it was
-    trained with the joint recipe of ``cfg`` (every field but those that only concern the
-    Tg networks or the run)."""
+    """The networks of the model in ``folder`` by seed, after checking that it was trained
+    with the joint recipe of ``cfg`` (every field but those that only concern the Tg
+    networks or the run): ``{"joint": state, "tg": [states], "record": card record}``.
+    Its Tg networks come along (the first ``cfg.tg_network``) only where they were trained
+    with the Tg recipe of ``cfg`` too (the same ``tg_epochs``); ``tg`` is empty otherwise."""
     from safetensors.torch import load_file
 
     card = json.loads((folder / "card.json").read_text())
@@ -196,14 +233,20 @@ def joint_members(folder: Path, cfg: TrainConfig) -> dict[int, dict]:
             expected="the same recipe (apart from " + ", ".join(JOINT_RECIPE_IGNORES) + ")",
             fix="train the joint networks again (drop --joint-from)",
         )
+    same_tg = theirs["tg_network"] > 0 and all(
+        theirs.get(k) == ours[k] for k in ours if k not in TG_RECIPE_IGNORES
+    )
     weights = load_file(str(folder / "model.safetensors"))
     out = {}
     for i, seed in enumerate(card["seeds"]):
         prefix = f"member{i}."
+        joint, tg = split_member(
+            {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+        )
         out[seed] = {
-            k[len(prefix) :]: v
-            for k, v in weights.items()
-            if k.startswith(prefix) and not k.startswith(prefix + "tg_net.")
+            "joint": joint,
+            "tg": tg[: cfg.tg_network] if same_tg else [],
+            "record": card.get("members", {}).get(str(seed), {}),
         }
     return out
 
@@ -228,16 +271,32 @@ def train_one_member(args):
 
     desc = descriptors.scaled()
     record = {"seed": seed, "train_config": asdict(cfg)}
-    if cfg.joint_from:  # the same recipe and seed: its history is this network's
-        state = joint_members(Path(cfg.joint_from), cfg)[seed]
-        source = json.loads((Path(cfg.joint_from) / "card.json").read_text())
-        record["history"] = source["members"][str(seed)]["history"]
+    tg_states: list[dict] = []
+    earlier = earlier_member(folder, seed, cfg)
+    if earlier or cfg.joint_from:  # the same recipe and seed: its history is this network's
+        source = earlier or joint_members(Path(cfg.joint_from), cfg)[seed]
+        state = source["joint"]
+        record["history"] = source["record"]["history"]
+        tg_states = source["tg"]
+        histories = [source["record"].get("tg_history")]
+        histories += source["record"].get("extra_tg_histories", [])
+        if tg_states:
+            log(f"seed {seed}: {len(tg_states)} Tg network(s) reused")
+            record["tg_history"] = histories[0]
+            if len(tg_states) > 1:
+                record["extra_tg_histories"] = histories[1 : len(tg_states)]
     else:
         state, record["history"] = train_member(seed, data, desc, cfg, log)
+    for k in range(len(tg_states), cfg.tg_network):
+        log(f"seed {seed}: Tg network {k + 1} of {cfg.tg_network}, seed {tg_seed(seed, k)}")
+        tg_state, history = train_member(tg_seed(seed, k), data, desc, tg_config(cfg), log, True)
+        tg_states.append(tg_state)
+        if k == 0:
+            record["tg_history"] = history
+        else:
+            record.setdefault("extra_tg_histories", []).append(history)
     if cfg.tg_network:
-        log(f"seed {seed}: the Tg network (Tg alone)")
-        tg_state, record["tg_history"] = train_member(seed, data, desc, tg_config(cfg), log, True)
-        state = with_tg_network(state, tg_state)
+        state = with_tg_network(state, tg_states)
     save_file(state, str(folder / "_members" / f"seed{seed}.safetensors"))
     (folder / "_members" / f"seed{seed}.json").write_text(json.dumps(record))
     return seed
@@ -262,6 +321,27 @@ def member_done(folder: Path, seed: int, cfg: TrainConfig) -> bool:
         return False
     done = json.loads(record.read_text()).get("train_config", {})
     return all(done.get(k) == v for k, v in asdict(cfg).items() if k not in RUN_ONLY)
+
+
+def earlier_member(folder: Path, seed: int, cfg: TrainConfig) -> dict | None:
+    """This seed's member as an earlier run left it in ``folder/_members`` with this recipe
+    but fewer Tg networks (``{"joint", "tg", "record"}``, as :func:`joint_members`), so that
+    only the missing Tg networks are trained; None if there is none."""
+    from safetensors.torch import load_file
+
+    weights = folder / "_members" / f"seed{seed}.safetensors"
+    path = folder / "_members" / f"seed{seed}.json"
+    if not (weights.exists() and path.exists()):
+        return None
+    record = json.loads(path.read_text())
+    done = record.get("train_config", {})
+    ignore = (*RUN_ONLY, "tg_network", "joint_from")
+    if not all(done.get(k) == v for k, v in asdict(cfg).items() if k not in ignore):
+        return None
+    if not 0 < int(done.get("tg_network", 0)) <= cfg.tg_network:
+        return None
+    joint, tg = split_member(load_file(str(weights)))
+    return {"joint": joint, "tg": tg, "record": record}
 
 
 def train_members(folder: Path, cfg: TrainConfig) -> None:

@@ -146,3 +146,34 @@ def test_tg_network_member_reports_its_own_tg_and_keeps_the_joint_viscosity():
     assert not torch.allclose(out["Tg"], j["Tg"])  # two different estimates
     c = model.config
     assert ((out["T12"] - out["Tg_joint"]).abs() <= c.t12_max_offset + 1e-3).all()
+
+
+def test_several_tg_networks_report_their_mean_and_split_back_into_their_parts():
+    """``tg_network=3``: Tg is the mean of three Tg networks (weights placed by
+    ``with_tg_network`` and taken apart by ``split_member``); the joint outputs are
+    unchanged. An old card's ``tg_network: true`` reads as one network."""
+    from core.nn.glass import tg_network_config
+    from core.train.glass.fit import split_member, with_tg_network
+
+    assert GlassSetConfig(tg_network=True).tg_network == 1
+    desc, index, fraction = batch()
+    joint = tiny().eval()
+    nets = []
+    for seed in (5, 6, 7):
+        torch.manual_seed(seed)
+        nets.append(GlassSetNet(tg_network_config(joint.config)).eval())
+    model = tiny(tg_network=3).eval()
+    state = with_tg_network(joint.state_dict(), [n.state_dict() for n in nets])
+    model.load_state_dict(state)  # strict: every Tg network found its place
+    out, j = model(desc, index, fraction), joint(desc, index, fraction)
+    tgs = torch.stack([n(desc, index, fraction)["Tg"] for n in nets])
+    torch.testing.assert_close(out["Tg"], tgs.mean(0))
+    assert (tgs.std(0) > 0).all()  # three different networks, not one three times
+    for k in ("A", "T12", "m", "Tg_joint"):
+        torch.testing.assert_close(out[k], j[k if k != "Tg_joint" else "Tg"])
+    back_joint, back_tg = split_member(state)
+    assert back_joint.keys() == joint.state_dict().keys()
+    assert len(back_tg) == 3
+    for got, net in zip(back_tg, nets, strict=True):
+        for name, v in net.state_dict().items():
+            torch.testing.assert_close(got[name], v)
