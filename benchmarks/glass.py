@@ -543,8 +543,14 @@ def glassnet_split(python: Path) -> None:
         f"GlassNet's own split: its test set has {len(gn['test'])} compositions and it trained "
         f"on {int(gn['n_train'])}; {len(test)} of our oxide glasses are (to rounding) among "
         "its test compositions. Ours retrained without them (same recipe as the shipped model: "
-        f"{len(model.members)} members, {epochs} epochs, measured-neighbour correction from "
-        "its own training glasses).",
+        f"{len(model.members)} members, {epochs} epochs"
+        + (
+            f", {model.config.tg_network} Tg network(s) per member"
+            if model.config.tg_network
+            else ""
+        )
+        + ", measured-neighbour correction from its own training glasses; card "
+        f"{model.card['git_commit']}).",
         "",
         "| property | unit | n | ours RMSE | ours MAE | ours R² | GlassNet RMSE | GlassNet MAE "
         "| GlassNet R² | RMSE ours/GlassNet | paired bootstrap 95 % interval |",
