@@ -475,6 +475,55 @@ def glassnet_test_mask(data, desc, gn: dict) -> np.ndarray:
     return np.isfinite(dist) & ~skip
 
 
+def viscosity_points(data, test: np.ndarray, raw: dict):
+    """The viscosity points of the glasses ``test``: (point ids, their glass's position in
+    ``test``, our ensemble-mean log10 viscosity, the measured one), from ``raw``, the
+    predictor's per-member MYEGA parameters of those glasses."""
+    from core.nn.glass import myega_log10_viscosity
+
+    pos = {g: i for i, g in enumerate(test)}
+    pts = np.flatnonzero(np.isin(data.visc_glass, test))
+    ppos = np.array([pos[g] for g in data.visc_glass[pts]], dtype=int)
+    a, t12, m = (torch.from_numpy(raw[k][:, ppos]).double() for k in ("A", "T12", "m"))
+    temps = torch.from_numpy(data.visc_T[pts]).double()
+    ours_visc = myega_log10_viscosity(a, t12, m, temps[None]).mean(0).numpy()
+    return pts, ppos, ours_visc, data.visc_log_eta[pts].astype(np.float64)
+
+
+def viscosity_rows(data, pts, ours_visc, true_visc, peer_visc, glassnet_visc, paired):
+    """Table rows (label, unit, ours, peer metrics) of log10 viscosity against ViscNet and
+    GlassNet's MYEGA fit, all points and the series consistent with their glass's measured
+    Tg; fills ``paired`` with each row's paired-bootstrap interval (whole glasses resampled).
+    Without a peer (``peer_visc`` None) ours alone."""
+    from core.train.glass.data import test_viscosity_outliers
+
+    # test series that contradict their own measured Tg (degrees C filed as K, ...): the
+    # check the training series get (core.train.glass.data.inconsistent_viscosity_series)
+    consistent = ~np.isin(data.key[data.visc_glass[pts]], test_viscosity_outliers(data))
+    rows = []
+    for label, keep in (
+        ("log10 viscosity", np.ones(len(pts), bool)),
+        ("log10 viscosity, series consistent with their Tg", consistent),
+    ):
+        if peer_visc is None:
+            rows.append((label, "log10 Pa s", metrics(true_visc[keep], ours_visc[keep]), None))
+            continue
+        for peer_name, theirs in (("", peer_visc), (" (GlassNet MYEGA fit)", glassnet_visc)):
+            both = keep & np.isfinite(theirs)
+            paired[label + peer_name] = rmse_ratio_interval(
+                true_visc[both], ours_visc[both], theirs[both], groups=data.visc_glass[pts][both]
+            )
+            rows.append(
+                (
+                    label + peer_name,
+                    "log10 Pa s",
+                    metrics(true_visc[both], ours_visc[both]),
+                    metrics(true_visc[both], theirs[both]),
+                )
+            )
+    return rows
+
+
 def glassnet_split(python: Path) -> None:
     """Our model trained without GlassNet's test glasses (the shipped model's recipe), both
     models scored on them."""
@@ -537,8 +586,12 @@ def glassnet_split(python: Path) -> None:
     data, desc = load_data(desc, str(keys_file))
     test = np.flatnonzero(data.split == "test")
     comps = compositions(data, desc, test)
-    ours = model.estimate(comps)["mean"]
-    peer, *_ = run_peer(python, comps, np.zeros(0, int), np.zeros(0))
+    estimate = model.estimate(comps)
+    ours = estimate["mean"]
+    pts, ppos, ours_visc, true_visc = viscosity_points(data, test, estimate["raw"])
+    peer, peer_visc, glassnet_visc, _ = run_peer(
+        python, comps, ppos, data.visc_T[pts].astype(np.float64)
+    )
     lines = [
         f"GlassNet's own split: its test set has {len(gn['test'])} compositions and it trained "
         f"on {int(gn['n_train'])}; {len(test)} of our oxide glasses are (to rounding) among "
@@ -571,6 +624,24 @@ def glassnet_split(python: Path) -> None:
             f"{b['rmse']:.4g} | {b['mae']:.4g} | {b['r2']:.3f} | {a['rmse'] / b['rmse']:.2f} | "
             f"{ci.low:.2f}-{ci.high:.2f} |"
         )
+    # viscosity of the test glasses that have a series: against ViscNet (its own random
+    # split, so some of these glasses may be among its training data) and GlassNet's MYEGA
+    paired: dict = {}
+    for label, unit, a, b in viscosity_rows(
+        data, pts, ours_visc, true_visc, peer_visc, glassnet_visc, paired
+    ):
+        peer_name = "GlassNet MYEGA" if "GlassNet" in label else "ViscNet"
+        ci = paired[label]
+        lines.append(
+            f"| {label.replace(' (GlassNet MYEGA fit)', '')} (vs {peer_name}) | {unit} | "
+            f"{a['n']} | {a['rmse']:.4g} | {a['mae']:.4g} | {a['r2']:.3f} | {b['rmse']:.4g} | "
+            f"{b['mae']:.4g} | {b['r2']:.3f} | {a['rmse'] / b['rmse']:.2f} | "
+            f"{ci.low:.2f}-{ci.high:.2f} |"
+        )
+    lines.append(
+        f"Viscosity: {len(pts)} points on {len(np.unique(ppos))} of these test glasses; the "
+        "peer columns of those rows are ViscNet's or GlassNet's MYEGA curve, as named."
+    )
     lines.append(BOOTSTRAP_NOTE)
     save_table(lines, "glass_glassnet_split_table.txt")
 
@@ -644,8 +715,7 @@ def main() -> None:
 
     from core.featurizers.composition import DescriptorTable, ElementTable
     from core.models.glass import PROPERTIES, load_predictor
-    from core.nn.glass import myega_log10_viscosity
-    from core.train.glass.data import compositions, load_data, test_viscosity_outliers
+    from core.train.glass.data import compositions, load_data
 
     model = load_predictor()
     folder = model.folder
@@ -663,15 +733,9 @@ def main() -> None:
     estimate = model.estimate(comps)
     ours_seconds = time.perf_counter() - start
     raw, ours = estimate["raw"], estimate["mean"]
-    pos = {g: i for i, g in enumerate(test)}
-    pts = np.flatnonzero(np.isin(data.visc_glass, test))
-    ppos = np.array([pos[g] for g in data.visc_glass[pts]])
-    a, t12, m = (torch.from_numpy(raw[k][:, ppos]).double() for k in ("A", "T12", "m"))
-    temps = torch.from_numpy(data.visc_T[pts]).double()
-    ours_visc = myega_log10_viscosity(a, t12, m, temps[None]).mean(0).numpy()
-    true_visc = data.visc_log_eta[pts].astype(np.float64)
+    pts, ppos, ours_visc, true_visc = viscosity_points(data, test, raw)
 
-    peer, peer_visc, skipped = None, None, []
+    peer, peer_visc, glassnet_visc, skipped = None, None, None, []
     if not args.skip_peer:
         python = ensure_venv()
         start = time.perf_counter()
@@ -724,29 +788,7 @@ def main() -> None:
         )
     else:
         rows.append(("Tg, Na2O-K2O-Al2O3-SiO2 glasses", "K", metrics(y[nkas], ours[nkas, 0]), None))
-    # test series that contradict their own measured Tg (degrees C filed as K, ...): the
-    # check the training series get (core.train.glass.data.inconsistent_viscosity_series)
-    consistent = ~np.isin(data.key[data.visc_glass[pts]], test_viscosity_outliers(data))
-    for label, keep in (
-        ("log10 viscosity", np.ones(len(pts), bool)),
-        ("log10 viscosity, series consistent with their Tg", consistent),
-    ):
-        if peer_visc is None:
-            rows.append((label, "log10 Pa s", metrics(true_visc[keep], ours_visc[keep]), None))
-            continue
-        for peer_name, theirs in (("", peer_visc), (" (GlassNet MYEGA fit)", glassnet_visc)):
-            both = keep & np.isfinite(theirs)
-            paired[label + peer_name] = rmse_ratio_interval(  # whole glasses resampled
-                true_visc[both], ours_visc[both], theirs[both], groups=data.visc_glass[pts][both]
-            )
-            rows.append(
-                (
-                    label + peer_name,
-                    "log10 Pa s",
-                    metrics(true_visc[both], ours_visc[both]),
-                    metrics(true_visc[both], theirs[both]),
-                )
-            )
+    rows += viscosity_rows(data, pts, ours_visc, true_visc, peer_visc, glassnet_visc, paired)
 
     # speed: one formulation with its curve
     model.report({"SiO2": 72, "Na2O": 14, "CaO": 9, "MgO": 4, "Al2O3": 1})
