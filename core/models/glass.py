@@ -141,7 +141,7 @@ class GlassPredictor:
     def raw_outputs(self, compositions: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
         """Per-member outputs: ``properties`` (M, B, P) standardised; ``A``, ``T12``, ``m``
         and ``Tg_joint`` (M, B), the Tg (K) that T12 is tied to (the joint network's; the
-        reported Tg comes from the Tg network when the model has one). Compositions are
+        reported Tg comes from the Tg networks when the model has them). Compositions are
         mole-fraction mappings (already normalised)."""
         index, fraction, extra = encode(compositions, self.descriptors)
         desc = self._desc(extra)
@@ -699,8 +699,9 @@ def tie_message(tg: float, t12: float) -> str:
         return ""
     return (
         f"The viscosity curve's T12 ({t12:.0f} K) and the Tg shown ({tg:.0f} K) differ by "
-        f"{abs(t12 - tg):.0f} K. They come from two estimates (Tg from the Tg network and the "
-        "measured neighbours, the curve from the property + viscosity network) that disagree "
+        f"{abs(t12 - tg):.0f} K. They come from two estimates (Tg from the networks trained on "
+        "Tg alone and the measured neighbours, the curve from the property + viscosity "
+        "network) that disagree "
         "on this glass: trust the low-temperature end of the curve less."
     )
 
