@@ -176,11 +176,9 @@ def tg_prefix(k: int) -> str:
     return "tg_net." if k == 0 else f"extra_tg_nets.{k - 1}."
 
 
-def with_tg_network(joint_state: dict, tg_states: dict | list[dict]) -> dict:
+def with_tg_network(joint_state: dict, tg_states: list[dict]) -> dict:
     """One ``tg_network`` member's weights: the joint network's and those of its Tg networks
-    (one state dict, or a list in order), under :func:`tg_prefix`."""
-    if isinstance(tg_states, dict):
-        tg_states = [tg_states]
+    (in order), under :func:`tg_prefix`."""
     out = dict(joint_state)
     for k, tg_state in enumerate(tg_states):
         out.update({tg_prefix(k) + name: v for name, v in tg_state.items()})
@@ -192,8 +190,8 @@ def split_member(state: dict) -> tuple[dict, list[dict]]:
     tg: dict[int, dict] = {}
     joint = {}
     for name, v in state.items():
-        if name.startswith("tg_net."):
-            tg.setdefault(0, {})[name[len("tg_net.") :]] = v
+        if name.startswith(tg_prefix(0)):
+            tg.setdefault(0, {})[name[len(tg_prefix(0)) :]] = v
         elif name.startswith("extra_tg_nets."):
             k, rest = name[len("extra_tg_nets.") :].split(".", 1)
             tg.setdefault(int(k) + 1, {})[rest] = v

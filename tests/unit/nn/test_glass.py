@@ -134,7 +134,7 @@ def test_tg_network_member_reports_its_own_tg_and_keeps_the_joint_viscosity():
     tg_net = GlassSetNet(tg_network_config(joint.config)).eval()
     assert not hasattr(tg_net, "viscosity_head") and tg_net.config.n_properties == 1
     model = tiny(tg_network=True).eval()
-    model.load_state_dict(with_tg_network(joint.state_dict(), tg_net.state_dict()))
+    model.load_state_dict(with_tg_network(joint.state_dict(), [tg_net.state_dict()]))
     out, j, t = (m(desc, index, fraction) for m in (model, joint, tg_net))
     assert set(t) == {"properties", "Tg", "embedding"}  # no MYEGA outputs without the head
     torch.testing.assert_close(out["properties"][:, :1], t["properties"])

@@ -85,7 +85,7 @@ def test_an_earlier_member_with_fewer_tg_networks_is_extended_not_retrained(tmp_
 
     (tmp_path / "_members").mkdir()
     joint, tg0 = {"trunk.w": torch.ones(2)}, {"trunk.w": torch.zeros(2)}
-    save_file(with_tg_network(joint, tg0), str(tmp_path / "_members" / "seed3.safetensors"))
+    save_file(with_tg_network(joint, [tg0]), str(tmp_path / "_members" / "seed3.safetensors"))
     done = TrainConfig(seed=3, members=1, jobs=1, tg_network=1)
     record = {"seed": 3, "train_config": asdict(done), "history": [], "tg_history": []}
     (tmp_path / "_members" / "seed3.json").write_text(json.dumps(record))
