@@ -479,14 +479,14 @@ def viscosity_points(data, test: np.ndarray, raw: dict):
     """The viscosity points of the glasses ``test``: (point ids, their glass's position in
     ``test``, our ensemble-mean log10 viscosity, the measured one), from ``raw``, the
     predictor's per-member MYEGA parameters of those glasses."""
-    from core.nn.glass import myega_log10_viscosity
+    from core.nn.glass import predicted_log10_viscosity
 
     pos = {g: i for i, g in enumerate(test)}
     pts = np.flatnonzero(np.isin(data.visc_glass, test))
     ppos = np.array([pos[g] for g in data.visc_glass[pts]], dtype=int)
     a, t12, m = (torch.from_numpy(raw[k][:, ppos]).double() for k in ("A", "T12", "m"))
     temps = torch.from_numpy(data.visc_T[pts]).double()
-    ours_visc = myega_log10_viscosity(a, t12, m, temps[None]).mean(0).numpy()
+    ours_visc = predicted_log10_viscosity(a, t12, m, temps[None]).mean(0).numpy()
     return pts, ppos, ours_visc, data.visc_log_eta[pts].astype(np.float64)
 
 

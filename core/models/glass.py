@@ -36,7 +36,13 @@ from core.exceptions import DataNotAvailableError, InvalidInputError, ModelNotAv
 from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
 from core.models.glass_report import GlassReport
 from core.models.integrity import checked_model
-from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity, temperature_at
+from core.nn.glass import (
+    LOG10_VISCOSITY_CEILING,
+    GlassSetConfig,
+    GlassSetNet,
+    predicted_log10_viscosity,
+    temperature_at,
+)
 from core.uncertainty import apply_std_model
 
 NAME = "glass"
@@ -292,9 +298,11 @@ class GlassPredictor:
         """MYEGA curve of one composition: a row per temperature.
 
         Columns: ``T_K``, ``log10_viscosity`` (ensemble mean, Pa s), ``log10_viscosity_std``
-        (member spread), and constant columns ``A`` (log10 eta_inf), ``T12``, ``fragility``
-        with their ``_std``. ``DataFrame.attrs["characteristic"]`` holds the strain,
-        annealing, softening, working and melting temperatures (:meth:`characteristic`).
+        (member spread), ``at_ceiling`` (a member's curve is capped at
+        :data:`~core.nn.glass.LOG10_VISCOSITY_CEILING` there, so the mean is a lower bound),
+        and constant columns ``A`` (log10 eta_inf), ``T12``, ``fragility`` with their ``_std``.
+        ``DataFrame.attrs["characteristic"]`` holds the strain, annealing, softening, working
+        and melting temperatures (:meth:`characteristic`).
         Default temperatures: 200 points from 0.8 T12 to the melting point + 100 K.
         """
         comp = parse_composition(composition, basis)
@@ -304,7 +312,7 @@ class GlassPredictor:
             t_melt = float(np.nanmax(temperature_at(a, t12, m, VISCOSITY_POINTS["melting"])))
             temperatures_K = np.linspace(0.8 * float(t12.mean()), t_melt + 100.0, 200)
         temps = _temperatures(temperatures_K)
-        curves = myega_log10_viscosity(
+        curves = predicted_log10_viscosity(
             a[:, None], t12[:, None], m[:, None], torch.from_numpy(temps)[None, :]
         ).numpy()  # (M, T)
         frame = _curve_frame(temps, curves, a, t12, m, self.viscosity_std_scale)
@@ -348,7 +356,9 @@ class GlassPredictor:
         lo = float(characteristic["T_K"].iloc[0]) - 40.0
         hi = float(characteristic["T_K"].iloc[-1]) + 100.0
         temps = torch.linspace(max(lo, 1.0), hi, n_points, dtype=torch.float64)
-        curves = myega_log10_viscosity(a[:, None], t12[:, None], m[:, None], temps[None, :]).numpy()
+        curves = predicted_log10_viscosity(
+            a[:, None], t12[:, None], m[:, None], temps[None, :]
+        ).numpy()
         curve = _curve_frame(temps.numpy(), curves, a, t12, m, self.viscosity_std_scale)
         coverage = self.card.get("calibration", {}).get("log10_viscosity", {}).get("within_2std")
         level, text = gr.domain_text(row)
@@ -854,6 +864,8 @@ def _curve_frame(temps, curves, a, t12, m, std_scale: float = 1.0) -> pd.DataFra
             "T_K": temps,
             "log10_viscosity": curves.mean(axis=0),
             "log10_viscosity_std": curves.std(axis=0) * std_scale,
+            # a member reached the ceiling: the mean is a lower bound there
+            "at_ceiling": (curves >= LOG10_VISCOSITY_CEILING).any(axis=0),
             "A": float(a.mean()),
             "A_std": float(a.std(unbiased=False)) * std_scale,
             "T12": float(t12.mean()),

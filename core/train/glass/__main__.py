@@ -45,6 +45,12 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser(
         "calibrate", parents=[where], help="refit the uncertainty calibration of a model"
     )
+    sub.add_parser(
+        "evaluate",
+        parents=[where],
+        help="rescore a model's test metrics, then refit its uncertainty calibration (after a "
+        "change to the predictor's inference; weights and correction untouched)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s"
@@ -58,14 +64,15 @@ def main(argv: list[str] | None = None) -> None:
 
         calibrate(folder)
         record_checksums(folder)
-    elif args.cmd == "fit-correction":
+    elif args.cmd in ("evaluate", "fit-correction"):
         from core.train.glass.calibration import calibrate
         from core.train.glass.correction import fit_neighbour_correction
         from core.train.glass.data import data_for
         from core.train.glass.evaluate import evaluate_test
 
         data, descriptors = data_for(folder, None, None)
-        fit_neighbour_correction(folder, data, descriptors)
+        if args.cmd == "fit-correction":
+            fit_neighbour_correction(folder, data, descriptors)
         evaluate_test(folder, data, descriptors)
         calibrate(folder, data, descriptors)
         record_checksums(folder)

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from core.featurizers.composition import DescriptorTable
-from core.nn.glass import myega_log10_viscosity
+from core.nn.glass import predicted_log10_viscosity
 from core.train.glass.data import GlassData, compositions, data_for
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def calibrate(
         raw = predictor.raw_outputs(compositions(data, descriptors, rows))
         a, t12, mm = (torch.from_numpy(raw[k][:, pos]).double() for k in ("A", "T12", "m"))
         temps = torch.from_numpy(data.visc_T[pts]).double()[None]
-        curves = myega_log10_viscosity(a, t12, mm, temps).numpy()  # (M, points)
+        curves = predicted_log10_viscosity(a, t12, mm, temps).numpy()  # (M, points)
         err = np.abs(curves.mean(0) - data.visc_log_eta[pts].astype(np.float64))
         return err[:, None], curves.std(0)[:, None]
 

@@ -11,7 +11,8 @@ import pandas as pd
 import torch
 
 from core.featurizers.composition import DescriptorTable
-from core.nn.glass import myega_log10_viscosity
+from core.nn.glass import predicted_log10_viscosity
+from core.provenance import git_version
 from core.train.glass.calibration import card_summary
 from core.train.glass.data import (
     FORMERS,
@@ -89,7 +90,9 @@ def evaluate_test(
     pts = np.flatnonzero(data.split[data.visc_glass] == "test")
     pos = np.array([row_of[g] for g in data.visc_glass[pts]])
     a, t12, mm = (torch.from_numpy(raw[k][:, pos]).double() for k in ("A", "T12", "m"))
-    curves = myega_log10_viscosity(a, t12, mm, torch.from_numpy(data.visc_T[pts]).double()[None])
+    curves = predicted_log10_viscosity(
+        a, t12, mm, torch.from_numpy(data.visc_T[pts]).double()[None]
+    )
     visc_pred = curves.mean(0).numpy()
     detail["log10_viscosity"] = _metrics(data.visc_log_eta[pts].astype(np.float64), visc_pred)
     detail["log10_viscosity"]["glasses"] = int(len(np.unique(pos)))
@@ -172,6 +175,9 @@ def evaluate_test(
             "test_metrics": detail,
             "tg_t12_agreement": tie,
             "test_metrics_by_group": by_group,
+            # the code that scored the test set (the predictor's inference may change after
+            # training, e.g. the viscosity ceiling; git_commit stays the training commit)
+            "evaluation_code_version": git_version(),
         }
     )
     card["summary"] = card_summary(card)

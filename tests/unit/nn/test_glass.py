@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from core.nn.glass import GlassSetConfig, GlassSetNet, myega_log10_viscosity, temperature_at
+from core.nn.glass import (
+    LOG10_VISCOSITY_CEILING,
+    GlassSetConfig,
+    GlassSetNet,
+    myega_log10_viscosity,
+    predicted_log10_viscosity,
+    temperature_at,
+)
 
 B, K, C, D = 5, 4, 7, 6
 
@@ -80,6 +87,23 @@ def test_myega_curve_is_monotonic_and_hits_12_at_t12(a, m):
     y = myega_log10_viscosity(torch.tensor(a), torch.tensor(t12), torch.tensor(m), t12 / x)
     y.backward()
     assert float(x.grad) == pytest.approx(m, rel=1e-6)
+
+
+def test_predicted_curve_is_myega_up_to_the_ceiling_and_capped_below():
+    """Far below T12 the MYEGA curve runs to log10 eta of hundreds (the case found on
+    GlassNet's split: T = T12 / 2.5); the reported curve stops at the ceiling."""
+    a, t12, m = torch.tensor(-3.0), torch.tensor(837.0), torch.tensor(60.0)
+    temps = torch.linspace(300.0, 2000.0, 500, dtype=torch.float64)
+    raw = myega_log10_viscosity(a, t12, m, temps)
+    assert float(raw[0]) > 100  # the extrapolation the cap exists for
+    capped = predicted_log10_viscosity(a, t12, m, temps)
+    below = raw <= LOG10_VISCOSITY_CEILING
+    torch.testing.assert_close(capped[below], raw[below])
+    assert torch.all(capped[~below] == LOG10_VISCOSITY_CEILING)
+    assert torch.all(torch.diff(capped) <= 0)
+    # the ceiling lies above the strain point (10^13.5 Pa s), so every characteristic
+    # temperature is still on the uncapped curve
+    assert LOG10_VISCOSITY_CEILING > 13.5
 
 
 def test_temperature_at_inverts_the_curve():
