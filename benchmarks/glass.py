@@ -478,7 +478,8 @@ def glassnet_test_mask(data, desc, gn: dict) -> np.ndarray:
 def viscosity_points(data, test: np.ndarray, raw: dict):
     """The viscosity points of the glasses ``test``: (point ids, their glass's position in
     ``test``, our ensemble-mean log10 viscosity, the measured one), from ``raw``, the
-    predictor's per-member MYEGA parameters of those glasses."""
+    predictor's per-member MYEGA parameters of those glasses (each member's curve capped at
+    the predictor's ceiling, as the app reports it)."""
     from core.nn.glass import predicted_log10_viscosity
 
     pos = {g: i for i, g in enumerate(test)}
@@ -488,6 +489,24 @@ def viscosity_points(data, test: np.ndarray, raw: dict):
     temps = torch.from_numpy(data.visc_T[pts]).double()
     ours_visc = predicted_log10_viscosity(a, t12, m, temps[None]).mean(0).numpy()
     return pts, ppos, ours_visc, data.visc_log_eta[pts].astype(np.float64)
+
+
+def ceiling_note(data, test: np.ndarray, raw: dict) -> str:
+    """How many of the test viscosity points the ceiling decided: a member's curve reached it
+    (the reported mean is then a lower bound)."""
+    from core.nn.glass import LOG10_VISCOSITY_CEILING, predicted_log10_viscosity
+
+    pts, ppos, _, _ = viscosity_points(data, test, raw)
+    a, t12, m = (torch.from_numpy(raw[k][:, ppos]).double() for k in ("A", "T12", "m"))
+    temps = torch.from_numpy(data.visc_T[pts]).double()[None]
+    capped = (predicted_log10_viscosity(a, t12, m, temps) >= LOG10_VISCOSITY_CEILING).any(0)
+    glasses = np.unique(ppos[capped.numpy()])
+    return (
+        f"Our curve is capped per member at log10 eta = {LOG10_VISCOSITY_CEILING:g} "
+        "(core.nn.glass.LOG10_VISCOSITY_CEILING: far below T12 the equilibrium MYEGA curve does "
+        f"not describe a glass); the cap acted at {int(capped.sum())} of {len(pts)} points "
+        f"({len(glasses)} glasses)."
+    )
 
 
 def viscosity_rows(data, pts, ours_visc, true_visc, peer_visc, glassnet_visc, paired):
@@ -642,6 +661,7 @@ def glassnet_split(python: Path) -> None:
         f"Viscosity: {len(pts)} points on {len(np.unique(ppos))} of these test glasses; the "
         "peer columns of those rows are ViscNet's or GlassNet's MYEGA curve, as named."
     )
+    lines.append(ceiling_note(data, test, estimate["raw"]))
     lines.append(BOOTSTRAP_NOTE)
     save_table(lines, "glass_glassnet_split_table.txt")
 
@@ -834,9 +854,9 @@ def main() -> None:
                 f" {paired[prop].low:.2f}-{paired[prop].high:.2f} |"
             )
         emit(line)
+    emit(ceiling_note(data, test, raw))
     if peer is not None:
         emit(BOOTSTRAP_NOTE)
-    if peer is not None:
         emit_largest_tg_errors(emit, comps, data.raw_targets[test, 0], ours[:, 0], peer)
         if args.leak_check:
             leak_check(model, data, desc, python, args.leak_check, emit)
