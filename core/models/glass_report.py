@@ -17,6 +17,7 @@ import pandas as pd
 from core import properties
 from core.data import sciglass as sciglass_data
 from core.exceptions import InvalidInputError
+from core.nn.glass import LOG10_VISCOSITY_CEILING
 
 PROPERTIES = sciglass_data.PROPERTIES
 UNCERTAINTY_NOTE = (
@@ -111,10 +112,19 @@ def curve_note(curve: pd.DataFrame, coverage: float | None) -> str:
         if coverage is not None
         else "."
     )
+    capped = curve[curve["at_ceiling"]] if "at_ceiling" in curve else curve.iloc[:0]
+    ceiling = (
+        f" At and below {capped['T_K'].max():.0f} K a member's curve is held at "
+        f"10^{LOG10_VISCOSITY_CEILING:g} Pa s (the end of what viscometers measure; far below "
+        "T12 a glass is not the equilibrium liquid that MYEGA describes): there the curve is a "
+        "lower bound."
+        if len(capped)
+        else ""
+    )
     return (
         f"Fragility **m = {first['fragility']:.1f} ± {first['fragility_std']:.1f}**, "
         f"T12 = **{first['T12']:.0f} ± {first['T12_std']:.0f} K**, "
-        f"log10 η∞ = {first['A']:.2f} ± {first['A_std']:.2f} (Pa s). {band}"
+        f"log10 η∞ = {first['A']:.2f} ± {first['A_std']:.2f} (Pa s). {band}{ceiling}"
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from core.exceptions import InvalidInputError
-from core.models.glass_report import batch_template, editor_rows, read_batch_csv
+from core.models.glass_report import batch_template, curve_note, editor_rows, read_batch_csv
 
 
 def test_editor_rows_and_template():
@@ -32,3 +33,22 @@ def test_nan_text_stays_text_and_blank_cells_stay_empty():
     table = read_batch_csv(b"SiO2,Na2O,CaO\n75,25,\n70,nan,10\n", "cells.csv")
     assert table["Na2O"].tolist() == ["25", "nan"]  # 'nan' is not read as a missing 0
     assert table["CaO"].isna().tolist() == [True, False]
+
+
+def test_curve_note_says_where_the_curve_is_a_lower_bound():
+    curve = pd.DataFrame(
+        {
+            "T_K": [700.0, 750.0, 800.0],
+            "at_ceiling": [True, True, False],
+            "fragility": 36.0,
+            "fragility_std": 1.0,
+            "T12": 819.0,
+            "T12_std": 7.0,
+            "A": -1.6,
+            "A_std": 0.1,
+        }
+    )
+    note = curve_note(curve, 0.88)
+    assert "At and below 750 K" in note and "lower bound" in note and "10^15 Pa s" in note
+    assert "88%" in note
+    assert "lower bound" not in curve_note(curve.assign(at_ceiling=False), None)
