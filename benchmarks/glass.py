@@ -491,6 +491,12 @@ def viscosity_points(data, test: np.ndarray, raw: dict):
     return pts, ppos, ours_visc, data.visc_log_eta[pts].astype(np.float64)
 
 
+def interval_text(ci) -> str:
+    """A paired-bootstrap interval to 3 decimals: the target is its upper end below 1.000,
+    and 2 decimals round 0.996 and 1.004 alike."""
+    return f"{ci.low:.3f}-{ci.high:.3f}"
+
+
 def ceiling_note(data, test: np.ndarray, raw: dict) -> str:
     """How many of the test viscosity points the ceiling decided: a member's curve reached it
     (the reported mean is then a lower bound)."""
@@ -641,7 +647,7 @@ def glassnet_split(python: Path) -> None:
         lines.append(
             f"| {prop} | {unit} | {a['n']} | {a['rmse']:.4g} | {a['mae']:.4g} | {a['r2']:.3f} | "
             f"{b['rmse']:.4g} | {b['mae']:.4g} | {b['r2']:.3f} | {a['rmse'] / b['rmse']:.2f} | "
-            f"{ci.low:.2f}-{ci.high:.2f} |"
+            f"{interval_text(ci)} |"
         )
     # viscosity of the test glasses that have a series: against ViscNet (its own random
     # split, so some of these glasses may be among its training data) and GlassNet's MYEGA
@@ -655,7 +661,7 @@ def glassnet_split(python: Path) -> None:
             f"| {label.replace(' (GlassNet MYEGA fit)', '')} (vs {peer_name}) | {unit} | "
             f"{a['n']} | {a['rmse']:.4g} | {a['mae']:.4g} | {a['r2']:.3f} | {b['rmse']:.4g} | "
             f"{b['mae']:.4g} | {b['r2']:.3f} | {a['rmse'] / b['rmse']:.2f} | "
-            f"{ci.low:.2f}-{ci.high:.2f} |"
+            f"{interval_text(ci)} |"
         )
     lines.append(
         f"Viscosity: {len(pts)} points on {len(np.unique(ppos))} of these test glasses; the "
@@ -851,7 +857,7 @@ def main() -> None:
             line += (
                 f" {name} | {theirs_m['rmse']:.4g} | {theirs_m['mae']:.4g} | "
                 f"{theirs_m['r2']:.3f} | {mine_m['rmse'] / theirs_m['rmse']:.2f} |"
-                f" {paired[prop].low:.2f}-{paired[prop].high:.2f} |"
+                f" {interval_text(paired[prop])} |"
             )
         emit(line)
     emit(ceiling_note(data, test, raw))
