@@ -4,6 +4,7 @@ again, the weights and the measured-neighbour correction left alone."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 import core.models.integrity as integrity
 import core.train.glass.calibration as calibration
@@ -23,7 +24,9 @@ def calls(monkeypatch):
     monkeypatch.setattr(evaluate, "evaluate_test", lambda *a: seen.append("evaluate"))
     monkeypatch.setattr(calibration, "calibrate", lambda *a: seen.append("calibrate"))
     monkeypatch.setattr(integrity, "record_checksums", lambda folder: seen.append("checksums"))
-    return seen
+    threads = torch.get_num_threads()  # main() sets one thread for the whole process
+    yield seen
+    torch.set_num_threads(threads)
 
 
 def test_evaluate_rescores_without_refitting_the_correction(calls, tmp_path):
