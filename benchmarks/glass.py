@@ -500,7 +500,8 @@ def interval_text(ci) -> str:
 def ceiling_note(data, test: np.ndarray, raw: dict) -> str:
     """How many of the test viscosity points the ceiling decided: a member's curve reached it
     (the reported mean is then a lower bound)."""
-    from core.nn.glass import LOG10_VISCOSITY_CEILING, predicted_log10_viscosity
+    from core.nn.glass import predicted_log10_viscosity
+    from core.properties import LOG10_VISCOSITY_CEILING
 
     pts, ppos, _, _ = viscosity_points(data, test, raw)
     a, t12, m = (torch.from_numpy(raw[k][:, ppos]).double() for k in ("A", "T12", "m"))
@@ -509,7 +510,7 @@ def ceiling_note(data, test: np.ndarray, raw: dict) -> str:
     glasses = np.unique(ppos[capped.numpy()])
     return (
         f"Our curve is capped per member at log10 eta = {LOG10_VISCOSITY_CEILING:g} "
-        "(core.nn.glass.LOG10_VISCOSITY_CEILING: far below T12 the equilibrium MYEGA curve does "
+        "(core.properties.LOG10_VISCOSITY_CEILING: far below T12 the equilibrium MYEGA curve does "
         f"not describe a glass); the cap acted at {int(capped.sum())} of {len(pts)} points "
         f"({len(glasses)} glasses)."
     )

@@ -63,6 +63,11 @@ GLASS: dict[str, Property] = {
     )
 }
 VISCOSITY = Property("log10_viscosity", "log10 viscosity", "log10 Pa s", "log10 Pa s", decimals=2)
+#: log10 eta (Pa s) above which a predicted viscosity reads "at least this": the upper end of
+#: standard viscometry (beam bending, ASTM C598, reaches about 10^15 Pa s). Far below the glass
+#: transition the equilibrium MYEGA curve no longer describes a glass (its structure is frozen)
+#: and runs off to values no measurement can check (log10 eta of several hundred at T12 / 2.5).
+LOG10_VISCOSITY_CEILING = 15.0
 
 QM9: dict[str, Property] = {
     p.key: p

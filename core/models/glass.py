@@ -36,13 +36,8 @@ from core.exceptions import DataNotAvailableError, InvalidInputError, ModelNotAv
 from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
 from core.models.glass_report import GlassReport
 from core.models.integrity import checked_model
-from core.nn.glass import (
-    LOG10_VISCOSITY_CEILING,
-    GlassSetConfig,
-    GlassSetNet,
-    predicted_log10_viscosity,
-    temperature_at,
-)
+from core.nn.glass import GlassSetConfig, GlassSetNet, predicted_log10_viscosity, temperature_at
+from core.properties import LOG10_VISCOSITY_CEILING
 from core.uncertainty import apply_std_model
 
 NAME = "glass"
@@ -299,7 +294,7 @@ class GlassPredictor:
 
         Columns: ``T_K``, ``log10_viscosity`` (ensemble mean, Pa s), ``log10_viscosity_std``
         (member spread), ``at_ceiling`` (a member's curve is capped at
-        :data:`~core.nn.glass.LOG10_VISCOSITY_CEILING` there, so the mean is a lower bound),
+        :data:`~core.properties.LOG10_VISCOSITY_CEILING` there, so the mean is a lower bound),
         and constant columns ``A`` (log10 eta_inf), ``T12``, ``fragility`` with their ``_std``.
         ``DataFrame.attrs["characteristic"]`` holds the strain, annealing, softening, working
         and melting temperatures (:meth:`characteristic`).

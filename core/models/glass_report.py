@@ -17,7 +17,7 @@ import pandas as pd
 from core import properties
 from core.data import sciglass as sciglass_data
 from core.exceptions import InvalidInputError
-from core.nn.glass import LOG10_VISCOSITY_CEILING
+from core.properties import LOG10_VISCOSITY_CEILING
 
 PROPERTIES = sciglass_data.PROPERTIES
 UNCERTAINTY_NOTE = (

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.featurizers.composition import N_DESCRIPTORS
+from core.properties import LOG10_VISCOSITY_CEILING
 
 PROPERTY_NAMES = ("Tg", "Tliquidus", "RefractiveIndex", "AbbeNumber", "CTE", "ElasticModulus")
 
@@ -199,18 +200,11 @@ def myega_log10_viscosity(a: Tensor, t12: Tensor, m: Tensor, temperature: Tensor
     return a + (12.0 - a) * ratio * torch.exp(exponent)
 
 
-#: log10 eta (Pa s) above which a prediction reads "at least this": the upper end of
-#: standard viscometry (beam bending, ASTM C598, reaches about 10^15 Pa s). Far below the glass
-#: transition the equilibrium MYEGA curve no longer describes a glass (its structure is frozen)
-#: and runs off to values no measurement can check (log10 eta of several hundred at T12 / 2.5).
-LOG10_VISCOSITY_CEILING = 15.0
-
-
 def predicted_log10_viscosity(a: Tensor, t12: Tensor, m: Tensor, temperature: Tensor) -> Tensor:
     """Member viscosity curves as the predictor reports them: MYEGA, capped at
-    :data:`LOG10_VISCOSITY_CEILING` per member before any ensemble average, so one member's
-    far extrapolation below its T12 cannot carry the mean. Training uses the uncapped curve
-    (its labels lie below the ceiling)."""
+    :data:`~core.properties.LOG10_VISCOSITY_CEILING` per member before any ensemble average,
+    so one member's far extrapolation below its T12 cannot carry the mean. Training uses the
+    uncapped curve (its labels lie below the ceiling)."""
     return myega_log10_viscosity(a, t12, m, temperature).clamp(max=LOG10_VISCOSITY_CEILING)
 
 
