@@ -112,7 +112,7 @@ def curve_note(curve: pd.DataFrame, coverage: float | None) -> str:
         if coverage is not None
         else "."
     )
-    capped = curve[curve["at_ceiling"]] if "at_ceiling" in curve else curve.iloc[:0]
+    capped = curve[curve["at_ceiling"]]
     ceiling = (
         f" At and below {capped['T_K'].max():.0f} K a member's curve is held at "
         f"10^{LOG10_VISCOSITY_CEILING:g} Pa s (the end of what viscometers measure; far below "
