@@ -108,7 +108,7 @@ def _fragment(dataset: str) -> str | None:
     return text.strip() or None
 
 
-def _run(gen, conditions, fragment, n, temperature, seed, qm9: bool) -> None:
+def _run(gen, conditions, fragment, n, temperature, seed, guidance, qm9: bool) -> None:
     bar = st.progress(0.0, text="Sampling ...")
     try:
         report = gen.report(
@@ -117,6 +117,7 @@ def _run(gen, conditions, fragment, n, temperature, seed, qm9: bool) -> None:
             seed=seed,
             fragment=fragment,
             temperature=temperature,
+            guidance=guidance,
             progress=lambda f: bar.progress(f, text=f"{f:.0%} of {n} molecules"),
         )
         if qm9:
@@ -206,6 +207,18 @@ with right:
     n = a.number_input("Molecules", 1, 2000, 48, step=16, key="gen_n")
     temperature = b.slider("Temperature", 0.2, 1.5, 1.0, 0.05, key="gen_temperature")
     seed = c.number_input("Seed", 0, 2**31 - 1, 0, key="gen_seed")
+    guidance = st.number_input(
+        "Guidance",
+        *generator.guidance_range,
+        generator.default_guidance,
+        0.5,
+        key=f"gen_guidance_{model}",
+        disabled=not conditions,
+        help="Classifier-free guidance for the conditions: 1 samples the model as trained; "
+        "higher values follow the targets more closely but fewer samples are valid, the more "
+        "so the more conditions are given (benchmarks/results/generation_guidance_table.txt). "
+        "The default was chosen on validation molecules.",
+    )
     qm9 = False
     if not generator.scored_by_qm9:
         qm9 = st.toggle(
@@ -218,6 +231,15 @@ with right:
     else:
         st.caption("HOMO, LUMO, gap and dipole of every molecule come from the QM9 model.")
 if st.button("Generate", type="primary", key="gen_run"):
-    _run(generator, conditions, fragment, int(n), float(temperature), int(seed), qm9)
+    _run(
+        generator,
+        conditions,
+        fragment,
+        int(n),
+        float(temperature),
+        int(seed),
+        float(guidance),
+        qm9,
+    )
 if st.session_state.get(REPORT_KEY) is not None:
     _show(st.session_state[REPORT_KEY])

@@ -15,9 +15,12 @@ in training):
   memory (:mod:`core.chem.fcd`) on the valid unique samples against the test set, whose
   ChemNet statistics are cached beside the dataset after the first run (about 10 CPU-min);
 - conditional: MAD between requested and achieved value on MolGPT's targets (logP 1/2/3,
-  SAS 2/2.75/3.5, QED 0.6/0.725/0.85, TPSA 30/60/90), one target at a time, with the
-  validity of those samples; LLamol's wider grids fall outside the MOSES range the model
-  accepts (it refuses them with the range) and are not run;
+  SAS 2/2.75/3.5, QED 0.6/0.725/0.85, TPSA 30/60/90) and MW 275/300/325, one target at a
+  time, with the validity of those samples, at the facade's default classifier-free
+  guidance (chosen on validation molecules by ``benchmarks/generation_guidance.py``); then
+  two at once, logP x SAS and logP x MW on every combination of those grids, each MAD also
+  as a multiple of the same property's single-condition MAD; LLamol's wider grids fall
+  outside the MOSES range the model accepts (it refuses them with the range) and are not run;
 - fragments: share of valid molecules containing the fragment, for 20 Murcko scaffolds
   drawn from the test set;
 - speed: valid molecules per CPU-second of sampling (one thread unless ``--threads``).
@@ -61,6 +64,13 @@ MOLGPT_TARGETS = {
     "sas": (2.0, 2.75, 3.5),
     "qed": (0.6, 0.725, 0.85),
     "tpsa": (30.0, 60.0, 90.0),
+}
+# MW alone, for the pair ratios (not a MolGPT target: MOSES spans 250-350 g/mol only)
+MW_TARGETS = (275.0, 300.0, 325.0)
+# Two conditions at once (issue #18: logP x SAS and logP x MW), every combination of the grids
+PAIRS = {
+    ("logp", "sas"): (MOLGPT_TARGETS["logp"], MOLGPT_TARGETS["sas"]),
+    ("logp", "mw"): (MOLGPT_TARGETS["logp"], MW_TARGETS),
 }
 
 _FP = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024)
@@ -141,14 +151,34 @@ def unconditional(gen, n: int, seed: int, test_mols, ref_stats) -> dict:
 
 
 def conditional(gen, per_target: int, seed: int) -> dict:
+    """One property at a time (MolGPT's targets, and MW), at the facade's default guidance."""
     out = {}
-    for key, targets in MOLGPT_TARGETS.items():
+    for key, targets in {**MOLGPT_TARGETS, "mw": MW_TARGETS}.items():
         errors, validity = [], []
         for i, target in enumerate(targets):
             df = gen.sample(per_target, {key: target}, seed=seed + i, max_samples=per_target)
             errors += df[f"{key}_error"].abs().tolist()
             validity.append(df.attrs["raw_validity"])
         out[key] = {"mad": float(np.mean(errors)), "validity": float(np.mean(validity))}
+    return out
+
+
+def pairs(gen, per_target: int, seed: int) -> dict:
+    """Two conditions at once on every combination of the two grids."""
+    out = {}
+    for (a, b), (ta, tb) in PAIRS.items():
+        errors: dict[str, list[float]] = {a: [], b: []}
+        validity = []
+        for i, (va, vb) in enumerate((x, y) for x in ta for y in tb):
+            df = gen.sample(per_target, {a: va, b: vb}, seed=seed + i, max_samples=per_target)
+            for k in (a, b):
+                errors[k] += df[f"{k}_error"].abs().tolist()
+            validity.append(df.attrs["raw_validity"])
+        out[(a, b)] = {
+            "mad": {k: float(np.mean(v)) for k, v in errors.items()},
+            "validity": float(np.mean(validity)),
+            "combinations": len(ta) * len(tb),
+        }
     return out
 
 
@@ -213,6 +243,7 @@ def main() -> None:
             big += gen.sample(n, seed=args.seed + 1 + k, max_samples=n)["smiles"].tolist()
         fcd_moses = (fcd(ref_stats, activation_stats(big)), len(big))
     c = conditional(gen, args.targets, args.seed)
+    pr = pairs(gen, max(1, args.targets // 2), args.seed)
     f = fragments(gen, test_mols, 20, 50, args.seed)
     card = gen.card
     lines = [
@@ -244,11 +275,24 @@ def main() -> None:
         f"({args.threads} thread)",
         "",
         f"## Conditional, one property at a time (MolGPT's targets, {args.targets} samples each)",
+        f"classifier-free guidance {gen.default_guidance:g} (the facade's default for this "
+        "model; benchmarks/results/generation_guidance_table.txt)",
         f"{'property':<10}{'targets':>22}{'MAD':>9}{'validity':>10}",
     ]
-    for key, targets in MOLGPT_TARGETS.items():
-        t = "/".join(f"{v:g}" for v in targets)
+    for key, targets in {**MOLGPT_TARGETS, "mw": MW_TARGETS}.items():
+        t = "/".join(f"{v:g}" for v in targets) + ("" if key in MOLGPT_TARGETS else " (ours)")
         lines.append(f"{key:<10}{t:>22}{c[key]['mad']:>9.3f}{c[key]['validity']:>10.3f}")
+    lines += [
+        "",
+        f"## Two conditions at once (every combination of the grids above, "
+        f"{max(1, args.targets // 2)} samples each)",
+        f"{'pair':<12}{'MAD (x single)':>34}{'validity':>10}",
+    ]
+    for (a, b), r in pr.items():
+        cells = ", ".join(
+            f"{k} {r['mad'][k]:.3f} ({r['mad'][k] / c[k]['mad']:.2f}x)" for k in (a, b)
+        )
+        lines.append(f"{a + ' x ' + b:<12}{cells:>34}{r['validity']:>10.3f}")
     lines += [
         "",
         f"## Fragments: {f['fragments']} Murcko scaffolds of the test set, 50 samples each",

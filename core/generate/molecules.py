@@ -40,6 +40,12 @@ MODELS = {"moses": "smiles_gpt_moses", "qm9": "smiles_gpt_qm9"}
 QM9_SCORED = ("homo", "lumo", "gap", "mu")
 QM9_UNITS = {"homo": "eV", "lumo": "eV", "gap": "eV", "mu": "D"}
 MAX_N = 10_000
+# Classifier-free guidance weight of conditioned requests per training set (1 = none),
+# chosen on validation targets by benchmarks/generation_guidance.py (its rule: the largest
+# weight that keeps single-condition validity within 1 point of w = 1 and lowers the MAD;
+# table in benchmarks/results/generation_guidance_table.txt), and the accepted range
+DEFAULT_GUIDANCE = {"moses": 1.5, "qm9": 2.0}
+GUIDANCE_RANGE = (1.0, 8.0)
 _PREFIXES_PER_FRAGMENT = 16
 
 
@@ -72,6 +78,15 @@ class MoleculeGenerator:
         from core.chem.descriptors import UNITS
 
         return {**UNITS, **QM9_UNITS}
+
+    @property
+    def default_guidance(self) -> float:
+        """Classifier-free guidance weight used when a request names none."""
+        return DEFAULT_GUIDANCE.get(self.dataset, 1.0)
+
+    @property
+    def guidance_range(self) -> tuple[float, float]:
+        return GUIDANCE_RANGE
 
     @property
     def scored_by_qm9(self) -> tuple[str, ...]:
@@ -239,8 +254,13 @@ class MoleculeGenerator:
         top_p: float | None = None,
         max_samples: int | None = None,
         progress: Callable[[float], None] | None = None,
+        guidance: float | None = None,
     ) -> pd.DataFrame:
-        """Up to ``n`` valid, unique molecules; see the module docstring for the columns."""
+        """Up to ``n`` valid, unique molecules; see the module docstring for the columns.
+
+        ``guidance``: classifier-free guidance weight for conditioned requests (1: none;
+        default :attr:`default_guidance`); ignored without conditions.
+        """
         if model not in MODELS:
             raise InvalidInputError(
                 f"unknown generator model {model!r}",
@@ -258,6 +278,19 @@ class MoleculeGenerator:
                 "temperature must be a number in (0, 3]",
                 got=temperature,
                 fix="1.0 samples the learned distribution; lower is safer",
+            )
+        if guidance is None:
+            guidance = self.default_guidance
+        if (
+            isinstance(guidance, bool)
+            or not isinstance(guidance, Real)
+            or not GUIDANCE_RANGE[0] <= float(guidance) <= GUIDANCE_RANGE[1]
+        ):
+            raise InvalidInputError(
+                "guidance must be a number",
+                got=repr(guidance),
+                expected=f"{GUIDANCE_RANGE[0]:g} <= guidance <= {GUIDANCE_RANGE[1]:g}",
+                fix="1 samples without guidance; higher follows the conditions more closely",
             )
         cond = self._check_conditions(conditions)
         query, prompts = (None, [[self.vocab.bos_id]])
@@ -293,6 +326,7 @@ class MoleculeGenerator:
                 top_k=top_k,
                 top_p=top_p,
                 generator=gen,
+                guidance=float(guidance),
             )
             batch += 1
             produced += B
@@ -339,6 +373,7 @@ class MoleculeGenerator:
             fragment=fragment,
             seed=seed,
             temperature=float(temperature),
+            guidance=float(guidance) if cond else 1.0,
         )
         if len(df) < n:
             log.warning("only %d of %d molecules after %d samples", len(df), n, produced)
@@ -370,10 +405,17 @@ class MoleculeGenerator:
         fragment: str | None = None,
         temperature: float = 1.0,
         progress: Callable[[float], None] | None = None,
+        guidance: float | None = None,
     ) -> GenerationReport:
         """:meth:`sample` wrapped with its batch metrics (what the page shows)."""
         df = self.sample(
-            n, conditions, seed=seed, fragment=fragment, temperature=temperature, progress=progress
+            n,
+            conditions,
+            seed=seed,
+            fragment=fragment,
+            temperature=temperature,
+            progress=progress,
+            guidance=guidance,
         )
         return GenerationReport(
             molecules=df,
@@ -383,6 +425,7 @@ class MoleculeGenerator:
             seed=seed,
             temperature=float(temperature),
             training_set=self.dataset.upper(),
+            guidance=df.attrs["guidance"],
         )
 
 
@@ -398,6 +441,7 @@ class GenerationReport:
     seed: int = 0
     temperature: float = 1.0
     training_set: str = "MOSES"
+    guidance: float = 1.0
 
     @property
     def samples(self) -> int:
@@ -438,6 +482,15 @@ class GenerationReport:
             ("validity (raw)", f"{self.raw_validity:.1%}", "sampled SMILES RDKit parses"),
             ("uniqueness", f"{self.raw_uniqueness:.1%}", "of the valid ones, distinct"),
         ]
+        if self.conditions:
+            rows.append(
+                (
+                    "guidance",
+                    f"{self.guidance:g}",
+                    "classifier-free guidance weight (1: none; higher follows the targets "
+                    "more closely, fewer valid samples)",
+                )
+            )
         if not math.isnan(self.novelty):
             rows.append(
                 ("novelty", f"{self.novelty:.1%}", f"not in the {self.training_set} training split")

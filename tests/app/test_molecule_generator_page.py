@@ -7,7 +7,7 @@ from rdkit import Chem
 from streamlit.testing.v1 import AppTest
 
 from core.config import REPO_ROOT, models_dir
-from core.generate.molecules import MODELS
+from core.generate.molecules import DEFAULT_GUIDANCE, MODELS
 
 PAGE = str(REPO_ROOT / "app_pages" / "5_Molecule_generator.py")
 HAS_MODEL = (models_dir() / MODELS["moses"] / "model.safetensors").exists()
@@ -44,6 +44,12 @@ def test_condition_inputs_show_the_training_range_and_start_off():
     assert mw.disabled and "to" in mw.label
     assert mw.min >= 200 and mw.max <= 400  # MOSES: about 250-350 g/mol
     assert "validity" in at.caption[0].value
+    guidance = at.number_input(key="gen_guidance_moses")
+    assert guidance.disabled  # nothing to guide towards until a condition is on
+    at.toggle(key="gen_on_logp").set_value(True).run()
+    guidance = at.number_input(key="gen_guidance_moses")
+    assert not guidance.disabled and guidance.value == DEFAULT_GUIDANCE["moses"]
+    assert guidance.max == 8
 
 
 @needs_model
@@ -53,11 +59,13 @@ def test_conditioned_fragment_run_returns_molecules_with_the_fragment():
     at.number_input(key="gen_value_logp").set_value(2.0)
     at.button(key="gen_frag_Piperidine").click().run()
     assert at.text_input(key="gen_fragment").value == "C1CCNCC1"
+    at.number_input(key="gen_guidance_moses").set_value(2.5)
     at = _generate(at, 8)
     assert not at.error
     metrics = _metrics(at).set_index("metric")["value"]
     assert metrics["fragment kept"] == "100.0%"
     assert "MAD logp" in metrics
+    assert metrics["guidance"] == "2.5"  # the guidance chosen below reached the sampler
     mols = _molecules(at)
     assert 1 <= len(mols) <= 8 and mols["smiles"].is_unique
     query = Chem.MolFromSmiles("C1CCNCC1")

@@ -45,11 +45,13 @@ def conditional_mad(
     seed: int,
     uncond: list[dict] | None = None,
     score=None,
+    guidance: float = 1.0,
 ) -> dict:
     """One sample per target row (columns = ``gen.properties``); MAD over the valid samples.
 
     ``score(mols) -> list[dict]`` gives the achieved values (default: RDKit's
-    :func:`mol_properties`; the QM9 model's predictions for QM9 conditions)."""
+    :func:`mol_properties`; the QM9 model's predictions for QM9 conditions); ``guidance``
+    is the classifier-free guidance weight (1: none)."""
     model, vocab, P = gen.model, gen.vocab, gen.model.config.n_cond
     props = list(gen.properties)
     cols = [props.index(k) for k in keys]
@@ -66,6 +68,7 @@ def conditional_mad(
         max_new_tokens=model.config.block_size,
         eos_id=vocab.eos_id,
         generator=g,
+        guidance=guidance,
     )
     rows, mols = [], []
     with rdBase.BlockLogs():

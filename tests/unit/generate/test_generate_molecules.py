@@ -43,6 +43,11 @@ def _generator() -> MoleculeGenerator:
         ({"fragment": "C[Se]C"}, "vocabulary"),
         ({"temperature": 0.0}, "temperature"),
         ({"model": "qm10"}, "unknown generator model"),
+        ({"guidance": 0.5}, "guidance"),
+        ({"guidance": float("nan")}, "guidance"),
+        ({"guidance": 9.0}, r"1 <= guidance <= 8"),
+        ({"guidance": "2"}, "guidance"),
+        ({"guidance": True}, "guidance"),
     ],
 )
 def test_bad_requests_are_refused_with_a_reason(kwargs, match):
@@ -180,3 +185,26 @@ def test_qm9_conditions_are_scored_by_the_qm9_model():
     table = report.metrics_table().set_index("metric")
     assert "QM9 model" in table.loc["MAD gap", "meaning"]
     assert "QM9 training split" in table.loc["novelty", "meaning"]
+
+
+def test_guidance_reaches_the_sampler_only_for_conditioned_requests(monkeypatch):
+    gen = _generator()
+    seen = []
+    plain = gen.model.generate
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["guidance"])
+        return plain(*args, **kwargs)
+
+    monkeypatch.setattr(gen.model, "generate", spy)
+    df = gen.sample(3, {"logp": 2.0}, seed=0, max_samples=64, guidance=2.5)
+    assert set(seen) == {2.5} and df.attrs["guidance"] == 2.5
+    seen.clear()
+    df = gen.sample(3, {"logp": 2.0}, seed=0, max_samples=64)  # the model's default
+    assert set(seen) == {gen.default_guidance} and df.attrs["guidance"] == gen.default_guidance
+    report = gen.report(3, {"logp": 2.0}, seed=0, guidance=3.0)
+    assert report.guidance == 3.0
+    assert "3" in report.metrics_table().set_index("metric").loc["guidance", "value"]
+    df = gen.sample(3, seed=0, max_samples=64, guidance=4.0)  # nothing to guide towards
+    assert df.attrs["guidance"] == 1.0
+    assert "guidance" not in set(gen.report(3, seed=0).metrics_table()["metric"])

@@ -124,3 +124,43 @@ def test_finished_sequences_leave_the_batch_without_changing_any_sequence():
         row = out[i, : alone.shape[1]]
         assert torch.equal(row, alone[0])
         assert (out[i, alone.shape[1] :] == 0).all()
+
+
+def test_guidance_one_is_the_plain_sampler_and_guided_cache_matches_no_cache():
+    m = _model()
+    with torch.no_grad():  # conditions that matter (the initial ones barely move the logits)
+        m.cond_value.mul_(100)
+    idx, cond, mask = _inputs()
+    kw = dict(max_new_tokens=30, eos_id=3, top_k=8)
+    g = lambda: torch.Generator().manual_seed(11)  # noqa: E731
+    plain = m.generate(idx[:, :2], cond, mask, generator=g(), **kw)
+    assert torch.equal(plain, m.generate(idx[:, :2], cond, mask, generator=g(), guidance=1.0, **kw))
+    a = m.generate(idx[:, :2], cond, mask, generator=g(), guidance=2.5, **kw)
+    b = m.generate(idx[:, :2], cond, mask, generator=g(), guidance=2.5, use_cache=False, **kw)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, plain)  # the guided logits differ, so do the samples
+
+
+def test_guided_greedy_decoding_follows_the_guided_logits():
+    # reference: recompute l_none + w (l_cond - l_none) by hand for every step of one row
+    m = _model()
+    idx, cond, mask = _inputs()
+    prompt, w = idx[2:3, :2], 3.0
+    out = m.generate(
+        prompt, cond[2:3], mask[2:3], max_new_tokens=8, eos_id=99, temperature=0.0, guidance=w
+    )
+    seq = prompt
+    none = torch.zeros_like(mask[2:3])
+    for _ in range(out.shape[1] - prompt.shape[1]):
+        lc = m(seq, cond[2:3], mask[2:3])[0][:, -1]
+        ln = m(seq, cond[2:3], none)[0][:, -1]
+        seq = torch.cat([seq, (ln + w * (lc - ln)).argmax(-1, keepdim=True)], dim=1)
+    assert torch.equal(out, seq)
+    # a row without any condition is not guided: same as the plain sampler
+    bare = m.generate(prompt, cond[2:3], none, max_new_tokens=8, eos_id=99, temperature=0.0)
+    assert torch.equal(
+        bare,
+        m.generate(
+            prompt, cond[2:3], none, max_new_tokens=8, eos_id=99, temperature=0.0, guidance=w
+        ),
+    )
