@@ -312,26 +312,27 @@ class MoleculeGenerator:
         batch = 0
         train_set = self._training_smiles()
         while len(rows) < n and produced < budget:
-            prompt = prompts[batch % len(prompts)]
             B = int(min(512, budget - produced, max(64, 1.5 * (n - len(rows)))))
-            idx = torch.tensor([prompt] * B, dtype=torch.long)
-            seq = self.model.generate(
-                idx,
-                values.expand(B, P),
-                mask.expand(B, P),
-                max_new_tokens=self.model.config.block_size,
-                eos_id=self.vocab.eos_id,
-                pad_id=self.vocab.pad_id,
-                temperature=float(temperature),
-                top_k=top_k,
-                top_p=top_p,
-                generator=gen,
-                guidance=float(guidance),
-            )
+            seqs: list[list[int]] = []
+            for prompt, rows_b in _spread(prompts, B, start=batch * B):
+                idx = torch.tensor([prompt] * rows_b, dtype=torch.long)
+                seqs += self.model.generate(
+                    idx,
+                    values.expand(rows_b, P),
+                    mask.expand(rows_b, P),
+                    max_new_tokens=self.model.config.block_size,
+                    eos_id=self.vocab.eos_id,
+                    pad_id=self.vocab.pad_id,
+                    temperature=float(temperature),
+                    top_k=top_k,
+                    top_p=top_p,
+                    generator=gen,
+                    guidance=float(guidance),
+                ).tolist()
             batch += 1
             produced += B
             blocker = rdBase.BlockLogs()
-            for s in seq.tolist():
+            for s in seqs:
                 ended = self.vocab.eos_id in s
                 mol = Chem.MolFromSmiles(self.vocab.decode(s)) if ended else None
                 if mol is None:
@@ -598,6 +599,16 @@ class GenerationReport:
             writer.write(mol)
         writer.close()
         return buf.getvalue().encode()
+
+
+def _spread(prompts: list[list[int]], rows: int, start: int = 0) -> list[tuple[list[int], int]]:
+    """``rows`` samples shared out over the prompts in turn (from prompt ``start`` on, so
+    that successive batches continue the rotation): ``[(prompt, count), ...]`` for every
+    prompt that gets at least one row. A fragment's prompts end at different atoms, so a
+    batch that uses them all grows the fragment from every free valence at once."""
+    k = len(prompts)
+    counts = [rows // k + (1 if (i - start) % k < rows % k else 0) for i in range(k)]
+    return [(p, c) for p, c in zip(prompts, counts, strict=True) if c]
 
 
 @lru_cache(maxsize=1)

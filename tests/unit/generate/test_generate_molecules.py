@@ -208,3 +208,30 @@ def test_guidance_reaches_the_sampler_only_for_conditioned_requests(monkeypatch)
     df = gen.sample(3, seed=0, max_samples=64, guidance=4.0)  # nothing to guide towards
     assert df.attrs["guidance"] == 1.0
     assert "guidance" not in set(gen.report(3, seed=0).metrics_table()["metric"])
+
+
+def test_spread_shares_rows_over_every_prompt_and_continues_the_rotation():
+    from core.generate.molecules import _spread
+
+    prompts = [[1], [2, 3], [4]]
+    assert _spread(prompts, 7) == [([1], 3), ([2, 3], 2), ([4], 2)]
+    assert _spread(prompts, 2, start=2) == [([1], 1), ([4], 1)]  # prompt 2 first, then 0
+    assert _spread(prompts, 1, start=4) == [([2, 3], 1)]
+    for rows in range(10):
+        assert sum(c for _, c in _spread(prompts, rows, start=rows)) == rows
+
+
+def test_a_fragment_grows_from_every_prefix_in_one_batch(monkeypatch):
+    gen = _generator()
+    _, prefixes = gen.fragment_prefixes("c1ccccc1C", seed=0)
+    assert len(prefixes) > 1
+    prompts_seen = []
+    plain = gen.model.generate
+
+    def spy(idx, *args, **kwargs):
+        prompts_seen.append(tuple(idx[0].tolist()))
+        return plain(idx, *args, **kwargs)
+
+    monkeypatch.setattr(gen.model, "generate", spy)
+    gen.sample(4, seed=0, fragment="c1ccccc1C", max_samples=64)
+    assert set(prompts_seen[: len(prefixes)]) == {tuple(p) for p in prefixes}
