@@ -241,3 +241,34 @@ def test_pack_workers_start_under_a_borrowed_main(tmp_path, monkeypatch):
     info = build_pack(tmp_path / "in.npz", tmp_path / "pack", variants=1, workers=2)
     assert info["packed_molecules"] == len(SMILES)
     assert sys.modules["__main__"] is fake
+
+
+def test_export_adds_guided_mads_only_for_a_guided_default(monkeypatch):
+    from core.generate.molecules import MoleculeGenerator
+    from core.nn.smiles_gpt import SmilesGPT, SmilesGPTConfig
+    from core.train.molecule_generator import export
+
+    data = _data()
+    torch.manual_seed(0)
+    model = SmilesGPT(SmilesGPTConfig(vocab_size=len(data.vocab), n_layer=1, n_head=2, n_embd=16))
+    ranges = {k: (-1e3, 1e3) for k in PROPERTIES}
+    gen = MoleculeGenerator(model, data.vocab, data.stats, ranges, training_smiles=frozenset)
+    targets = data.cond[:4] * 0 + np.array([data.stats[k]["mean"] for k in PROPERTIES])
+    seen = []
+    real = export.conditional_mad
+    monkeypatch.setattr(
+        export,
+        "conditional_mad",
+        lambda *a, **kw: seen.append(kw.get("guidance")) or real(*a, **kw),
+    )
+    assert export._guided(gen, targets, ["logp", "sas"], 0, 1.0) == {}
+    out = export._guided(gen, targets, ["logp", "sas"], 0, 2.0)["conditional_single_T1_guided"]
+    assert out["guidance"] == 2.0 and set(out) == {"guidance", "logp", "sas"}
+    assert seen == [2.0, 2.0] and out["logp"]["targets"] == 4
+    metrics = {"conditional_single_T1_guided": {"guidance": 1.5, "logp": {"logp_mad": 0.304}}}
+    assert export._guided_note(metrics, "logp") == "; guidance 1.5: 0.30"
+    assert export._guided_note({}, "logp") == ""
+    assert export._guided_note({"conditional_single_T1_guided": out}, "logp") in (
+        "",  # no valid sample from the untrained model
+        f"; guidance 2: {out['logp'].get('logp_mad', 0):.2f}",
+    )
