@@ -185,7 +185,8 @@ class SmilesGPT(nn.Module):
         costs what its sequences need rather than ``B`` times the longest one.
 
         ``guidance`` w != 1 samples with classifier-free guidance (Ho & Salimans 2022; for
-        autoregressive language models Sanchez et al. 2023): the next-token logits are
+        autoregressive language models Sanchez et al. 2023; with randomly masked molecular
+        properties as here, STGG+, Jolicoeur-Martineau et al. 2024): the next-token logits are
         ``l_none + w * (l_cond - l_none)``, where ``l_none`` comes from the same sequence with
         every condition slot absent, which the model learned because training drops all
         conditions at random. w > 1 follows the conditions more closely at some cost in
