@@ -286,13 +286,13 @@ def main() -> None:
         "",
         f"## Two conditions at once (every combination of the grids above, "
         f"{max(1, args.targets // 2)} samples each)",
-        f"{'pair':<12}{'MAD (x single)':>34}{'validity':>10}",
+        f"{'pair':<12}{'MAD (x single)':>40}{'validity':>10}",
     ]
     for (a, b), r in pr.items():
         cells = ", ".join(
             f"{k} {r['mad'][k]:.3f} ({r['mad'][k] / c[k]['mad']:.2f}x)" for k in (a, b)
         )
-        lines.append(f"{a + ' x ' + b:<12}{cells:>34}{r['validity']:>10.3f}")
+        lines.append(f"{a + ' x ' + b:<12}{cells:>40}{r['validity']:>10.3f}")
     lines += [
         "",
         f"## Fragments: {f['fragments']} Murcko scaffolds of the test set, 50 samples each",
