@@ -208,7 +208,9 @@ def train(
     state["train_structures"] = len(data)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     if (out / "optim.pt").exists() and state["step"] > 0:
-        blob = torch.load(out / "optim.pt", weights_only=True)
+        # a GPU leg saves CUDA tensors: read them onto the CPU (the RNG state must be a CPU
+        # tensor); load_state_dict then moves Adam's moments onto the parameters' device
+        blob = torch.load(out / "optim.pt", weights_only=True, map_location="cpu")
         opt.load_state_dict(blob["optimizer"])
         torch.set_rng_state(blob["torch_rng"])
     rng = np.random.default_rng(cfg.seed)

@@ -260,3 +260,25 @@ def test_compile_setting_reads_the_environment(monkeypatch):
     assert not torch_compile_enabled()
     monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
     assert torch_compile_enabled()
+
+
+def test_the_committed_gpu_checkpoint_resumes_on_the_cpu(tmp_path):
+    """Regression: the shipped denoiser's work folder was saved on a GPU and its optimiser
+    state would not load on a CPU-only machine (torch.load without map_location)."""
+    import json
+    import shutil
+
+    from core import config
+    from core.train.glass_generator.training import TrainConfig, train
+
+    src = config.REPO_ROOT / "checkpoints" / "glass_diffusion_wip"
+    if not (src / "optim.pt").exists():
+        pytest.skip("no committed glass_diffusion work folder")
+    work = tmp_path / "wip"
+    shutil.copytree(src, work)
+    step = json.loads((work / "state.json").read_text())["step"]
+    cfg = TrainConfig(steps=step + 1, batch_atoms=24, ckpt_minutes=60, eval_every=10**9)
+    state = train(
+        cfg, work, data=[_cristobalite()], overrides=frozenset({"batch_atoms", "eval_every"})
+    )
+    assert state["step"] == step + 1
