@@ -121,3 +121,36 @@ def test_a_report_refuses_mixed_conditions(gen, pair):
     (other,) = gen.sample(1, "SiO2 100", density=2.3, seed=0, steps=10)
     with pytest.raises(InvalidInputError, match="one condition"):
         gen.report([pair[0], other])
+
+
+def test_random_placement_control_matches_the_request():
+    """The benchmark's control: random non-overlapping atoms at the requested density."""
+    from core.generate.glass_analysis import density_g_cm3
+    from core.train.glass_generator.export import RandomPlacement
+
+    control = RandomPlacement()
+    a, b = control.sample(2, "SiO2 80, Na2O 20", 2.4, seed=3)
+    counts = {s: a.get_chemical_symbols().count(s) for s in ("Si", "O", "Na")}
+    assert counts == {"Si": 48, "O": 108, "Na": 24}
+    assert math.isclose(density_g_cm3(a), 2.4, rel_tol=1e-4)
+    assert not np.allclose(a.positions, b.positions)
+    d = a.get_all_distances(mic=True)[np.triu_indices(len(a), 1)]
+    assert d.min() > 1.0  # non-overlapping, as at the start of a melt-quench
+    (again,) = control.sample(1, {"SiO2": 0.8, "Na2O": 0.2}, 2.4, seed=3)
+    assert np.allclose(again.positions, a.positions)
+    with pytest.raises(InvalidInputError, match="SiO2 and Na2O"):
+        control.sample(1, "SiO2 80, Al2O3 20", 2.4)
+
+
+def test_held_out_conditions_outside_the_trained_domain_are_left_out(gen):
+    """Regression: the benchmark crashed on a held-out 1e12 K/s MD run the model never saw."""
+    from core.train.glass_generator.export import test_conditions
+
+    every = test_conditions()
+    inside = test_conditions(gen)
+    assert 0 < len(inside) <= len(every)
+    assert set(inside["cooling_rate_K_s"]) <= set(gen.cooling_rates)
+    lo, hi = gen.density_range
+    assert inside["density_g_cm3"].between(lo, hi).all()
+    outside = every[~every["cooling_rate_K_s"].isin(gen.cooling_rates)]
+    assert len(every) - len(inside) >= len(outside)
