@@ -36,6 +36,7 @@ from core.exceptions import DataNotAvailableError, InvalidInputError, ModelNotAv
 from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
 from core.models.glass_report import GlassReport
 from core.models.integrity import checked_model
+from core.models.trees import TreeEnsemble, composition_features, predict_units
 from core.nn.glass import GlassSetConfig, GlassSetNet, predicted_log10_viscosity, temperature_at
 from core.properties import LOG10_VISCOSITY_CEILING
 from core.uncertainty import apply_std_model
@@ -118,6 +119,19 @@ class GlassPredictor:
             len(self._knn_vocab),
         )
         self._desc_cache: tuple[int, torch.Tensor] | None = None
+        # gradient-boosted trees blended into some properties (card "trees"; absent: none)
+        self.trees: dict[str, TreeEnsemble] = {}
+        self.tree_weights: dict[str, float] = {}
+        trees_card = self.card.get("trees") or {}
+        if (folder / "trees.safetensors").exists() and trees_card:
+            from safetensors.numpy import load_file as load_arrays
+
+            arrays = load_arrays(str(folder / "trees.safetensors"))
+            for p, c in trees_card["properties"].items():
+                if float(c["weight"]) > 0:
+                    self.trees[p] = TreeEnsemble.from_arrays(arrays, f"{p}.")
+                    self.tree_weights[p] = float(c["weight"])
+            self._tree_vocabulary = (trees_card["compounds"], trees_card["elements"])
         # measured-neighbour correction (card "neighbour_correction"; absent: network only)
         self.correction: dict[str, dict] = {}
         self._residuals: np.ndarray | None = None
@@ -184,11 +198,20 @@ class GlassPredictor:
 
     def estimate(self, compositions: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
         """Predictions for normalised compositions as the app shows them: ``mean`` (card
-        units) = ensemble mean (``network_mean``) + the measured-neighbour correction
-        (``correction``, zero for properties without one); ``std`` / ``raw_std`` as in
+        units) = ``model_mean`` + the measured-neighbour correction (``correction``, zero
+        for properties without one), where ``model_mean`` is the ensemble mean
+        (``network_mean``) blended with the card's gradient-boosted trees for the
+        properties that have them (card ``trees``); ``std`` / ``raw_std`` as in
         :meth:`summarise`; ``raw``: the members' outputs (viscosity head included)."""
         raw = self.raw_outputs(compositions)
         summary = self.summarise(raw)
+        model_mean = summary["mean"].copy()
+        if self.trees and len(compositions):
+            x = composition_features(compositions, *self._tree_vocabulary, self.descriptors)
+            for p, trees in self.trees.items():
+                j, w = PROPERTIES.index(p), self.tree_weights[p]
+                t = predict_units(trees, x, self.scalers[p])
+                model_mean[:, j] = (1 - w) * model_mean[:, j] + w * t
         shift = np.zeros_like(summary["mean"])
         if self.correction and self._residuals is not None and len(compositions):
             dist, rows = self.neighbours(
@@ -208,7 +231,8 @@ class GlassPredictor:
         return {
             **summary,
             "network_mean": summary["mean"],
-            "mean": summary["mean"] + shift,
+            "model_mean": model_mean,
+            "mean": model_mean + shift,
             "correction": shift,
             "raw": raw,
         }

@@ -99,7 +99,7 @@ def correction_note(row: Mapping) -> str:
     if not moved:
         return ""
     return (
-        "Measured SciGlass glasses close to this one moved the network's values by: "
+        "Measured SciGlass glasses close to this one moved the model's values by: "
         + "; ".join(moved)
         + " (model card: measured-neighbour correction)."
     )

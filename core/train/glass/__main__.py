@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -42,6 +43,13 @@ def main(argv: list[str] | None = None) -> None:
         help="refit the measured-neighbour correction of a model, then its test metrics and "
         "uncertainty calibration",
     )
+    trees = sub.add_parser(
+        "fit-trees",
+        parents=[where],
+        help="fit a model's gradient-boosted trees and their blend weights (records --trees "
+        "on its card), then its measured-neighbour correction, test metrics and calibration",
+    )
+    trees.add_argument("--trees", default="Tg", help="comma-separated properties (default Tg)")
     sub.add_parser(
         "calibrate", parents=[where], help="refit the uncertainty calibration of a model"
     )
@@ -64,14 +72,20 @@ def main(argv: list[str] | None = None) -> None:
 
         calibrate(folder)
         record_checksums(folder)
-    elif args.cmd in ("evaluate", "fit-correction"):
+    elif args.cmd in ("evaluate", "fit-correction", "fit-trees"):
         from core.train.glass.calibration import calibrate
         from core.train.glass.correction import fit_neighbour_correction
         from core.train.glass.data import data_for
         from core.train.glass.evaluate import evaluate_test
 
         data, descriptors = data_for(folder, None, None)
-        if args.cmd == "fit-correction":
+        if args.cmd == "fit-trees":
+            from core.train.glass.trees import fit_trees, record_trees_recipe, tree_properties
+
+            seed = int(json.loads((folder / "card.json").read_text())["train_config"]["seed"])
+            fit_trees(folder, data, descriptors, tree_properties(args.trees), seed=seed)
+            record_trees_recipe(folder, args.trees)
+        if args.cmd in ("fit-correction", "fit-trees"):
             fit_neighbour_correction(folder, data, descriptors)
         evaluate_test(folder, data, descriptors)
         calibrate(folder, data, descriptors)

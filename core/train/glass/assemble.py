@@ -19,6 +19,7 @@ from core.train.glass.correction import fit_neighbour_correction
 from core.train.glass.data import NAME, RARE_COMPOUND_GLASSES, TrainConfig, load_data
 from core.train.glass.evaluate import evaluate_test
 from core.train.glass.fit import file_sha256
+from core.train.glass.trees import fit_trees, tree_properties
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +157,7 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
         + [
             f"python -m core.train.glass assemble --seed {seeds[0]} --members {len(seeds)}"
             + (f" --tg-network {cfg.tg_network}" if cfg.tg_network else "")
+            + (f" --trees {cfg.trees}" if cfg.trees else "")
         ],
         "note": "the reproduce commands rebuild the recipe and seeds, not the exact weights: "
         "a retrain of these members on the same machine gave other weights (seed 0's "
@@ -181,6 +183,8 @@ def assemble(folder: Path, cfg: TrainConfig, train_minutes: float = float("nan")
         k: v for k, v in domain.items() if k not in ("compound_counts", "knn_compounds")
     }
     write_card(folder, card)
+    if cfg.trees:
+        fit_trees(folder, data, descriptors, tree_properties(cfg.trees), seed=cfg.seed)
     fit_neighbour_correction(folder, data, descriptors)
     metrics, tie = evaluate_test(folder, data, descriptors)
     calibrate(folder, data, descriptors)

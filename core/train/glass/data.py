@@ -56,6 +56,10 @@ class TrainConfig:
     # tie loss) for tg_epochs epochs; the reported Tg is their mean
     tg_network: int = 0
     tg_epochs: int = 100
+    # comma-separated properties (e.g. "Tg") that also get gradient-boosted trees, blended
+    # with the networks by a weight fitted on validation (core.train.glass.trees); an
+    # assembly step: the networks are the same with or without it
+    trees: str = ""
     # a model folder trained with this recipe (same seeds): its joint networks are reused
     # instead of trained again (the same seed gives the same weights on the same machine)
     joint_from: str = ""

@@ -207,9 +207,19 @@ def card_recipe(folder: Path) -> dict:
     return {**asdict(TrainConfig()), **{k: v for k, v in given.items() if hasattr(TrainConfig, k)}}
 
 
-JOINT_RECIPE_IGNORES = ("jobs", "tg_network", "tg_epochs", "joint_from", "seed", "members")
+# recipe fields that only concern assembling the members into a model (not the networks)
+ASSEMBLY_ONLY = ("trees",)
+JOINT_RECIPE_IGNORES = (
+    "jobs",
+    "tg_network",
+    "tg_epochs",
+    "joint_from",
+    "seed",
+    "members",
+    *ASSEMBLY_ONLY,
+)
 # what may differ for a model's Tg networks to be reused as well (their number may grow)
-TG_RECIPE_IGNORES = ("jobs", "tg_network", "joint_from", "seed", "members")
+TG_RECIPE_IGNORES = ("jobs", "tg_network", "joint_from", "seed", "members", *ASSEMBLY_ONLY)
 
 
 def joint_members(folder: Path, cfg: TrainConfig) -> dict[int, dict]:
@@ -307,7 +317,7 @@ def file_sha256(path: str) -> str:
 
 
 # fields of a run that do not change a member's weights (a member's own seed is its file's)
-RUN_ONLY = ("jobs", "members", "seed")
+RUN_ONLY = ("jobs", "members", "seed", *ASSEMBLY_ONLY)
 
 
 def member_done(folder: Path, seed: int, cfg: TrainConfig) -> bool:

@@ -232,7 +232,9 @@ def test_estimate_is_the_network_plus_the_fitted_correction(model, tmp_path):
         assert fitted[p]["val_rmse_corrected"] <= fitted[p]["val_rmse_network"]
     comps = [SODA_LIME, {"SiO2": 0.6, "PbO": 0.4}, {"GeO2": 0.5, "Bi2O3": 0.3, "TeO2": 0.2}]
     est = model.estimate(comps)
-    assert np.allclose(est["mean"], est["network_mean"] + est["correction"])
+    assert np.allclose(est["mean"], est["model_mean"] + est["correction"])
+    no_trees = [j for j, p in enumerate(PROPERTIES) if p not in model.trees]
+    assert np.allclose(est["model_mean"][:, no_trees], est["network_mean"][:, no_trees])
     assert np.abs(est["correction"]).max() > 0  # soda-lime has close measured neighbours
     # without the residuals file the predictor is the network alone
     folder = tmp_path / "glass"
@@ -242,9 +244,56 @@ def test_estimate_is_the_network_plus_the_fitted_correction(model, tmp_path):
     card.get("files", {}).pop("residuals.safetensors", None)  # removed on purpose
     (folder / "card.json").write_text(json.dumps(card))
     plain = GlassPredictor(folder).estimate(comps)
-    assert np.allclose(plain["mean"], est["network_mean"]) and not plain["correction"].any()
+    assert np.allclose(plain["mean"], est["model_mean"]) and not plain["correction"].any()
     report = model.report(SODA_LIME).row
-    assert np.isclose(report["Tg"] - report["Tg_correction"], est["network_mean"][0, 0])
+    assert np.isclose(report["Tg"] - report["Tg_correction"], est["model_mean"][0, 0])
+
+
+def test_trees_blend_into_their_property_only(model, tmp_path):
+    """A card's trees enter their property as (1 - w) * networks + w * trees, in card
+    units, before the correction; the other properties and the networks are untouched.
+    One leaf per tree keeps the trees' output known: baseline + leaf = 0.5 std."""
+    import shutil
+
+    from safetensors.numpy import save_file
+
+    from core.models.trees import TreeEnsemble
+
+    folder = tmp_path / "glass"
+    shutil.copytree(MODEL, folder, ignore=shutil.ignore_patterns("_members"))
+    (folder / "residuals.safetensors").unlink()  # the network (+ trees) alone
+    (folder / "trees.safetensors").unlink(missing_ok=True)
+    card = json.loads((folder / "card.json").read_text())
+    for name in ("residuals.safetensors", "trees.safetensors"):
+        card.get("files", {}).pop(name, None)
+    leaf = TreeEnsemble(
+        feature=np.zeros(1, np.int32),
+        threshold=np.zeros(1),
+        left=np.zeros(1, np.int64),
+        right=np.zeros(1, np.int64),
+        value=np.array([0.25]),
+        is_leaf=np.ones(1, bool),
+        missing_left=np.zeros(1, bool),
+        roots=np.zeros(1, np.int64),
+        baseline=0.25,
+    )
+    save_file(leaf.to_arrays("Tg."), str(folder / "trees.safetensors"))
+    card["trees"] = {
+        "compounds": ["SiO2", "Na2O"],
+        "elements": ["Na", "O", "Si"],
+        "properties": {"Tg": {"weight": 0.4}},
+    }
+    (folder / "card.json").write_text(json.dumps(card))
+    blended = GlassPredictor(folder)
+    comps = [SODA_LIME, {"SiO2": 0.6, "PbO": 0.4}]
+    est = blended.estimate(comps)
+    scaler = blended.scalers["Tg"]
+    tree_tg = 0.5 * scaler["std"] + scaler["mean"]
+    if scaler["transform"] == "log":
+        tree_tg = np.exp(tree_tg)
+    assert np.allclose(est["mean"][:, 0], 0.6 * est["network_mean"][:, 0] + 0.4 * tree_tg)
+    assert np.allclose(est["mean"][:, 1:], est["network_mean"][:, 1:])
+    assert np.allclose(est["network_mean"], model.estimate(comps)["network_mean"])
 
 
 def test_nearest_is_batch_independent_and_breaks_ties_by_row():

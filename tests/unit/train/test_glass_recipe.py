@@ -65,6 +65,8 @@ def test_a_stopped_run_skips_only_members_trained_with_the_same_recipe(tmp_path)
     (tmp_path / "_members" / "seed1.json").write_text(json.dumps(record))
     assert member_done(tmp_path, 1, cfg)
     assert not member_done(tmp_path, 0, TrainConfig(seed=0, members=4, epochs=40))
+    # trees are an assembly step: members trained before the field existed are still done
+    assert member_done(tmp_path, 0, TrainConfig(seed=0, members=4, trees="Tg"))
 
 
 def test_tg_networks_are_reused_only_from_the_same_tg_recipe_and_never_more_than_asked(tmp_path):
