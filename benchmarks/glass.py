@@ -628,6 +628,12 @@ def glassnet_split(python: Path) -> None:
             if model.config.tg_network
             else ""
         )
+        + (
+            ", gradient-boosted trees blended into "
+            + ", ".join(p for p, c in model.card["trees"]["properties"].items() if c["weight"])
+            if model.trees
+            else ""
+        )
         + ", measured-neighbour correction from its own training glasses; card "
         f"{model.card['git_commit']}).",
         "",

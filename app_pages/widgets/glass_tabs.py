@@ -56,6 +56,10 @@ def show_card(model) -> None:
         st.subheader("Uncertainty calibration (test glasses)")
         st.markdown(tables.calibration_method)
         st.dataframe(tables.calibration, hide_index=True)
+    if not tables.trees.empty:
+        st.subheader("Gradient-boosted trees blended with the networks")
+        st.markdown(tables.trees_method)
+        st.dataframe(tables.trees, hide_index=True)
     if not tables.correction.empty:
         st.subheader("Measured-neighbour correction")
         st.markdown(tables.correction_method)

@@ -205,6 +205,8 @@ class GlassCardTables:
     calibration: pd.DataFrame
     correction_method: str
     correction: pd.DataFrame
+    trees_method: str
+    trees: pd.DataFrame
     tie: str
     nkas: str
     by_group: dict[str, pd.DataFrame]
@@ -287,13 +289,30 @@ def card_tables(card: Mapping) -> GlassCardTables:
                 "neighbours k": int(c["k"]),
                 "width h (mol%)": _sig(c["h_molpct"], 3),
                 "shrinkage λ": _sig(c["lambda"], 3),
-                "validation RMSE, network": _sig(c["val_rmse_network"] * properties.GLASS[p].scale),
+                "validation RMSE, before": _sig(c["val_rmse_network"] * properties.GLASS[p].scale),
                 "validation RMSE, corrected": _sig(
                     c["val_rmse_corrected"] * properties.GLASS[p].scale
                 ),
                 "unit": properties.GLASS[p].display_unit or "–",
             }
             for p, c in (card.get("neighbour_correction") or {}).items()
+        ]
+    )
+    trees_card = card.get("trees") or {}
+    trees = pd.DataFrame(
+        [
+            {
+                "property": properties.GLASS[p].label,
+                "trees": int(c["n_trees"]) if c["weight"] > 0 else 0,
+                "blend weight": c["weight"],
+                "validation RMSE, networks": _sig(
+                    c["val_rmse_networks"] * properties.GLASS[p].scale
+                ),
+                "validation RMSE, trees": _sig(c["val_rmse_trees"] * properties.GLASS[p].scale),
+                "validation RMSE, blend": _sig(c["val_rmse_blend"] * properties.GLASS[p].scale),
+                "unit": properties.GLASS[p].display_unit or "–",
+            }
+            for p, c in trees_card.get("properties", {}).items()
         ]
     )
     by_group = {}
@@ -319,6 +338,8 @@ def card_tables(card: Mapping) -> GlassCardTables:
         calibration=calibration,
         correction_method=card.get("neighbour_correction_method", ""),
         correction=correction,
+        trees_method=trees_card.get("method", ""),
+        trees=trees,
         tie=_tie_text(card["tg_t12_agreement"], bool(card.get("neighbour_correction"))),
         nkas=(
             f"Tg on Na2O-K2O-Al2O3-SiO2 test glasses: RMSE {nkas['rmse']:.1f} K "

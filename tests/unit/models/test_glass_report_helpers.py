@@ -52,3 +52,40 @@ def test_curve_note_says_where_the_curve_is_a_lower_bound():
     assert "At and below 750 K" in note and "lower bound" in note and "10^15 Pa s" in note
     assert "88%" in note
     assert "lower bound" not in curve_note(curve.assign(at_ceiling=False), None)
+
+
+def test_card_tables_show_the_trees_only_when_the_card_has_them():
+    import json
+
+    from core.config import REPO_ROOT
+    from core.models.glass_report import card_tables
+
+    card = json.loads((REPO_ROOT / "trained_models" / "glass" / "card.json").read_text())
+    card.pop("trees", None)
+    assert card_tables(card).trees.empty and card_tables(card).trees_method == ""
+    card["trees"] = {
+        "method": "trees blended with the networks",
+        "properties": {
+            "Tg": {
+                "weight": 0.25,
+                "n_trees": 3000,
+                "val_rmse_networks": 27.49,
+                "val_rmse_trees": 30.08,
+                "val_rmse_blend": 27.17,
+            },
+            "CTE": {  # did not help: no trees shipped for it
+                "weight": 0.0,
+                "n_trees": 3000,
+                "val_rmse_networks": 1.0e-6,
+                "val_rmse_trees": 1.2e-6,
+                "val_rmse_blend": 1.0e-6,
+            },
+        },
+    }
+    tables = card_tables(card)
+    rows = tables.trees.set_index("blend weight")
+    assert tables.trees_method == "trees blended with the networks"
+    assert list(tables.trees["trees"]) == [3000, 0]
+    assert rows.loc[0.25, "validation RMSE, blend"] == 27.17
+    assert rows.loc[0.0, "validation RMSE, networks"] == 1.0  # CTE shown in ppm/K
+    assert rows.loc[0.0, "unit"] == "ppm/K"
