@@ -16,6 +16,7 @@ import numpy as np
 from core.chem.composition import parse_formula
 from core.featurizers.composition import DescriptorTable
 
+FRACTION_DECIMALS = 6  # composition_features round mole fractions to this many decimals
 NODE_FIELDS = ("feature", "threshold", "left", "right", "value", "is_leaf", "missing_left")
 
 
@@ -115,10 +116,11 @@ def composition_features(
     elements: Sequence[str],
     descriptors: DescriptorTable,
 ) -> np.ndarray:
-    """The trees' inputs for mole-fraction compositions (normalised mappings formula ->
-    fraction): the fractions of ``compounds`` (a compound outside that list adds no column of
-    its own), the fraction-weighted mean and standard deviation of the compounds' scaled
-    descriptors, and the atom fractions of ``elements``."""
+    """The trees' inputs for compositions (mappings formula -> molar amount, normalised
+    here to mole fractions as the set networks' encoding does, rounded to
+    :data:`FRACTION_DECIMALS` decimals): the fractions of ``compounds`` (a compound outside
+    that list adds no column of its own), the fraction-weighted mean and standard deviation
+    of the compounds' scaled descriptors, and the atom fractions of ``elements``."""
     col = {c: i for i, c in enumerate(compounds)}
     el = {e: i for i, e in enumerate(elements)}
     n_desc = descriptors.raw.shape[1]
@@ -129,7 +131,17 @@ def composition_features(
         mean = np.zeros(n_desc)
         square = np.zeros(n_desc)
         counts = np.zeros(len(elements))
-        for formula, x in comp.items():
+        amount = sum(float(x) for x in comp.values())
+        # mole fractions on a fixed grid, in a fixed order: the fitted split thresholds sit
+        # on training values (quantile bins), so a stored glass (float32 fractions, off by
+        # ~1e-7) and the same glass typed in the app must give bit-identical features, or
+        # they take other branches and get another prediction
+        fractions = {
+            f: round(float(x) / amount, FRACTION_DECIMALS) if amount > 0 else 0.0
+            for f, x in comp.items()
+        }
+        for formula in sorted(fractions):
+            x = fractions[formula]
             if formula in col:
                 out[r, col[formula]] += x
             if formula not in scaled:

@@ -57,7 +57,7 @@ def test_composition_features():
     unknown = {"SiO2": 0.75, "Na2O": 0.20, "Tm2O3": 0.05}  # not in the compound list
     f = composition_features([a, b, unknown], ["SiO2", "Na2O"], ["Na", "O", "Si"], table)
     assert f.shape == (3, 2 + 2 * table.raw.shape[1] + 3)
-    np.testing.assert_allclose(f[0], f[1])
+    np.testing.assert_array_equal(f[0], f[1])  # order does not matter, to the bit
     assert f[0, :2].tolist() == [0.75, 0.25]
     # atom fractions: 0.75 SiO2 + 0.25 Na2O = 0.5 Na, 0.75 Si, 1.75 O of 3 atoms
     np.testing.assert_allclose(f[0, -3:], [0.5 / 3, 1.75 / 3, 0.75 / 3])
@@ -67,3 +67,24 @@ def test_composition_features():
     pure = composition_features([{"SiO2": 1.0}], ["SiO2"], ["O", "Si"], table)
     n = table.raw.shape[1]
     np.testing.assert_allclose(pure[0, 1 + n : 1 + 2 * n], 0.0, atol=1e-6)
+
+
+def test_composition_features_do_not_depend_on_the_amounts_basis():
+    """Percent or fractions: the same glass, the same features (the networks normalise too)."""
+    from core.models.glass import load_predictor
+
+    folder = load_predictor().folder
+    elements = ElementTable.from_json(folder / "elements.json")
+    table = DescriptorTable.from_json(folder / "descriptors.json", elements)
+    args = (["SiO2", "Na2O", "CaO"], ["Ca", "Na", "O", "Si"], table)
+    percent = composition_features([{"SiO2": 75, "Na2O": 15, "CaO": 10}], *args)
+    fraction = composition_features([{"SiO2": 0.75, "Na2O": 0.15, "CaO": 0.10}], *args)
+    np.testing.assert_array_equal(percent, fraction)
+    # a stored glass (float32 fractions, sum 1 +- 1e-7) and the same one typed in: the same
+    # features, so the trees take the same branches (their thresholds sit on such values)
+    stored = {k: float(np.float32(v)) for k, v in {"SiO2": 0.65, "Na2O": 0.3, "CaO": 0.05}.items()}
+    typed = {"SiO2": 65.0, "Na2O": 30.0, "CaO": 5.0}
+    assert stored["SiO2"] != 0.65
+    np.testing.assert_array_equal(
+        composition_features([stored], *args), composition_features([typed], *args)
+    )
