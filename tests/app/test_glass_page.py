@@ -92,6 +92,11 @@ def test_compare_and_model_card(page):
     assert "Viscosity, series consistent with their own Tg" in shown
     calibration = next(df.value for df in page.dataframe if "within 1 std" in df.value.columns)
     assert any("validation RMSE, corrected" in df.value.columns for df in page.dataframe)
+    # the shipped Tg blends in gradient-boosted trees: the card shows what they did
+    trees = next(df.value for df in page.dataframe if "blend weight" in df.value.columns)
+    tg = trees.set_index("property").iloc[0]
+    assert 0 < tg["blend weight"] < 1
+    assert tg["validation RMSE, blend"] < tg["validation RMSE, networks"]
     assert len(calibration) == 7 and calibration["within 1 std"].between(0.5, 0.9).all()
     # the shipped model's Tg comes from its Tg networks: the card says how far T12 is from it
     tie = next(m.value for m in page.markdown if m.value.startswith("**Tg and T12.**"))
