@@ -230,8 +230,8 @@ def extrapolation(epochs: int, seed: int = 0) -> None:
     import multiprocessing as mp
 
     from core.featurizers.composition import DescriptorTable, ElementTable
-    from core.models.glass import PROPERTIES, load_predictor
-    from core.train.glass.data import compositions, inverse_transform, load_data
+    from core.models.glass import PROPERTIES, load_predictor, standardised_to_units
+    from core.train.glass.data import compositions, load_data
 
     folder = load_predictor().folder
     desc = DescriptorTable.from_json(
@@ -279,7 +279,7 @@ def extrapolation(epochs: int, seed: int = 0) -> None:
             scale = 1e6 if prop == "CTE" else 1.0
             cells = []
             for name in ("descriptors", "one-hot (no physics)"):
-                pred = inverse_transform(by_name[name][0][sel, j], data.scalers[prop])
+                pred = standardised_to_units(by_name[name][0][sel, j], data.scalers[prop])
                 cells.append(metrics(y * scale, pred * scale)["rmse"])
             lines.append(
                 f"| {system} | {prop} | {int(np.isfinite(y).sum())} | {cells[0]:.4g} | "

@@ -36,7 +36,7 @@ from core.exceptions import DataNotAvailableError, InvalidInputError, ModelNotAv
 from core.featurizers.composition import DescriptorTable, ElementTable, encode, is_oxide_compound
 from core.models.glass_report import GlassReport
 from core.models.integrity import checked_model
-from core.models.trees import TreeEnsemble, composition_features, predict_units
+from core.models.trees import TreeEnsemble, composition_features
 from core.nn.glass import GlassSetConfig, GlassSetNet, predicted_log10_viscosity, temperature_at
 from core.properties import LOG10_VISCOSITY_CEILING
 from core.uncertainty import apply_std_model
@@ -69,6 +69,13 @@ def _folder(path: Path | str | None) -> Path:
             "train it with `python -m core.train.glass train`."
         )
     return folder
+
+
+def standardised_to_units(z: np.ndarray, scaler: Mapping) -> np.ndarray:
+    """A standardised target (``scaler``: the card's ``mean``, ``std`` and ``transform``,
+    "log" or "identity") in card units."""
+    t = z * scaler["std"] + scaler["mean"]
+    return np.exp(t) if scaler["transform"] == "log" else t
 
 
 class GlassPredictor:
@@ -174,9 +181,7 @@ class GlassPredictor:
         """(..., P) standardised outputs -> card units."""
         out = np.empty_like(standardised, dtype=np.float64)
         for j, p in enumerate(PROPERTIES):
-            s = self.scalers[p]
-            t = standardised[..., j] * s["std"] + s["mean"]
-            out[..., j] = np.exp(t) if s["transform"] == "log" else t
+            out[..., j] = standardised_to_units(standardised[..., j], self.scalers[p])
         return out
 
     def summarise(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -210,7 +215,7 @@ class GlassPredictor:
             x = composition_features(compositions, *self._tree_vocabulary, self.descriptors)
             for p, trees in self.trees.items():
                 j, w = PROPERTIES.index(p), self.tree_weights[p]
-                t = predict_units(trees, x, self.scalers[p])
+                t = standardised_to_units(trees.predict(x), self.scalers[p])
                 model_mean[:, j] = (1 - w) * model_mean[:, j] + w * t
         shift = np.zeros_like(summary["mean"])
         if self.correction and self._residuals is not None and len(compositions):

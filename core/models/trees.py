@@ -89,25 +89,17 @@ class TreeEnsemble:
         for start in range(0, len(features), chunk):
             x = features[start : start + chunk]
             node = np.broadcast_to(self.roots, (len(x), self.n_trees)).copy()
-            rows = np.arange(len(x))[:, None]
             while True:
                 inner = ~self.is_leaf[node]
                 if not inner.any():
                     break
                 r, t = np.nonzero(inner)
                 n = node[r, t]
-                v = x[rows[r, 0], self.feature[n]]
+                v = x[r, self.feature[n]]
                 go_left = np.where(np.isnan(v), self.missing_left[n], v <= self.threshold[n])
                 node[r, t] = np.where(go_left, self.left[n], self.right[n])
             out[start : start + chunk] = self.baseline + self.value[node].sum(axis=1)
         return out
-
-
-def predict_units(trees: TreeEnsemble, features: np.ndarray, scaler: Mapping) -> np.ndarray:
-    """Predictions of trees fitted on a standardised target (``scaler``: the card's
-    ``mean``, ``std`` and ``transform``, "log" or "identity") in card units."""
-    t = trees.predict(features) * scaler["std"] + scaler["mean"]
-    return np.exp(t) if scaler["transform"] == "log" else t
 
 
 def composition_features(

@@ -258,11 +258,6 @@ def load_data(
     return data, descriptors
 
 
-def inverse_transform(z: np.ndarray, scaler: dict) -> np.ndarray:
-    t = z * scaler["std"] + scaler["mean"]
-    return np.exp(t) if scaler["transform"] == "log" else t
-
-
 # ------------------------------------------------------------------------- training
 
 

@@ -77,9 +77,9 @@ def fit_trees(
     from safetensors.numpy import save_file
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    from core.models.glass import PROPERTIES, GlassPredictor
+    from core.models.glass import PROPERTIES, GlassPredictor, standardised_to_units
     from core.models.integrity import forget_checksums
-    from core.models.trees import TreeEnsemble, composition_features, predict_units
+    from core.models.trees import TreeEnsemble, composition_features
     from core.provenance import git_version
 
     forget_checksums(folder)  # this step rewrites model files
@@ -113,7 +113,7 @@ def fit_trees(
         minutes = (time.monotonic() - t0) / 60
         yv = data.raw_targets[val, j]
         okv = np.isfinite(yv)
-        t = predict_units(trees, x_val[okv], scaler)
+        t = standardised_to_units(trees.predict(x_val[okv]), scaler)
         net = val_networks[okv, j]
 
         def rmse(pred, truth=yv[okv]):
