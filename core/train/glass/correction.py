@@ -93,10 +93,11 @@ def fit_neighbour_correction(
 
 
 CORRECTION_METHOD = (
-    "prediction = ensemble mean + sum_i w_i r_i / (lambda + sum_i w_i) over the k nearest "
-    "training glasses i that have the property measured, r_i = measured - ensemble mean of "
-    "that training glass clipped to ±clip, w_i = exp(-(d_i / h)^2), d_i = mol% that differs "
-    "between the two compositions. k, h, lambda and clip per property minimise the "
+    "prediction = model mean + sum_i w_i r_i / (lambda + sum_i w_i) over the k nearest "
+    "training glasses i that have the property measured, r_i = measured - model mean of "
+    "that training glass (model mean: the network ensemble's, blended with the trees for "
+    "the properties that have them) clipped to ±clip, w_i = exp(-(d_i / h)^2), d_i = mol% "
+    "that differs between the two compositions. k, h, lambda and clip per property minimise the "
     "validation RMSE; far from any "
     "measured glass the correction fades to zero. The viscosity curve is the network's: "
     "shifting T12 by the Tg correction made held-out viscosity worse."
